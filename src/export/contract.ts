@@ -1,0 +1,99 @@
+// The metric contract: every metric the agent exports, defined once. The registry renders from
+// it, docs/metrics.md is generated from it, and the dashboard and alert-rule tests check their
+// queries against it, so a rename cannot silently break a panel.
+
+export const PREFIX = 'etcd_latency_agent_';
+
+export type MetricType = 'gauge' | 'counter' | 'histogram';
+
+export interface MetricSpec {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string;
+  readonly labels: readonly string[];
+  readonly buckets?: readonly number[];
+}
+
+/**
+ * Probe buckets: from 0.1 ms (below etcd's 1 ms floor, to see a fast disk) to 16 s (beyond any
+ * election timeout etcd accepts as sane), with etcd's own power-of-two edges so the two histograms
+ * compare bucket by bucket, plus 10 ms and 25 ms so the fraction over etcd's targets is exact.
+ */
+export const PROBE_BUCKETS: readonly number[] = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.01, 0.016, 0.025, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024,
+  2.048, 4.096, 8.192, 16.384,
+];
+
+/** etcd's own disk histogram buckets (WAL fsync, backend commit): 1 ms × 2^k, k = 0..13. */
+export const ETCD_DISK_BUCKETS: readonly number[] = Array.from({ length: 14 }, (_, k) => 0.001 * 2 ** k);
+/** etcd's peer round-trip buckets: 0.1 ms × 2^k, k = 0..15. */
+export const ETCD_PEER_RTT_BUCKETS: readonly number[] = Array.from({ length: 16 }, (_, k) => 0.0001 * 2 ** k);
+
+const spec = (type: MetricType, name: string, help: string, labels: readonly string[] = [], buckets?: readonly number[]): MetricSpec => ({
+  name: PREFIX + name,
+  type,
+  help,
+  labels,
+  ...(buckets ? { buckets } : {}),
+});
+
+export const METRICS = {
+  buildInfo: spec('gauge', 'build_info', 'Always 1; labels carry the agent version and Node.js version.', ['version', 'nodejs']),
+
+  sourceUp: spec('gauge', 'source_up', '1 if the last sample of the source succeeded, 0 if it failed.', ['source']),
+  sourceErrors: spec('counter', 'source_errors_total', 'Failed samples of a source, by reason.', ['source', 'reason']),
+  sourceLastSuccess: spec('gauge', 'source_last_success_timestamp_seconds', 'Unix time of the last successful sample of a source.', ['source']),
+  sourceSampleDuration: spec('gauge', 'source_sample_duration_seconds', 'How long the last sample of a source took.', ['source']),
+
+  probeFdatasync: spec(
+    'histogram',
+    'probe_fdatasync_duration_seconds',
+    "Duration of the probe's fdatasync after a WAL-sized write to a preallocated file on etcd's filesystem.",
+    [],
+    PROBE_BUCKETS,
+  ),
+  probeFdatasyncMax: spec('gauge', 'probe_fdatasync_max_duration_seconds', 'Longest probe fdatasync of the last probe round.'),
+  probeWrittenBytes: spec('counter', 'probe_written_bytes_total', 'Bytes written by the probe.'),
+  probePaused: spec('gauge', 'probe_paused', '1 while the probe is not writing (free space below the floor, directory unusable); the reason is in source_errors_total.'),
+  probeFilesystemFree: spec('gauge', 'probe_filesystem_free_bytes', 'Free bytes on the filesystem the probe writes to.'),
+  probeInfo: spec('gauge', 'probe_info', "Always 1; names the probe file and whether it shares etcd's filesystem (same st_dev as the WAL dir).", ['path', 'same_filesystem_as_etcd']),
+
+  diskIoTime: spec('counter', 'disk_io_time_seconds_total', 'Time the device was busy with I/O (diskstats field 10).', ['device']),
+  diskWeightedIoTime: spec('counter', 'disk_io_weighted_time_seconds_total', 'Weighted time spent doing I/O; its rate is the average queue depth (diskstats field 11).', ['device']),
+  diskWritesCompleted: spec('counter', 'disk_writes_completed_total', 'Writes completed by the device.', ['device']),
+  diskWriteTime: spec('counter', 'disk_write_time_seconds_total', 'Time spent by all writes; divided by writes completed it is the write await.', ['device']),
+  diskFlushRequests: spec('counter', 'disk_flush_requests_total', 'Flush requests completed (kernel 5.5+); absent on older kernels.', ['device']),
+  diskFlushTime: spec('counter', 'disk_flush_time_seconds_total', 'Time spent by flush requests (kernel 5.5+): the device-level view of fsync.', ['device']),
+  diskInfo: spec(
+    'gauge',
+    'disk_info',
+    "Always 1; names the device holding etcd's data dir, its whole disk, and the busy paths that share that disk.",
+    ['device', 'disk', 'mountpoint', 'fstype', 'shared_with', 'rotational', 'model'],
+  ),
+
+  etcdWalFsync: spec('histogram', 'etcd_wal_fsync_duration_seconds', "etcd's WAL fsync duration (etcd_disk_wal_fsync_duration_seconds), kept monotonic across etcd restarts.", ['member'], ETCD_DISK_BUCKETS),
+  etcdBackendCommit: spec('histogram', 'etcd_backend_commit_duration_seconds', "etcd's backend commit duration (etcd_disk_backend_commit_duration_seconds), kept monotonic across etcd restarts.", ['member'], ETCD_DISK_BUCKETS),
+  etcdPeerRoundTrip: spec('histogram', 'etcd_peer_round_trip_time_seconds', "etcd's peer round-trip time (etcd_network_peer_round_trip_time_seconds), by peer id.", ['member', 'peer'], ETCD_PEER_RTT_BUCKETS),
+  etcdLeaderChanges: spec('counter', 'etcd_leader_changes_seen_total', 'Leader changes seen by the member (etcd_server_leader_changes_seen_total), kept monotonic across etcd restarts.', ['member']),
+  etcdHeartbeatFailures: spec('counter', 'etcd_heartbeat_send_failures_total', 'Heartbeats the leader failed to send on time (etcd_server_heartbeat_send_failures_total).', ['member']),
+  etcdSlowApplies: spec('counter', 'etcd_slow_applies_total', 'Applies that took too long (etcd_server_slow_apply_total).', ['member']),
+  etcdProposalsFailed: spec('counter', 'etcd_proposals_failed_total', 'Failed raft proposals (etcd_server_proposals_failed_total).', ['member']),
+  etcdProposalsPending: spec('gauge', 'etcd_proposals_pending', 'Raft proposals pending (etcd_server_proposals_pending).', ['member']),
+  etcdHasLeader: spec('gauge', 'etcd_has_leader', '1 if the member sees a leader (etcd_server_has_leader).', ['member']),
+  etcdIsLeader: spec('gauge', 'etcd_is_leader', '1 if the member is the leader (etcd_server_is_leader).', ['member']),
+  etcdDbSize: spec('gauge', 'etcd_db_size_bytes', 'Size of the backend database file (etcd_mvcc_db_total_size_in_bytes).', ['member']),
+  etcdDbSizeInUse: spec('gauge', 'etcd_db_size_in_use_bytes', 'Logically used size of the backend database (etcd_mvcc_db_total_size_in_use_in_bytes).', ['member']),
+  etcdQuotaBackend: spec('gauge', 'etcd_quota_backend_bytes', 'Backend quota (etcd_server_quota_backend_bytes).', ['member']),
+
+  etcdRaftTerm: spec('gauge', 'etcd_raft_term', 'Raft term reported by the member status (etcd API).', ['member']),
+  etcdElections: spec('counter', 'etcd_elections_total', 'Elections counted by the agent from raft term increases seen through the etcd API; works without etcd /metrics.', ['member']),
+  etcdRequestDuration: spec('gauge', 'etcd_request_duration_seconds', 'Round-trip of the last cheap request (maintenance status) to the member.', ['member']),
+  etcdMemberInfo: spec('gauge', 'etcd_member_info', 'Always 1; the member the agent watches, its id, version and whether it is leader.', ['member', 'member_id', 'version', 'leader_id']),
+  etcdMembers: spec('gauge', 'etcd_cluster_members', 'Number of members in the cluster (etcd API member list).'),
+
+  etcdHeartbeatInterval: spec('gauge', 'etcd_heartbeat_interval_seconds', "etcd's running --heartbeat-interval; source says where the value was found.", ['source']),
+  etcdElectionTimeout: spec('gauge', 'etcd_election_timeout_seconds', "etcd's running --election-timeout; source says where the value was found.", ['source']),
+  etcdConfigInfo: spec('gauge', 'etcd_config_info', "Always 1; etcd's data dir and WAL dir and where each was found.", ['data_dir', 'wal_dir', 'source']),
+} as const satisfies Record<string, MetricSpec>;
+
+export type MetricKey = keyof typeof METRICS;
