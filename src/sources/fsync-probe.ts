@@ -1,4 +1,11 @@
-import type { Bytes, Seconds } from '../units.js';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { bytes, seconds } from '../units.js';
+import type { Bytes, Milliseconds, Seconds } from '../units.js';
+import { errorMessage, failure, reasonForError, success } from './source.js';
+import type { Outcome, Source } from './source.js';
 
 /** One probe round: a few WAL-sized writes, each followed by fdatasync. */
 export interface ProbeSample {
@@ -10,4 +17,283 @@ export interface ProbeSample {
   readonly durations: readonly Seconds[];
   readonly writtenBytes: Bytes;
   readonly freeBytes: Bytes;
+}
+
+export interface ProbeOptions {
+  /** Directory the probe file lives in; must be on etcd's filesystem to measure etcd's disk. */
+  readonly dir: string;
+  /** etcd's WAL dir (usually `<data-dir>/member/wal`): protected, and the reference for the same-filesystem check. */
+  readonly etcdWalDir: string;
+  /** Size of the preallocated file; the file never grows beyond it. etcd's WAL segments are 64 MiB. */
+  readonly fileSize: Bytes;
+  /** Bytes per write; etcd's typical WAL write is about 2300 bytes. */
+  readonly writeSize: Bytes;
+  /** write + fdatasync pairs per call of `sample`. */
+  readonly writesPerRound: number;
+  /** Below this many free bytes (available to unprivileged users) the probe does not write. */
+  readonly minFreeBytes: Bytes;
+  readonly interval: Milliseconds;
+}
+
+/** etcd's typical WAL write size. */
+export const DEFAULT_WRITE_SIZE: Bytes = bytes(2300);
+/** Fixed, so a file left by a crashed run is found and reused (or resized) instead of piling up. */
+export const PROBE_FILE_NAME = 'etcd-latency-agent.probe';
+
+const PREALLOCATE_CHUNK = 1024 * 1024;
+// O_NOFOLLOW: the agent may run as root; a symlink planted at the probe path must not make it
+// overwrite whatever the link points to (etcd's WAL, for one).
+const OPEN_FLAGS = fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW;
+
+type ProbeSource = Source<ProbeSample> & { close(): Promise<void> };
+
+export function createFsyncProbe(opts: ProbeOptions): ProbeSource {
+  validateOptions(opts);
+  const file = path.resolve(opts.dir, PROBE_FILE_NAME);
+  // Not zeros: some storage layers (thin provisioning, dedup) short-cut all-zero writes, and
+  // etcd's WAL records are not zeros either.
+  const payload = randomBytes(opts.writeSize);
+  let handle: FileHandle | undefined;
+  let offset = 0;
+  let closing: Promise<void> | undefined;
+  let closed = false;
+  // Rounds and close() are serialized: a close during a round must not pull the handle away
+  // from a write in flight, and two overlapping rounds would measure each other.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serialize = <T>(task: () => Promise<T>): Promise<T> => {
+    const run = queue.then(task);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
+  async function dropHandle(): Promise<void> {
+    const h = handle;
+    handle = undefined;
+    await h?.close().catch(() => undefined);
+  }
+
+  async function openProbeFile(): Promise<FileHandle> {
+    if (handle && (await stillAtPath(handle, file))) return handle;
+    await dropHandle();
+    const { handle: h, reused } = await openOrCreate(file, opts.fileSize);
+    if (!reused) offset = 0;
+    handle = h;
+    return h;
+  }
+
+  async function writeRound(h: FileHandle): Promise<Seconds[]> {
+    const durations: Seconds[] = [];
+    for (let i = 0; i < opts.writesPerRound; i++) {
+      // Wrap before a write would cross the end: the file must never grow.
+      if (offset + opts.writeSize > opts.fileSize) offset = 0;
+      await writeAll(h, payload, offset);
+      offset += opts.writeSize;
+      durations.push(await timedDatasync(h));
+    }
+    return durations;
+  }
+
+  async function round(): Promise<Outcome<ProbeSample>> {
+    if (closed) return failure('other', `fsync probe in ${opts.dir} is closed`);
+    const refusal = await memberDirRefusal(opts.dir, opts.etcdWalDir);
+    if (refusal) {
+      await dropHandle();
+      return failure('permission', refusal);
+    }
+    try {
+      const freeBytes = await availableBytes(opts.dir);
+      // A file already allocated is kept: rewriting it does not use more space.
+      if (freeBytes < opts.minFreeBytes) return failure('no_space', belowFloorMessage(opts, freeBytes));
+      const h = await openProbeFile();
+      const durations = await writeRound(h);
+      const sameFilesystemAsEtcd = await sameFilesystem(opts.dir, opts.etcdWalDir);
+      return success({ file, sameFilesystemAsEtcd, durations, writtenBytes: bytes(durations.length * opts.writeSize), freeBytes });
+    } catch (err) {
+      // Start the next round from scratch: the handle may point at a file on a filesystem
+      // that went read-only, or at a file whose directory was removed.
+      await dropHandle();
+      return failure(reasonForError(err), `fsync probe in ${opts.dir}: ${errorMessage(err)}`);
+    }
+  }
+
+  async function shutdown(): Promise<void> {
+    closed = true;
+    await dropHandle();
+    await fsp.rm(file, { force: true }).catch(() => undefined);
+  }
+
+  return {
+    name: 'fsync_probe',
+    interval: opts.interval,
+    sample: () => serialize(round),
+    close: () => {
+      closing ??= serialize(shutdown);
+      return closing;
+    },
+  };
+}
+
+function validateOptions(opts: ProbeOptions): void {
+  if (!(opts.writeSize > 0)) throw new RangeError(`probe write size must be positive, got ${opts.writeSize}`);
+  if (opts.fileSize < opts.writeSize) {
+    throw new RangeError(`probe file size (${opts.fileSize} bytes) must be at least the write size (${opts.writeSize} bytes)`);
+  }
+  if (!Number.isInteger(opts.writesPerRound) || opts.writesPerRound < 1) {
+    throw new RangeError(`probe writes per round must be a positive integer, got ${opts.writesPerRound}`);
+  }
+}
+
+function belowFloorMessage(opts: ProbeOptions, freeBytes: Bytes): string {
+  return `fsync probe paused: ${freeBytes} bytes free on the filesystem of ${opts.dir}, below the floor of ${opts.minFreeBytes} bytes; nothing written`;
+}
+
+/**
+ * Opens the probe file, reusing one left by a crashed run only if it is exactly fileSize and fully
+ * allocated; anything else is cut to nothing and laid out again, so a stale file cannot keep
+ * more than fileSize.
+ */
+async function openOrCreate(file: string, fileSize: Bytes): Promise<{ handle: FileHandle; reused: boolean }> {
+  const h = await fsp.open(file, OPEN_FLAGS, 0o600);
+  try {
+    const st = await h.stat();
+    if (!st.isFile()) throw new Error(`${file} exists and is not a regular file; remove it or choose another probe dir`);
+    if (st.size === fileSize && st.blocks * 512 >= fileSize) return { handle: h, reused: true };
+  } catch (err) {
+    await h.close().catch(() => undefined);
+    throw err;
+  }
+  try {
+    await h.truncate(0);
+    await preallocate(h, fileSize);
+    return { handle: h, reused: false };
+  } catch (err) {
+    await h.close().catch(() => undefined);
+    // A half-laid-out file is worse than none: it holds space (on ENOSPC, the very space that ran out).
+    await fsp.rm(file, { force: true }).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Node has no fallocate: write real zeros (so the blocks are allocated, not a sparse hole), then one fsync. */
+async function preallocate(h: FileHandle, fileSize: Bytes): Promise<void> {
+  const zeros = Buffer.alloc(Math.min(PREALLOCATE_CHUNK, fileSize));
+  for (let pos = 0; pos < fileSize; pos += zeros.length) {
+    await writeAll(h, zeros.subarray(0, Math.min(zeros.length, fileSize - pos)), pos);
+  }
+  await h.sync();
+}
+
+async function writeAll(h: FileHandle, data: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await h.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+async function timedDatasync(h: FileHandle): Promise<Seconds> {
+  const start = process.hrtime.bigint();
+  await h.datasync();
+  return seconds(Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+/** Whether the open handle is still the file at the path (not deleted or replaced behind our back). */
+async function stillAtPath(h: FileHandle, file: string): Promise<boolean> {
+  try {
+    const [open, onDisk] = await Promise.all([h.stat(), fsp.lstat(file)]);
+    return open.ino === onDisk.ino && open.dev === onDisk.dev;
+  } catch {
+    return false;
+  }
+}
+
+async function availableBytes(dir: string): Promise<Bytes> {
+  const st = await fsp.statfs(dir);
+  // bavail, not bfree: the blocks reserved for root are the margin the system keeps for itself.
+  return bytes(st.bavail * st.bsize);
+}
+
+async function sameFilesystem(dir: string, etcdWalDir: string): Promise<boolean | undefined> {
+  let walDev: number;
+  try {
+    walDev = (await fsp.stat(etcdWalDir)).dev;
+  } catch {
+    return undefined;
+  }
+  return (await fsp.stat(dir)).dev === walDev;
+}
+
+/** etcd's own directories: the WAL dir and, when the WAL dir is `<data-dir>/member/wal`, the member dir. */
+function protectedDirs(etcdWalDir: string): string[] {
+  const wal = path.resolve(etcdWalDir);
+  const parent = path.dirname(wal);
+  return path.basename(parent) === 'member' ? [wal, parent] : [wal];
+}
+
+function isSameOrInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+}
+
+/** Resolves symlinks as far as the path exists, so a link cannot smuggle the probe into etcd's dirs. */
+async function realPathOrResolved(p: string): Promise<string> {
+  const resolved = path.resolve(p);
+  try {
+    return await fsp.realpath(resolved);
+  } catch {
+    return resolved;
+  }
+}
+
+async function refusalFor(dir: string, protectedList: readonly string[]): Promise<string | undefined> {
+  const candidates = new Set([path.resolve(dir), await realPathOrResolved(dir)]);
+  for (const p of protectedList) {
+    const targets = new Set([p, await realPathOrResolved(p)]);
+    for (const c of candidates) {
+      for (const t of targets) {
+        if (isSameOrInside(c, t)) {
+          return `refusing to run the fsync probe in ${dir}: it is inside etcd's directory ${p}, where a foreign file could disturb etcd; choose a directory next to etcd's data dir on the same filesystem`;
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+function memberDirRefusal(dir: string, etcdWalDir: string): Promise<string | undefined> {
+  return refusalFor(dir, protectedDirs(etcdWalDir));
+}
+
+/**
+ * Startup check of a probe dir the operator named: returns why it cannot be used, or undefined.
+ * etcdDataDir is optional because the agent may not know it; when it exists the probe must share
+ * its filesystem, or the probe would time the wrong disk.
+ */
+export async function checkProbeDir(dir: string, etcdDataDir: string | undefined): Promise<string | undefined> {
+  let dirDev: number;
+  try {
+    const st = await fsp.stat(dir);
+    if (!st.isDirectory()) return `probe dir ${dir} is not a directory`;
+    dirDev = st.dev;
+  } catch (err) {
+    return `probe dir ${dir} cannot be used: ${errorMessage(err)}`;
+  }
+  try {
+    await fsp.access(dir, fsConstants.W_OK);
+  } catch (err) {
+    return `probe dir ${dir} is not writable: ${errorMessage(err)}`;
+  }
+  if (etcdDataDir === undefined) return undefined;
+  const refusal = await refusalFor(dir, [path.resolve(etcdDataDir, 'member')]);
+  if (refusal) return refusal;
+  let dataDev: number;
+  try {
+    dataDev = (await fsp.stat(etcdDataDir)).dev;
+  } catch {
+    return undefined;
+  }
+  if (dataDev !== dirDev) {
+    return `probe dir ${dir} is on another filesystem than etcd's data dir ${etcdDataDir}: the probe would time a different disk than etcd's`;
+  }
+  return undefined;
 }

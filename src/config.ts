@@ -1,0 +1,288 @@
+// One schema for every setting: each flag has its environment variable, default and parser here,
+// so `--help`, the README's flag table and the parser cannot disagree.
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
+import { parseDuration, parseSize, type Bytes, type Milliseconds } from './units.js';
+
+export const ENV_PREFIX = 'ETCD_LATENCY_AGENT_';
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface Config {
+  readonly listenAddress: ListenAddress;
+  readonly etcdEndpoints: readonly string[];
+  readonly etcdCacert?: string;
+  readonly etcdCert?: string;
+  readonly etcdKey?: string;
+  readonly etcdMetricsUrl: string;
+  readonly etcdDataDir: string;
+  readonly etcdWalDir?: string;
+  readonly etcdManifest: string;
+  readonly etcdHeartbeatInterval?: Milliseconds;
+  readonly etcdElectionTimeout?: Milliseconds;
+  readonly etcdApiInterval: Milliseconds;
+  readonly etcdMetricsInterval: Milliseconds;
+  readonly etcdTimeout: Milliseconds;
+  readonly etcdMetricsMaxBytes: Bytes;
+  readonly memberName?: string;
+  readonly probeEnabled: boolean;
+  readonly probeDir?: string;
+  readonly probeInterval: Milliseconds;
+  readonly probeWrites: number;
+  readonly probeFileSize: Bytes;
+  readonly probeMinFree: Bytes;
+  readonly diskInterval: Milliseconds;
+  readonly sharedPaths: readonly string[];
+  readonly configInterval: Milliseconds;
+  readonly procPath: string;
+  readonly sysPath: string;
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+}
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const bad = (problem: string): Parsed<never> => ({ ok: false, problem });
+
+interface FlagSpec<K extends keyof Config> {
+  readonly key: K;
+  readonly flag: string;
+  readonly metavar: string;
+  readonly help: string;
+  /** Written as the user would write it; undefined means "not set". */
+  readonly default?: string;
+  readonly parse: (text: string) => Parsed<Config[K]>;
+}
+
+function duration(text: string): Parsed<Milliseconds> {
+  const d = parseDuration(text);
+  if (d === undefined) return bad(`"${text}" is not a duration; write it like 500ms, 10s or 1m`);
+  if (d <= 0) return bad(`"${text}" must be longer than zero`);
+  return ok(d);
+}
+
+function size(text: string): Parsed<Bytes> {
+  const s = parseSize(text);
+  return s === undefined ? bad(`"${text}" is not a size; write it like 2300, 64MiB or 1GiB`) : ok(s);
+}
+
+function httpUrl(text: string): Parsed<string> {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return bad(`"${text}" is not a URL; write it like http://127.0.0.1:2381/metrics`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return bad(`"${text}" must start with http:// or https://`);
+  if (url.username || url.password) return bad(`"${text}" must not carry credentials; use --etcd-cert/--etcd-key`);
+  return ok(url.toString());
+}
+
+function urlList(text: string): Parsed<readonly string[]> {
+  const items = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) return bad('needs at least one URL, e.g. https://127.0.0.1:2379');
+  const urls: string[] = [];
+  for (const item of items) {
+    const u = httpUrl(item);
+    if (!u.ok) return u;
+    urls.push(u.value.replace(/\/$/, ''));
+  }
+  return ok(urls);
+}
+
+function listenAddress(text: string): Parsed<ListenAddress> {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) return bad(`"${text}" is not HOST:PORT; write it like 0.0.0.0:9379, :9379 or [::1]:9379`);
+  return ok({ host: m[1] ?? (m[2] || '0.0.0.0'), port });
+}
+
+function oneOf<T extends string>(values: readonly T[]) {
+  return (text: string): Parsed<T> =>
+    (values as readonly string[]).includes(text) ? ok(text as T) : bad(`"${text}" must be one of ${values.join(', ')}`);
+}
+
+function boolean(text: string): Parsed<boolean> {
+  if (['true', '1', 'yes'].includes(text)) return ok(true);
+  if (['false', '0', 'no'].includes(text)) return ok(false);
+  return bad(`"${text}" must be true or false`);
+}
+
+function positiveInt(text: string): Parsed<number> {
+  const n = Number(text);
+  return Number.isInteger(n) && n > 0 ? ok(n) : bad(`"${text}" must be a whole number above zero`);
+}
+
+function path(text: string): Parsed<string> {
+  return text === '' ? bad('must not be empty') : ok(text);
+}
+
+function pathList(text: string): Parsed<readonly string[]> {
+  return ok(text.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+}
+
+const flag = <K extends keyof Config>(spec: FlagSpec<K>): FlagSpec<K> => spec;
+
+export const FLAGS = [
+  flag({ key: 'listenAddress', flag: 'listen-address', metavar: 'HOST:PORT', default: '0.0.0.0:9379', parse: listenAddress,
+    help: 'Where to serve /metrics, /healthz, /readyz and /api/v1/status.' }),
+  flag({ key: 'etcdEndpoints', flag: 'etcd-endpoints', metavar: 'URL[,URL]', default: 'http://127.0.0.1:2379', parse: urlList,
+    help: "etcd client URLs; the first is the member this agent watches (its node's own member). kubeadm: https://127.0.0.1:2379 with the certs below." }),
+  flag({ key: 'etcdCacert', flag: 'etcd-cacert', metavar: 'FILE', parse: path,
+    help: "CA bundle to verify etcd's serving certificate (kubeadm: /etc/kubernetes/pki/etcd/ca.crt)." }),
+  flag({ key: 'etcdCert', flag: 'etcd-cert', metavar: 'FILE', parse: path,
+    help: 'Client certificate for etcd (kubeadm: /etc/kubernetes/pki/etcd/healthcheck-client.crt).' }),
+  flag({ key: 'etcdKey', flag: 'etcd-key', metavar: 'FILE', parse: path,
+    help: 'Client key for etcd (kubeadm: /etc/kubernetes/pki/etcd/healthcheck-client.key).' }),
+  flag({ key: 'etcdMetricsUrl', flag: 'etcd-metrics-url', metavar: 'URL', default: 'http://127.0.0.1:2381/metrics', parse: httpUrl,
+    help: "The member's Prometheus endpoint (kubeadm's --listen-metrics-urls). https uses the certs above." }),
+  flag({ key: 'etcdDataDir', flag: 'etcd-data-dir', metavar: 'DIR', default: '/var/lib/etcd', parse: path,
+    help: "etcd's --data-dir: its disk is the one measured." }),
+  flag({ key: 'etcdWalDir', flag: 'etcd-wal-dir', metavar: 'DIR', parse: path,
+    help: "etcd's --wal-dir when set; default DATA-DIR/member/wal." }),
+  flag({ key: 'etcdManifest', flag: 'etcd-manifest', metavar: 'FILE', default: '/etc/kubernetes/manifests/etcd.yaml', parse: path,
+    help: "kubeadm's etcd static pod manifest, read to discover heartbeat-interval and election-timeout." }),
+  flag({ key: 'etcdHeartbeatInterval', flag: 'etcd-heartbeat-interval', metavar: 'DURATION', parse: duration,
+    help: "etcd's --heartbeat-interval, when it cannot be discovered from the manifest or the process." }),
+  flag({ key: 'etcdElectionTimeout', flag: 'etcd-election-timeout', metavar: 'DURATION', parse: duration,
+    help: "etcd's --election-timeout, when it cannot be discovered from the manifest or the process." }),
+  flag({ key: 'etcdApiInterval', flag: 'etcd-api-interval', metavar: 'DURATION', default: '1s', parse: duration,
+    help: 'How often to ask the member for its status (raft term: elections are counted from it).' }),
+  flag({ key: 'etcdMetricsInterval', flag: 'etcd-metrics-interval', metavar: 'DURATION', default: '5s', parse: duration,
+    help: "How often to read etcd's /metrics." }),
+  flag({ key: 'etcdTimeout', flag: 'etcd-timeout', metavar: 'DURATION', default: '2s', parse: duration,
+    help: 'Deadline for one request to etcd (status, member list, /metrics body).' }),
+  flag({ key: 'etcdMetricsMaxBytes', flag: 'etcd-metrics-max-bytes', metavar: 'SIZE', default: '16MiB', parse: size,
+    help: "Largest /metrics body read from etcd; a larger one is an error, not a memory spike." }),
+  flag({ key: 'memberName', flag: 'member-name', metavar: 'NAME', parse: path,
+    help: 'Value of the member label on re-exported etcd metrics; default the host name (kubeadm names members after nodes).' }),
+  flag({ key: 'probeEnabled', flag: 'probe-enabled', metavar: 'BOOL', default: 'true', parse: boolean,
+    help: 'Write the fdatasync probe file; false for a read-only agent that writes nothing near etcd.' }),
+  flag({ key: 'probeDir', flag: 'probe-dir', metavar: 'DIR', parse: path,
+    help: "Where the probe writes; must be on etcd's filesystem. Default: beside the data dir if writable, else the temp dir (said in the log)." }),
+  flag({ key: 'probeInterval', flag: 'probe-interval', metavar: 'DURATION', default: '1s', parse: duration,
+    help: 'Time between probe rounds.' }),
+  flag({ key: 'probeWrites', flag: 'probe-writes', metavar: 'N', default: '10', parse: positiveInt,
+    help: 'WAL-sized writes, each followed by fdatasync, per probe round.' }),
+  flag({ key: 'probeFileSize', flag: 'probe-file-size', metavar: 'SIZE', default: '64MiB', parse: size,
+    help: "Size of the preallocated probe file (etcd preallocates 64 MiB WAL segments); the probe never writes beyond it." }),
+  flag({ key: 'probeMinFree', flag: 'probe-min-free', metavar: 'SIZE', default: '1GiB', parse: size,
+    help: 'The probe pauses while the filesystem has less free space than this.' }),
+  flag({ key: 'diskInterval', flag: 'disk-interval', metavar: 'DURATION', default: '5s', parse: duration,
+    help: 'How often to read /proc/diskstats.' }),
+  flag({ key: 'sharedPaths', flag: 'shared-paths', metavar: 'PATH[,PATH]', default: '/,/var/lib/containerd,/var/lib/kubelet,/var/log', parse: pathList,
+    help: "Busy paths checked for sharing a disk with etcd." }),
+  flag({ key: 'configInterval', flag: 'etcd-config-interval', metavar: 'DURATION', default: '1m', parse: duration,
+    help: "How often to re-read etcd's manifest and process for heartbeat-interval and election-timeout." }),
+  flag({ key: 'procPath', flag: 'proc-path', metavar: 'DIR', default: '/proc', parse: path,
+    help: "The host's /proc (in a pod: where it is mounted)." }),
+  flag({ key: 'sysPath', flag: 'sys-path', metavar: 'DIR', default: '/sys', parse: path,
+    help: "The host's /sys (in a pod: where it is mounted)." }),
+  flag({ key: 'logLevel', flag: 'log-level', metavar: LOG_LEVELS.join('|'), default: 'info', parse: oneOf(LOG_LEVELS), help: 'Least severe level logged.' }),
+  flag({ key: 'logFormat', flag: 'log-format', metavar: LOG_FORMATS.join('|'), default: 'text', parse: oneOf(LOG_FORMATS), help: 'Log line format.' }),
+] as const;
+
+export type AnyFlagSpec = (typeof FLAGS)[number];
+
+export const envName = (f: { flag: string }): string => ENV_PREFIX + f.flag.toUpperCase().replace(/-/g, '_');
+
+/** A problem with what the user gave; the CLI prints it and exits with status 2. */
+export class ConfigError extends Error {}
+
+export interface CommandLine {
+  readonly command: string;
+  readonly help: boolean;
+  readonly version: boolean;
+  /** flag name → raw text, flags given on the command line only. */
+  readonly values: ReadonlyMap<string, string>;
+  readonly extra: ReadonlyMap<string, string>;
+}
+
+/**
+ * Splits argv into the command and `--flag value` / `--flag=value` pairs. Flags that are not in
+ * `known` or `extraFlags` are an error, so a typo never silently falls back to a default.
+ */
+export function splitArgs(argv: readonly string[], extraFlags: readonly string[] = []): CommandLine {
+  const known = new Set(FLAGS.map((f) => f.flag));
+  const values = new Map<string, string>();
+  const extra = new Map<string, string>();
+  let command = 'run';
+  let help = false;
+  let version = false;
+  let sawCommand = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') { help = true; continue; }
+    if (arg === '--version') { version = true; continue; }
+    if (!arg.startsWith('--')) {
+      if (sawCommand || values.size > 0) throw new ConfigError(`unexpected argument "${arg}"; flags are written --name=value`);
+      command = arg;
+      sawCommand = true;
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq === -1 ? undefined : eq);
+    const isExtra = extraFlags.includes(name);
+    if (!known.has(name) && !isExtra) throw new ConfigError(`unknown flag --${name}; see --help for the flags`);
+    let value: string;
+    if (eq !== -1) value = arg.slice(eq + 1);
+    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) value = argv[++i]!;
+    else throw new ConfigError(`flag --${name} needs a value, e.g. --${name}=VALUE`);
+    (isExtra ? extra : values).set(name, value);
+  }
+  return { command, help, version, values, extra };
+}
+
+/** Builds the config: command-line value, else environment variable, else default. */
+export function buildConfig(cli: ReadonlyMap<string, string>, env: NodeJS.ProcessEnv): Config {
+  const config: Record<string, unknown> = {};
+  for (const spec of FLAGS) {
+    const fromCli = cli.get(spec.flag);
+    const fromEnv = env[envName(spec)];
+    const text = fromCli ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : spec.default);
+    if (text === undefined) continue;
+    const where = fromCli !== undefined ? `--${spec.flag}` : fromEnv ? `${envName(spec)} (environment)` : `default of --${spec.flag}`;
+    const parsed = (spec.parse as (t: string) => Parsed<unknown>)(text);
+    if (!parsed.ok) throw new ConfigError(`${where}: ${parsed.problem}`);
+    config[spec.key] = parsed.value;
+  }
+  const result = config as unknown as Config;
+  checkCombinations(result);
+  return result;
+}
+
+function checkCombinations(c: Config): void {
+  if ((c.etcdCert === undefined) !== (c.etcdKey === undefined)) {
+    throw new ConfigError('--etcd-cert and --etcd-key go together: give both, or neither');
+  }
+  if (c.etcdHeartbeatInterval !== undefined && c.etcdElectionTimeout !== undefined && c.etcdElectionTimeout < 5 * c.etcdHeartbeatInterval) {
+    throw new ConfigError('--etcd-election-timeout must be at least 5× --etcd-heartbeat-interval (etcd refuses to start otherwise)');
+  }
+}
+
+/** Whether the user chose this value (flag or environment) rather than taking the default. */
+export function isExplicit(flagName: string, cli: ReadonlyMap<string, string>, env: NodeJS.ProcessEnv): boolean {
+  return cli.has(flagName) || Boolean(env[envName({ flag: flagName })]);
+}
+
+export function usage(version: string): string {
+  const lines = [
+    `etcd-latency-agent ${version}`,
+    '',
+    'Usage: etcd-latency-agent [run] [--flag=value ...]',
+    '',
+    'Commands:',
+    '  run        probe the disk, read etcd and serve metrics (default)',
+    '',
+    'Flags (each also settable from the environment variable shown):',
+  ];
+  for (const f of FLAGS) {
+    lines.push(`  --${f.flag}=${f.metavar}`);
+    lines.push(`      ${f.help}`);
+    lines.push(`      env ${envName(f)}${f.default !== undefined ? `, default ${f.default}` : ''}`);
+  }
+  lines.push('  --help, --version');
+  return lines.join('\n');
+}

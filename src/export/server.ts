@@ -1,0 +1,98 @@
+// The HTTP face of the agent. Handlers only render the state the sources already recorded.
+import type { Server } from 'node:http';
+import express, { type Request, type Response, type NextFunction } from 'express';
+import type { Registry } from 'prom-client';
+import type { AgentState } from '../state.js';
+import { SOURCE_NAMES } from '../sources/source.js';
+import type { ListenAddress } from '../config.js';
+
+export interface ServerContext {
+  readonly state: AgentState;
+  readonly registry: Registry;
+  readonly version: string;
+}
+
+/** JSON for the status API: Maps become objects, non-finite numbers (bucket +Inf) become strings. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v instanceof Map) return Object.fromEntries(v);
+    if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+    return v;
+  });
+}
+
+export function statusDocument(state: AgentState, version: string) {
+  const sources = Object.fromEntries(
+    SOURCE_NAMES.filter((n) => state.enabled.has(n)).map((n) => {
+      const s = state.sources[n];
+      return [
+        n,
+        {
+          up: s.up ?? null,
+          attempts: s.attempts,
+          lastSuccessAt: s.lastSuccessAt ?? null,
+          lastSampleSeconds: s.lastDuration ?? null,
+          lastError: s.lastError ?? null,
+          errors: s.errors,
+          latest: s.latest ?? null,
+        },
+      ];
+    }),
+  );
+  return { version, startedAt: state.startedAt, ready: state.ready(), elections: state.elections.elections, sources };
+}
+
+export function createApp(ctx: ServerContext): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.use(onlyReadMethods);
+
+  app.get('/metrics', async (_req, res) => {
+    const body = await ctx.registry.metrics();
+    res.type(ctx.registry.contentType).send(body);
+  });
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok\n');
+  });
+  app.get('/readyz', (_req, res) => {
+    const ready = ctx.state.ready();
+    res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'ready\n' : 'not ready: waiting for the first sample of every source\n');
+  });
+  app.get('/api/v1/status', (_req, res) => {
+    res.type('application/json').send(toJson(statusDocument(ctx.state, ctx.version)));
+  });
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('not found\n');
+  });
+  return app;
+}
+
+function onlyReadMethods(req: Request, res: Response, next: NextFunction): void {
+  if (req.method === 'GET' || req.method === 'HEAD') return next();
+  res.status(405).set('Allow', 'GET, HEAD').type('text/plain').send('method not allowed\n');
+}
+
+/** Listens and resolves once bound; rejects with the bind error (port in use, bad address). */
+export function listen(app: express.Express, address: ListenAddress): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(address.port, address.host);
+    server.once('listening', () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+    server.once('error', reject);
+    // Slow or idle clients must not hold sockets: a scrape is small and quick.
+    server.requestTimeout = 10_000;
+    server.headersTimeout = 5_000;
+    server.keepAliveTimeout = 65_000;
+    server.maxHeadersCount = 50;
+  });
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
