@@ -3,7 +3,7 @@
 // anything starts; once running, nothing etcd or the disk does may stop the agent.
 import { hostname } from 'node:os';
 import { startAgent, type Agent, type AnySource } from './agent.js';
-import { buildConfig, ConfigError, isExplicit, splitArgs, usage, type Config } from './config.js';
+import { buildConfig, ConfigError, splitArgs, usage, type Config } from './config.js';
 import { createMetricsRegistry } from './export/metrics.js';
 import { closeServer, createApp, listen } from './export/server.js';
 import { createLogger, type Logger } from './log.js';
@@ -38,7 +38,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     if (cli.command !== 'run') throw new ConfigError(`unknown command "${cli.command}"; the commands are: run`);
     config = buildConfig(cli.values, env);
     tls = loadTls(config, new Date(), warnings);
-    probeDir = config.probeEnabled ? await resolveProbeDir(config, isExplicit('probe-dir', cli.values, env), warnings) : undefined;
+    probeDir = config.probeEnabled ? await resolveProbeDir(config, warnings) : undefined;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`etcd-latency-agent: ${err.message}\n`);

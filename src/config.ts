@@ -262,11 +262,6 @@ function checkCombinations(c: Config): void {
   }
 }
 
-/** Whether the user chose this value (flag or environment) rather than taking the default. */
-export function isExplicit(flagName: string, cli: ReadonlyMap<string, string>, env: NodeJS.ProcessEnv): boolean {
-  return cli.has(flagName) || Boolean(env[envName({ flag: flagName })]);
-}
-
 export function usage(version: string): string {
   const lines = [
     `etcd-latency-agent ${version}`,

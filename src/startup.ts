@@ -63,9 +63,9 @@ function parseCertificate(flag: string, path: string, pem: Buffer): X509Certific
  * start fails. Without it, the probe goes beside the data dir (the same filesystem in practice) when
  * that works, else to the temp dir, with a warning that it then measures another disk than etcd's.
  */
-export async function resolveProbeDir(config: Config, explicit: boolean, warnings: string[]): Promise<string> {
+export async function resolveProbeDir(config: Config, warnings: string[]): Promise<string> {
   const dataDirExists = exists(config.etcdDataDir);
-  if (explicit && config.probeDir) {
+  if (config.probeDir !== undefined) {
     const problem = await checkProbeDir(config.probeDir, dataDirExists ? config.etcdDataDir : undefined);
     if (problem) throw new ConfigError(`--probe-dir: ${problem}`);
     return config.probeDir;

@@ -37,6 +37,26 @@ export function emptyHistogram(edges: readonly number[]): HistogramSnapshot {
   return { buckets, sum: 0, count: 0 };
 }
 
+/**
+ * Adds observations (seconds) to a histogram, as a Prometheus client does: each value counts in every
+ * bucket whose `le` is ≥ it, and in sum and count. NaN values are ignored.
+ */
+export function observe(h: HistogramSnapshot, values: readonly number[]): HistogramSnapshot {
+  const counts = h.buckets.map((b) => b.count);
+  let sum = h.sum;
+  let count = h.count;
+  for (const v of values) {
+    if (Number.isNaN(v)) continue;
+    sum += v;
+    count++;
+    // First bucket that holds v; cumulative, so it and all above it grow.
+    let i = 0;
+    while (i < counts.length && h.buckets[i]!.le < v) i++;
+    for (; i < counts.length; i++) counts[i]!++;
+  }
+  return { buckets: h.buckets.map((b, i) => ({ le: b.le, count: counts[i]! })), sum, count };
+}
+
 /** Number of observations: the +Inf bucket's count (falls back to `count` when +Inf is missing). */
 export function observations(h: HistogramSnapshot): number {
   const last = h.buckets[h.buckets.length - 1];

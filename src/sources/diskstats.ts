@@ -1,5 +1,5 @@
 import { access, lstat, readFile, readlink } from 'node:fs/promises';
-import { posix, resolve as resolvePath } from 'node:path';
+import { isAbsolute, posix, resolve as resolvePath } from 'node:path';
 import { ms, type DeviceName, type Milliseconds, type Seconds } from '../units.js';
 import { errorMessage, failure, reasonForError, success, type Outcome, type Source } from './source.js';
 import { parseDiskstats } from './proc-diskstats.js';
@@ -96,7 +96,9 @@ export function createDiskstatsSource(opts: DiskstatsOptions): Source<DiskSample
   const place = async (): Promise<Outcome<Placement>> => {
     const view = await readMountView(procPath);
     if (!view.ok) return view;
-    const dataDir = resolvePath(opts.etcdDataDir);
+    // Made absolute but not normalized: `..` after a symlink must be resolved physically, as etcd would.
+    const dataDir = isAbsolute(opts.etcdDataDir) ? opts.etcdDataDir : resolvePath(opts.etcdDataDir);
+    const dataDirNormal = normalizeAbsolute(dataDir);
     const at = await resolveExisting(view.value.root, dataDir);
     const mount = findMount(view.value.entries, at.path);
     if (mount === undefined) {
@@ -111,7 +113,7 @@ export function createDiskstatsSource(opts: DiskstatsOptions): Source<DiskSample
     const sharedWith: string[] = [];
     for (const raw of opts.sharedPaths) {
       const p = normalizeAbsolute(raw);
-      if (p === undefined || p === dataDir || p === at.path && at.exact) continue;
+      if (p === undefined || p === dataDirNormal || (p === at.path && at.exact)) continue;
       const r = await resolveExisting(view.value.root, p);
       if (!r.exact) continue; // nothing there to compete for the disk
       const m = findMount(view.value.entries, r.path);
@@ -266,8 +268,9 @@ function systeminformationDevices(): Promise<Array<{ name: string; model: string
       timer.unref();
     });
     try {
-      const si = await import('systeminformation');
-      return await Promise.race([si.blockDevices(), budget]);
+      // Caught here too: if the budget wins, a later rejection must not go unhandled.
+      const devices = import('systeminformation').then((si) => si.blockDevices()).catch(() => undefined);
+      return await Promise.race([devices, budget]);
     } catch {
       return undefined;
     } finally {

@@ -1,5 +1,13 @@
-import type { HistogramSnapshot } from '../analysis/histogram.js';
-import type { Bytes } from '../units.js';
+// The etcd metrics source: scrapes one member's /metrics and keeps only the families the analysis
+// needs. The fetch is bounded in time (one deadline for connect, headers and body) and in size (the
+// socket is destroyed past the bound); every problem comes back as a failure value, never a throw.
+
+import http from 'node:http';
+import https from 'node:https';
+import type { Bucket, HistogramSnapshot } from '../analysis/histogram.js';
+import { bytes, type Bytes, type Milliseconds } from '../units.js';
+import { parsePromText, type Sample } from './prom-text.js';
+import { errorMessage, failure, reasonForError, success, type FailureReason, type Outcome, type Source } from './source.js';
 
 /** The families the agent keeps from one scrape of a member's /metrics. Absent family → undefined. */
 export interface EtcdMetricsSample {
@@ -19,4 +27,304 @@ export interface EtcdMetricsSample {
   readonly quotaBackend?: Bytes;
   /** Size of the response body, for self-observability and the size bound. */
   readonly bodyBytes: Bytes;
+}
+
+/** The etcd metric families read, by role. */
+export const ETCD_FAMILIES = {
+  walFsync: 'etcd_disk_wal_fsync_duration_seconds',
+  backendCommit: 'etcd_disk_backend_commit_duration_seconds',
+  peerRoundTrip: 'etcd_network_peer_round_trip_time_seconds',
+  leaderChanges: 'etcd_server_leader_changes_seen_total',
+  hasLeader: 'etcd_server_has_leader',
+  isLeader: 'etcd_server_is_leader',
+  heartbeatSendFailures: 'etcd_server_heartbeat_send_failures_total',
+  slowApplies: 'etcd_server_slow_apply_total',
+  proposalsFailed: 'etcd_server_proposals_failed_total',
+  proposalsPending: 'etcd_server_proposals_pending',
+  dbSize: 'etcd_mvcc_db_total_size_in_bytes',
+  /** etcd < 3.4 names the DB size only so; 3.4 exposes both. */
+  dbSizeLegacy: 'etcd_debugging_mvcc_db_total_size_in_bytes',
+  dbSizeInUse: 'etcd_mvcc_db_total_size_in_use_in_bytes',
+  quotaBackend: 'etcd_server_quota_backend_bytes',
+} as const;
+
+const WANTED: ReadonlySet<string> = new Set(Object.values(ETCD_FAMILIES));
+
+/** Default response-size bound: a 3.4 member's /metrics is ~150 KiB; 16 MiB leaves room for anything sane. */
+export const DEFAULT_MAX_BODY_BYTES: Bytes = bytes(16 * 2 ** 20);
+
+export interface EtcdMetricsOptions {
+  /** e.g. `http://127.0.0.1:2381/metrics` (kubeadm) or `https://127.0.0.1:2379/metrics`. */
+  url: string;
+  /** PEM material for https: CA to verify the member, client certificate and key. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  /** Total deadline of one scrape: connect, headers and the whole body. */
+  timeout: Milliseconds;
+  /** Response-size bound; default DEFAULT_MAX_BODY_BYTES (16 MiB). */
+  maxBodyBytes?: Bytes;
+  interval: Milliseconds;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Extraction (pure)
+
+/** Labels other than `le`, as a stable key, so the series of one histogram can be grouped. */
+function seriesKey(labels: Record<string, string>): string {
+  return Object.keys(labels)
+    .filter((k) => k !== 'le')
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(labels[k])}`)
+    .join(',');
+}
+
+interface HistogramParts {
+  labels: Record<string, string>;
+  buckets: Map<number, number>;
+  sum?: number;
+  count?: number;
+}
+
+function parseLe(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (text === '+Inf' || text === 'Inf' || text === '+inf' || text === 'inf') return Infinity;
+  const n = Number(text);
+  return text.trim() !== '' && !Number.isNaN(n) ? n : undefined;
+}
+
+function finishHistogram(parts: HistogramParts): HistogramSnapshot | undefined {
+  if (parts.buckets.size === 0) return undefined;
+  const buckets: Bucket[] = [...parts.buckets.entries()].sort((a, b) => a[0] - b[0]).map(([le, count]) => ({ le, count }));
+  const inf = parts.buckets.get(Infinity);
+  const count = parts.count ?? inf;
+  if (count === undefined) return undefined; // no +Inf bucket and no _count: the total is unknown
+  if (inf === undefined) buckets.push({ le: Infinity, count });
+  return { buckets, sum: parts.sum ?? NaN, count };
+}
+
+/** Groups a histogram family's `_bucket`, `_sum` and `_count` series by their labels (less `le`). */
+function histograms(family: string, samples: readonly Sample[] | undefined): HistogramParts[] {
+  if (!samples) return [];
+  const byKey = new Map<string, HistogramParts>();
+  for (const s of samples) {
+    const key = seriesKey(s.labels);
+    let parts = byKey.get(key);
+    if (!parts) {
+      const labels: Record<string, string> = { ...s.labels };
+      delete labels['le'];
+      parts = { labels, buckets: new Map() };
+      byKey.set(key, parts);
+    }
+    if (s.name === `${family}_bucket`) {
+      const le = parseLe(s.labels['le']);
+      if (le !== undefined) parts.buckets.set(le, s.value);
+    } else if (s.name === `${family}_sum`) parts.sum = s.value;
+    else if (s.name === `${family}_count`) parts.count = s.value;
+  }
+  return [...byKey.values()];
+}
+
+/** The histogram of a family without labels (the first series when etcd ever adds some). */
+function singleHistogram(family: string, samples: readonly Sample[] | undefined): HistogramSnapshot | undefined {
+  const all = histograms(family, samples);
+  const plain = all.find((p) => Object.keys(p.labels).length === 0) ?? all[0];
+  return plain && finishHistogram(plain);
+}
+
+/** The value of a family's series without labels (else its first series), if it is a number. */
+function scalar(family: string, samples: readonly Sample[] | undefined): number | undefined {
+  if (!samples) return undefined;
+  const own = samples.filter((s) => s.name === family);
+  const s = own.find((x) => Object.keys(x.labels).length === 0) ?? own[0];
+  return s === undefined || Number.isNaN(s.value) ? undefined : s.value;
+}
+
+const flag = (v: number | undefined): boolean | undefined => (v === undefined ? undefined : v === 1);
+const size = (v: number | undefined): Bytes | undefined => (v === undefined ? undefined : bytes(v));
+
+/** Reads the wanted families from a /metrics body. Pure; absent or malformed families are undefined. */
+export function extractEtcdMetrics(body: string): EtcdMetricsSample {
+  return extract(body, Buffer.byteLength(body, 'utf8'));
+}
+
+function extract(body: string, bodyBytes: number): EtcdMetricsSample {
+  const f = parsePromText(body, WANTED);
+  const F = ETCD_FAMILIES;
+  const peerRoundTrip = new Map<string, HistogramSnapshot>();
+  for (const parts of histograms(F.peerRoundTrip, f.get(F.peerRoundTrip))) {
+    const to = parts.labels['To'];
+    const h = finishHistogram(parts);
+    if (to !== undefined && h) peerRoundTrip.set(to, h);
+  }
+  const sample: { -readonly [K in keyof EtcdMetricsSample]: EtcdMetricsSample[K] } = { peerRoundTrip, bodyBytes: bytes(bodyBytes) };
+  const set = <K extends keyof EtcdMetricsSample>(key: K, value: EtcdMetricsSample[K] | undefined): void => {
+    if (value !== undefined) sample[key] = value;
+  };
+  set('walFsync', singleHistogram(F.walFsync, f.get(F.walFsync)));
+  set('backendCommit', singleHistogram(F.backendCommit, f.get(F.backendCommit)));
+  set('leaderChanges', scalar(F.leaderChanges, f.get(F.leaderChanges)));
+  set('hasLeader', flag(scalar(F.hasLeader, f.get(F.hasLeader))));
+  set('isLeader', flag(scalar(F.isLeader, f.get(F.isLeader))));
+  set('heartbeatSendFailures', scalar(F.heartbeatSendFailures, f.get(F.heartbeatSendFailures)));
+  set('slowApplies', scalar(F.slowApplies, f.get(F.slowApplies)));
+  set('proposalsFailed', scalar(F.proposalsFailed, f.get(F.proposalsFailed)));
+  set('proposalsPending', scalar(F.proposalsPending, f.get(F.proposalsPending)));
+  set('dbSize', size(scalar(F.dbSize, f.get(F.dbSize)) ?? scalar(F.dbSizeLegacy, f.get(F.dbSizeLegacy))));
+  set('dbSizeInUse', size(scalar(F.dbSizeInUse, f.get(F.dbSizeInUse))));
+  set('quotaBackend', size(scalar(F.quotaBackend, f.get(F.quotaBackend))));
+  return sample;
+}
+
+/** True when the sample holds none of the wanted families: the body was not an etcd /metrics. */
+export function isEmptyEtcdSample(s: EtcdMetricsSample): boolean {
+  return (
+    s.peerRoundTrip.size === 0 &&
+    (Object.keys(s) as Array<keyof EtcdMetricsSample>).every((k) => k === 'peerRoundTrip' || k === 'bodyBytes' || s[k] === undefined)
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fetching
+
+export interface FetchedBody {
+  readonly body: Buffer;
+}
+
+/**
+ * GETs `url` with node:http(s), bounded by a total deadline and a size limit. Resolves a failure
+ * for every problem: 'timeout', 'too_large', 'http_status', 'tls', 'unreachable', 'parse' (not HTTP), 'other'.
+ */
+export function fetchBounded(
+  url: string,
+  opts: { timeout: Milliseconds; maxBodyBytes: Bytes; agent?: http.Agent; tls?: EtcdMetricsOptions['tls'] },
+): Promise<Outcome<Buffer>> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let req: http.ClientRequest | undefined;
+    let res: http.IncomingMessage | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const settle = (outcome: Outcome<Buffer>): void => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      if (!outcome.ok) {
+        // Stop reading and free the socket: nothing more of this response is wanted.
+        res?.destroy();
+        req?.destroy();
+      }
+      resolve(outcome);
+    };
+    const fail = (reason: FailureReason, message: string): void => settle(failure(reason, message));
+    const failErr = (err: unknown): void => {
+      // HPE_*: Node's HTTP parser could not read the response: something other than HTTP answers there.
+      const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+      const reason = code.startsWith('HPE_') ? 'parse' : reasonForError(err);
+      fail(reason, `${url}: ${errorMessage(err)}`);
+    };
+
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch (err) {
+      fail('other', `invalid URL ${JSON.stringify(url)}: ${errorMessage(err)}`);
+      return;
+    }
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+      fail('other', `unsupported URL scheme ${target.protocol} in ${url}`);
+      return;
+    }
+    timer = setTimeout(() => fail('timeout', `${url}: no complete response within ${opts.timeout} ms`), opts.timeout);
+
+    try {
+      const common: http.RequestOptions = {
+        method: 'GET',
+        headers: { accept: 'text/plain;version=0.0.4', 'accept-encoding': 'identity' },
+        ...(opts.agent ? { agent: opts.agent } : {}),
+      };
+      const onResponse = (r: http.IncomingMessage): void => {
+        res = r;
+        const status = r.statusCode ?? 0;
+        if (status < 200 || status > 299) {
+          fail('http_status', `${url}: HTTP ${status} ${r.statusMessage ?? ''}`.trim());
+          return;
+        }
+        const declared = Number(r.headers['content-length']);
+        if (Number.isFinite(declared) && declared > opts.maxBodyBytes) {
+          fail('too_large', `${url}: Content-Length ${declared} exceeds the ${opts.maxBodyBytes}-byte bound`);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let received = 0;
+        r.on('data', (chunk: Buffer) => {
+          if (settled) return;
+          received += chunk.length;
+          if (received > opts.maxBodyBytes) {
+            chunks.length = 0;
+            fail('too_large', `${url}: body exceeds the ${opts.maxBodyBytes}-byte bound`);
+            return;
+          }
+          chunks.push(chunk);
+        });
+        r.on('end', () => {
+          if (!r.complete) fail('unreachable', `${url}: connection closed before the body was complete`);
+          else settle(success(Buffer.concat(chunks, received)));
+        });
+        r.on('error', failErr);
+        r.on('close', () => {
+          if (!r.complete) fail('unreachable', `${url}: connection closed before the body was complete`);
+        });
+      };
+      if (target.protocol === 'https:') {
+        const tls = opts.tls ?? {};
+        req = https.request(target, { ...common, ...(opts.agent ? {} : { ca: tls.ca, cert: tls.cert, key: tls.key }) }, onResponse);
+      } else {
+        req = http.request(target, common, onResponse);
+      }
+      req.on('error', failErr);
+      req.end();
+    } catch (err) {
+      // Synchronous errors: bad key material, invalid header values…
+      failErr(err);
+    }
+  });
+}
+
+/** Scrapes a member's /metrics. Name 'etcd_metrics'. */
+export function createEtcdMetricsSource(opts: EtcdMetricsOptions): Source<EtcdMetricsSample> & { close(): Promise<void> } {
+  const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  let agent: http.Agent | undefined;
+  let agentError: unknown;
+  try {
+    // One connection per scrape (no keep-alive): a reused socket the server closed while idle would
+    // make a healthy member look unreachable now and then. The agent keeps the TLS material and sessions.
+    agent = opts.url.startsWith('https:')
+      ? new https.Agent({ keepAlive: false, ca: opts.tls?.ca, cert: opts.tls?.cert, key: opts.tls?.key })
+      : new http.Agent({ keepAlive: false });
+  } catch (err) {
+    agentError = err;
+  }
+  let closed = false;
+  return {
+    name: 'etcd_metrics',
+    interval: opts.interval,
+    async sample(): Promise<Outcome<EtcdMetricsSample>> {
+      if (closed) return failure('other', 'source closed');
+      if (!agent) return failure(reasonForError(agentError), `cannot set up the connection to ${opts.url}: ${errorMessage(agentError)}`);
+      const fetched = await fetchBounded(opts.url, { timeout: opts.timeout, maxBodyBytes, agent });
+      if (!fetched.ok) return fetched;
+      let sample: EtcdMetricsSample;
+      try {
+        sample = extract(fetched.value.toString('utf8'), fetched.value.length);
+      } catch (err) {
+        return failure('parse', `${opts.url}: ${errorMessage(err)}`);
+      }
+      if (isEmptyEtcdSample(sample)) {
+        return failure('parse', `${opts.url}: none of the etcd metric families in a ${fetched.value.length}-byte body`);
+      }
+      return success(sample);
+    },
+    async close(): Promise<void> {
+      closed = true;
+      agent?.destroy();
+    },
+  };
 }

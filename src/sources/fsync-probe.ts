@@ -57,6 +57,8 @@ export function createFsyncProbe(opts: ProbeOptions): ProbeSource {
   let offset = 0;
   let closing: Promise<void> | undefined;
   let closed = false;
+  // close() removes only a file this probe has held: never a path it refused to touch.
+  let heldFile = false;
   // Rounds and close() are serialized: a close during a round must not pull the handle away
   // from a write in flight, and two overlapping rounds would measure each other.
   let queue: Promise<unknown> = Promise.resolve();
@@ -78,6 +80,7 @@ export function createFsyncProbe(opts: ProbeOptions): ProbeSource {
     const { handle: h, reused } = await openOrCreate(file, opts.fileSize);
     if (!reused) offset = 0;
     handle = h;
+    heldFile = true;
     return h;
   }
 
@@ -119,7 +122,7 @@ export function createFsyncProbe(opts: ProbeOptions): ProbeSource {
   async function shutdown(): Promise<void> {
     closed = true;
     await dropHandle();
-    await fsp.rm(file, { force: true }).catch(() => undefined);
+    if (heldFile) await fsp.rm(file, { force: true }).catch(() => undefined);
   }
 
   return {

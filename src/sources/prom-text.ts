@@ -50,16 +50,31 @@ export function parsePromValue(token: string): number | undefined {
   return FLOAT.test(token) ? Number(token) : undefined;
 }
 
-/** The family a series name belongs to, if it is wanted: the name itself, or the name less a histogram/summary suffix. */
-function familyOf(name: string, wanted: ReadonlySet<string>): string | undefined {
+/**
+ * The family a series name belongs to, if it is wanted: the name itself, or the name less a
+ * `_bucket`/`_sum`/`_count` suffix when that family is a histogram or summary (or has no `# TYPE`
+ * line: an exposition without TYPE lines is taken at its word).
+ */
+function familyOf(name: string, wanted: ReadonlySet<string>, types: ReadonlyMap<string, string>): string | undefined {
   if (wanted.has(name)) return name;
   for (const suffix of SERIES_SUFFIXES) {
     if (name.endsWith(suffix)) {
       const base = name.slice(0, name.length - suffix.length);
-      if (wanted.has(base)) return base;
+      if (!wanted.has(base)) continue;
+      const type = types.get(base);
+      if (type === undefined || type === 'histogram' || type === 'summary') return base;
     }
   }
   return undefined;
+}
+
+const TYPE_PREFIX = '# TYPE ';
+
+/** Records `# TYPE name type` for a wanted family (the line is body[start, end)). */
+function readType(body: string, start: number, end: number, wanted: ReadonlySet<string>, types: Map<string, string>): void {
+  if (!body.startsWith(TYPE_PREFIX, start)) return;
+  const parts = body.slice(start + TYPE_PREFIX.length, end).trim().split(/[ \t]+/);
+  if (parts.length === 2 && wanted.has(parts[0]!)) types.set(parts[0]!, parts[1]!);
 }
 
 function setLabel(labels: Record<string, string>, name: string, value: string): void {
@@ -170,6 +185,7 @@ export interface PromTextStats {
  */
 export function parsePromText(body: string, wanted: ReadonlySet<string>, stats?: PromTextStats): Map<string, Sample[]> {
   const out = new Map<string, Sample[]>();
+  const types = new Map<string, string>();
   const len = body.length;
   let pos = 0;
   let lines = 0;
@@ -188,7 +204,10 @@ export function parsePromText(body: string, wanted: ReadonlySet<string>, stats?:
     while (i < end && isBlank(body.charCodeAt(i))) i++;
     if (i >= end) continue; // blank line
     const first = body.charCodeAt(i);
-    if (first === CH_HASH) continue; // HELP, TYPE or a comment
+    if (first === CH_HASH) {
+      readType(body, i, end, wanted, types); // HELP and other comments are skipped
+      continue;
+    }
     if (!isMetricNameStart(first)) {
       if (!terminated) break;
       continue; // not a sample of any family: nothing to want
@@ -197,7 +216,7 @@ export function parsePromText(body: string, wanted: ReadonlySet<string>, stats?:
     i++;
     while (i < end && isMetricNameChar(body.charCodeAt(i))) i++;
     const name = body.slice(ns, i);
-    const family = familyOf(name, wanted);
+    const family = familyOf(name, wanted, types);
     if (family === undefined) continue;
     if (!terminated) { malformed++; break; } // possibly cut short
     const sample = parseSampleLine(body, name, i, end);

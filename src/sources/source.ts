@@ -41,6 +41,17 @@ export interface Source<T> {
   close?(): Promise<void>;
 }
 
+/**
+ * OpenSSL verification results Node.js reports as `err.code` that do not contain "CERT" (those that
+ * do are caught by the pattern below), and EPROTO, which Node.js sockets report for TLS alerts.
+ */
+const TLS_CODES: ReadonlySet<string> = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', // the usual one: a server certificate signed by a CA we do not trust
+  'UNABLE_TO_GET_CRL', 'UNABLE_TO_DECRYPT_CRL_SIGNATURE', 'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CRL_SIGNATURE_FAILURE',
+  'CRL_NOT_YET_VALID', 'CRL_HAS_EXPIRED', 'INVALID_CA', 'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'HOSTNAME_MISMATCH',
+  'EPROTO',
+]);
+
 /** Maps a Node.js system error to a failure reason. */
 export function reasonForError(err: unknown): FailureReason {
   const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
@@ -59,7 +70,7 @@ export function reasonForError(err: unknown): FailureReason {
     case 'EROFS':
       return 'read_only';
     default:
-      if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT') return 'tls';
+      if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.startsWith('ERR_OSSL') || code.includes('CERT') || TLS_CODES.has(code)) return 'tls';
       return 'other';
   }
 }

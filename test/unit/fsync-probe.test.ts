@@ -1,4 +1,5 @@
 import t from 'tap';
+import type { Test } from 'tap';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,8 @@ const KiB = 1024;
 const FILE_SIZE = bytes(64 * KiB);
 const WRITE_SIZE = bytes(2300);
 
-type Tap = typeof t;
+/** What the helpers need of a test: both the root `t` and subtests have it. */
+type Tap = Pick<Test, 'teardown' | 'fail'>;
 
 /** A fresh directory under the OS temp dir, removed when the test ends. */
 async function tmpDir(tt: Tap): Promise<string> {
@@ -42,6 +44,16 @@ function valueOf(tt: Tap, outcome: Outcome<ProbeSample>): ProbeSample {
   }
   return outcome.value;
 }
+
+/** A directory on a filesystem other than the temp dir's, to tell filesystems apart without mounting. */
+const OTHER_FS = '/dev/shm';
+
+async function otherFilesystemSkipReason(): Promise<string | false> {
+  const [other, tmp] = await Promise.all([fsp.stat(OTHER_FS).catch(() => undefined), fsp.stat(os.tmpdir())]);
+  if (other?.isDirectory() && other.dev !== tmp.dev) return false;
+  return `${OTHER_FS} is not a separate filesystem here (the loop-device integration test covers this case)`;
+}
+const otherFsSkip = await otherFilesystemSkipReason();
 
 async function exists(p: string): Promise<boolean> {
   return fsp.lstat(p).then(() => true, () => false);
@@ -183,6 +195,13 @@ t.test("refuses to write inside etcd's member dir", async (t) => {
     }
     t.notOk(await exists(path.join(dir, PROBE_FILE_NAME)), `no file written in ${dir}`);
   }
+
+  const foreign = path.join(walDir, PROBE_FILE_NAME);
+  await fsp.writeFile(foreign, 'not ours to delete');
+  const refusedProbe = probeFor(t, { dir: walDir, etcdWalDir: walDir });
+  t.equal((await refusedProbe.sample(new Date())).ok, false);
+  await refusedProbe.close();
+  t.ok(await exists(foreign), 'close of a refused probe deletes nothing in etcd\'s dir');
 });
 
 t.test('a custom WAL dir outside any member dir is protected too', async (t) => {
@@ -211,15 +230,9 @@ t.test('sameFilesystemAsEtcd is undefined when the WAL dir is missing', async (t
   t.equal(sample.sameFilesystemAsEtcd, undefined);
 });
 
-t.test('sameFilesystemAsEtcd is false when the WAL dir is on another filesystem', async (t) => {
+t.test('sameFilesystemAsEtcd is false when the WAL dir is on another filesystem', { skip: otherFsSkip }, async (t) => {
   const dir = await tmpDir(t);
-  const other = '/dev/shm';
-  const differs = await fsp.stat(other).then((st) => st.isDirectory(), () => false) && (await fsp.stat(other)).dev !== (await fsp.stat(dir)).dev;
-  if (!differs) {
-    t.skip(`${other} is not a separate filesystem here (the loop-device integration test covers this case)`);
-    return;
-  }
-  const sample = valueOf(t, await probeFor(t, { dir, etcdWalDir: other }).sample(new Date()));
+  const sample = valueOf(t, await probeFor(t, { dir, etcdWalDir: OTHER_FS }).sample(new Date()));
   t.equal(sample.sameFilesystemAsEtcd, false);
 });
 
@@ -300,7 +313,7 @@ t.test('nonsensical sizes are rejected when the probe is created', async (t) => 
   t.throws(() => createFsyncProbe({ ...base, fileSize: FILE_SIZE, writeSize: WRITE_SIZE, writesPerRound: 0 }), RangeError);
 });
 
-t.test('checkProbeDir', async (t) => {
+t.test('checkProbeDir accepts a usable dir and says what is wrong with an unusable one', async (t) => {
   const root = await tmpDir(t);
   const dataDir = path.join(root, 'etcd');
   await fsp.mkdir(path.join(dataDir, 'member', 'wal'), { recursive: true });
@@ -322,12 +335,9 @@ t.test('checkProbeDir', async (t) => {
     if (want === undefined) t.equal(got, undefined, name);
     else t.match(got ?? '', want, name);
   }
+});
 
-  const other = '/dev/shm';
-  const otherStat = await fsp.stat(other).catch(() => undefined);
-  if (otherStat?.isDirectory() && otherStat.dev !== (await fsp.stat(root)).dev) {
-    t.match(await checkProbeDir(other, dataDir), /another filesystem/, 'dir on another filesystem than etcd');
-  } else {
-    t.skip(`${other} is not a separate filesystem here (the loop-device integration test covers this case)`);
-  }
+t.test('checkProbeDir rejects a dir on another filesystem than etcd', { skip: otherFsSkip }, async (t) => {
+  const root = await tmpDir(t);
+  t.match(await checkProbeDir(OTHER_FS, root), /another filesystem/);
 });

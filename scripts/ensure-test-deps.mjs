@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// Runs before `npm test`: installs what the tests need when it is missing, so a fresh machine needs
+// nothing but `npm test`. Debian packages come from apt (root is needed, as on CI and in the dev
+// container); npm dependencies from the lockfile.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/** Debian package → a file it installs, to tell whether it is there without asking dpkg. */
+const DEBIAN = {
+  'etcd-server': '/usr/bin/etcd',
+  'etcd-client': '/usr/bin/etcdctl',
+  prometheus: '/usr/bin/promtool',
+  strace: '/usr/bin/strace',
+  fio: '/usr/bin/fio',
+  openssl: '/usr/bin/openssl',
+  e2fsprogs: '/usr/sbin/mkfs.ext4',
+  mount: '/usr/bin/mount',
+};
+
+const missing = Object.entries(DEBIAN).filter(([, file]) => !existsSync(file)).map(([pkg]) => pkg);
+if (missing.length > 0) {
+  if (process.getuid?.() !== 0) {
+    console.error(`npm test needs these Debian packages: ${missing.join(' ')}; install them with: sudo apt-get install -y ${missing.join(' ')}`);
+    process.exit(1);
+  }
+  console.error(`installing Debian packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  // The Debian prometheus package starts a server on :9090 on install; tests start their own.
+  spawnSync('systemctl', ['stop', 'prometheus'], { stdio: 'ignore' });
+}
+
+if (!existsSync('node_modules/.package-lock.json') || !existsSync('node_modules/tap')) {
+  console.error('installing npm dependencies (npm ci)');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit' });
+}

@@ -1,0 +1,83 @@
+import t from 'tap';
+import { buildConfig, ConfigError, envName, FLAGS, splitArgs, usage } from '../../src/config.js';
+
+const configFrom = (argv: string[], env: NodeJS.ProcessEnv = {}) => buildConfig(splitArgs(argv).values, env);
+
+t.test('defaults let the agent run on a machine without Kubernetes', async (t) => {
+  const c = configFrom([]);
+  t.same(c.listenAddress, { host: '0.0.0.0', port: 9379 });
+  t.same(c.etcdEndpoints, ['http://127.0.0.1:2379']);
+  t.equal(c.etcdMetricsUrl, 'http://127.0.0.1:2381/metrics');
+  t.equal(c.etcdDataDir, '/var/lib/etcd');
+  t.equal(c.etcdManifest, '/etc/kubernetes/manifests/etcd.yaml');
+  t.equal(c.probeInterval, 1000);
+  t.equal(c.probeEnabled, true);
+  t.equal(c.procPath, '/proc');
+  t.equal(c.sysPath, '/sys');
+  t.equal(c.probeDir, undefined);
+});
+
+t.test('flags are read as --name=value and --name value', async (t) => {
+  const c = configFrom(['--probe-interval=500ms', '--etcd-endpoints', 'https://10.0.0.1:2379,https://10.0.0.2:2379/', '--listen-address', '[::1]:9000']);
+  t.equal(c.probeInterval, 500);
+  t.same(c.etcdEndpoints, ['https://10.0.0.1:2379', 'https://10.0.0.2:2379']);
+  t.same(c.listenAddress, { host: '::1', port: 9000 });
+});
+
+t.test('every flag can be set from its environment variable, and the command line wins', async (t) => {
+  t.equal(envName({ flag: 'probe-interval' }), 'ETCD_LATENCY_AGENT_PROBE_INTERVAL');
+  t.equal(configFrom([], { ETCD_LATENCY_AGENT_PROBE_INTERVAL: '2s' }).probeInterval, 2000);
+  t.equal(configFrom(['--probe-interval=3s'], { ETCD_LATENCY_AGENT_PROBE_INTERVAL: '2s' }).probeInterval, 3000);
+  t.equal(configFrom([], { ETCD_LATENCY_AGENT_LOG_FORMAT: 'json' }).logFormat, 'json');
+  t.equal(configFrom([], { ETCD_LATENCY_AGENT_PROBE_ENABLED: 'false' }).probeEnabled, false);
+});
+
+t.test('bad input is a ConfigError naming the flag or variable', async (t) => {
+  const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
+    [['--no-such-flag=1'], {}, /unknown flag --no-such-flag/],
+    [['--probe-interval=10'], {}, /--probe-interval: "10" is not a duration/],
+    [['--probe-interval=0s'], {}, /--probe-interval: .* longer than zero/],
+    [['--etcd-metrics-url=localhost:2381'], {}, /--etcd-metrics-url: .*http/],
+    [['--etcd-metrics-url=http://u:p@127.0.0.1:2381/metrics'], {}, /must not carry credentials/],
+    [['--etcd-endpoints=,'], {}, /--etcd-endpoints: needs at least one URL/],
+    [['--listen-address=9379'], {}, /--listen-address: "9379" is not HOST:PORT/],
+    [['--listen-address=:99999'], {}, /--listen-address/],
+    [['--log-level=verbose'], {}, /--log-level: "verbose" must be one of debug, info, warn, error/],
+    [['--probe-file-size=lots'], {}, /--probe-file-size: "lots" is not a size/],
+    [['--probe-writes=0'], {}, /--probe-writes/],
+    [['--etcd-cert=/a.crt'], {}, /--etcd-cert and --etcd-key go together/],
+    [['--etcd-heartbeat-interval=500ms', '--etcd-election-timeout=1s'], {}, /at least 5×/],
+    [[], { ETCD_LATENCY_AGENT_PROBE_INTERVAL: 'soon' }, /ETCD_LATENCY_AGENT_PROBE_INTERVAL \(environment\): "soon"/],
+    [['--probe-interval'], {}, /--probe-interval needs a value/],
+    [['run', 'extra'], {}, /unexpected argument "extra"/],
+  ];
+  for (const [argv, env, want] of cases) {
+    t.throws(() => configFrom(argv, env), { constructor: ConfigError, message: want }, argv.join(' ') || JSON.stringify(env));
+  }
+});
+
+t.test('the command comes first and defaults to run', async (t) => {
+  t.equal(splitArgs([]).command, 'run');
+  t.equal(splitArgs(['diagnose', '--probe-interval=1s']).command, 'diagnose');
+  t.ok(splitArgs(['--help']).help);
+  t.ok(splitArgs(['--version']).version);
+});
+
+t.test('--help lists every flag with its environment variable', async (t) => {
+  const text = usage('1.2.3');
+  for (const f of FLAGS) {
+    t.match(text, `--${f.flag}=`);
+    t.match(text, envName(f));
+  }
+});
+
+t.test('the README documents every flag with its environment variable and default', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  for (const f of FLAGS) {
+    const row = readme.split('\n').find((l) => l.startsWith(`| \`--${f.flag}=`));
+    t.ok(row, `README has a row for --${f.flag}`);
+    t.match(row ?? '', envName(f));
+    if (f.default !== undefined) t.match(row ?? '', `\`${f.default}\``, `README gives the default of --${f.flag}`);
+  }
+});
