@@ -11,14 +11,10 @@ import { createDiskstatsSource } from './sources/diskstats.js';
 import { createEtcdApiSource } from './sources/etcd-api.js';
 import { createEtcdConfigSource } from './sources/etcd-config.js';
 import { createEtcdMetricsSource } from './sources/etcd-metrics.js';
-import { createFsyncProbe } from './sources/fsync-probe.js';
+import { createFsyncProbe, DEFAULT_WRITE_SIZE } from './sources/fsync-probe.js';
 import { errorMessage } from './sources/source.js';
 import { resolveProbeDir, loadTls, type TlsFiles } from './startup.js';
-import { bytes } from './units.js';
 import { VERSION } from './version.js';
-
-/** etcd's typical WAL write: one raft entry batch of a small Kubernetes object. */
-const WAL_WRITE_SIZE = bytes(2300);
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   let config: Config;
@@ -60,7 +56,7 @@ function buildSources(config: Config, tls: TlsFiles | undefined, probeDir: strin
         dir: probeDir,
         etcdWalDir: walDir,
         fileSize: config.probeFileSize,
-        writeSize: WAL_WRITE_SIZE,
+        writeSize: DEFAULT_WRITE_SIZE,
         writesPerRound: config.probeWrites,
         minFreeBytes: config.probeMinFree,
         interval: config.probeInterval,

@@ -125,14 +125,16 @@ export class AgentState {
 
   private deriveEtcd(prev: EtcdMetricsSample | undefined, cur: EtcdMetricsSample): void {
     const t = this.etcd;
+    // A family missing from the previous scrape gives no baseline: take this scrape as the new one
+    // rather than adding all of it again.
     const hist = (total: HistogramSnapshot | undefined, p: HistogramSnapshot | undefined, c: HistogramSnapshot | undefined) =>
-      c === undefined ? total : accumulate(total, p, c);
+      c === undefined || (total !== undefined && p === undefined) ? total : accumulate(total, p, c);
     const counter = (total: number | undefined, p: number | undefined, c: number | undefined) =>
-      c === undefined ? total : accumulateCounter(total, p, c);
+      c === undefined || (total !== undefined && p === undefined) ? total : accumulateCounter(total, p, c);
     t.walFsync = hist(t.walFsync, prev?.walFsync, cur.walFsync);
     t.backendCommit = hist(t.backendCommit, prev?.backendCommit, cur.backendCommit);
     for (const [peer, h] of cur.peerRoundTrip) {
-      t.peerRoundTrip.set(peer, accumulate(t.peerRoundTrip.get(peer), prev?.peerRoundTrip.get(peer), h));
+      t.peerRoundTrip.set(peer, hist(t.peerRoundTrip.get(peer), prev?.peerRoundTrip.get(peer), h)!);
     }
     t.leaderChanges = counter(t.leaderChanges, prev?.leaderChanges, cur.leaderChanges);
     t.heartbeatSendFailures = counter(t.heartbeatSendFailures, prev?.heartbeatSendFailures, cur.heartbeatSendFailures);

@@ -1,9 +1,11 @@
 // etcd's running configuration: --heartbeat-interval, --election-timeout, --data-dir, --wal-dir
 // (and --name, which etcd's default data dir is made of), read from
 //   1. the agent's own flags                                   origin 'flag'
-//   2. the kubeadm static pod manifest (etcd.yaml)              origin 'manifest'
-//   3. the etcd process's /proc/<pid>/cmdline (needs hostPID)   origin 'cmdline'
-//   4. the etcd process's ETCD_* environment (/proc/<pid>/environ)  origin 'env'
+//   2. the etcd process's /proc/<pid>/cmdline (needs hostPID)   origin 'cmdline'
+//   3. the etcd process's ETCD_* environment (/proc/<pid>/environ)  origin 'env'
+//   4. the kubeadm static pod manifest (etcd.yaml)              origin 'manifest'
+// The running process comes before the manifest: it is what etcd does now, while an edited manifest
+// only takes effect when the kubelet restarts the pod. The manifest is what a pod without hostPID sees.
 //   5. etcd's defaults, only once etcd was found somewhere      origin 'default'
 // The parsing and the merge are pure functions; `findEtcdProcesses` and the source do the I/O.
 
@@ -146,7 +148,7 @@ export interface EtcdConfigLayers {
 }
 
 /**
- * Merges the layers in precedence flag > manifest > cmdline > env > default and says where each value
+ * Merges the layers in precedence flag > cmdline > env > manifest > default and says where each value
  * came from. Invalid durations are skipped (the next layer's value, or the default, is used) with a
  * note. When no layer found anything, the sample is empty: etcd's defaults are not evidence that etcd
  * runs with them.
@@ -155,9 +157,9 @@ export function resolveEtcdConfig(layers: EtcdConfigLayers): EtcdConfigSample {
   const flags = layers.flags ?? {};
   const flagsGiven = Object.values(flags).some((v) => v !== undefined);
   const found: Array<readonly [ConfigOrigin, EtcdConfigValues]> = [];
-  if (layers.manifest !== undefined) found.push(['manifest', layers.manifest]);
   if (layers.cmdline !== undefined) found.push(['cmdline', layers.cmdline]);
   if (layers.env !== undefined) found.push(['env', layers.env]);
+  if (layers.manifest !== undefined) found.push(['manifest', layers.manifest]);
   if (!flagsGiven && found.length === 0) return {};
 
   const notes: string[] = [];
@@ -200,13 +202,13 @@ export function resolveEtcdConfig(layers: EtcdConfigLayers): EtcdConfigSample {
   const heartbeatInterval = pickMs('heartbeat-interval', flags.heartbeatInterval, ETCD_DEFAULTS.heartbeatInterval);
   const electionTimeout = pickMs('election-timeout', flags.electionTimeout, ETCD_DEFAULTS.electionTimeout);
 
-  // The manifest wins, but what runs is the process: say so when they differ (a pod not yet restarted).
+  // The process wins, but the manifest is what etcd will run after its next restart: say so when they differ.
   if (layers.manifest !== undefined && layers.cmdline !== undefined) {
     for (const key of ETCD_CONFIG_KEYS) {
       const a = layers.manifest[key];
       const b = layers.cmdline[key];
       if (a !== undefined && b !== undefined && a !== b) {
-        notes.push(`the manifest has --${key}=${a} but the running etcd has --${key}=${b}; has the static pod restarted since the manifest changed?`);
+        notes.push(`the running etcd has --${key}=${b} but the manifest has --${key}=${a}: etcd takes the manifest's value when the static pod restarts`);
       }
     }
   }

@@ -6,7 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Bucket, HistogramSnapshot } from '../analysis/histogram.js';
 import { bytes, type Bytes, type Milliseconds } from '../units.js';
-import { parsePromText, type Sample } from './prom-text.js';
+import { parsePromText, parsePromValue, type Sample } from './prom-text.js';
 import { errorMessage, failure, reasonForError, success, type FailureReason, type Outcome, type Source } from './source.js';
 
 /** The families the agent keeps from one scrape of a member's /metrics. Absent family → undefined. */
@@ -85,10 +85,8 @@ interface HistogramParts {
 }
 
 function parseLe(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (text === '+Inf' || text === 'Inf' || text === '+inf' || text === 'inf') return Infinity;
-  const n = Number(text);
-  return text.trim() !== '' && !Number.isNaN(n) ? n : undefined;
+  const le = text === undefined ? undefined : parsePromValue(text);
+  return le === undefined || Number.isNaN(le) ? undefined : le;
 }
 
 function finishHistogram(parts: HistogramParts): HistogramSnapshot | undefined {
@@ -184,10 +182,6 @@ export function isEmptyEtcdSample(s: EtcdMetricsSample): boolean {
 
 // ---------------------------------------------------------------------------------------------
 // Fetching
-
-export interface FetchedBody {
-  readonly body: Buffer;
-}
 
 /**
  * GETs `url` with node:http(s), bounded by a total deadline and a size limit. Resolves a failure
@@ -296,7 +290,7 @@ export function createEtcdMetricsSource(opts: EtcdMetricsOptions): Source<EtcdMe
   try {
     // One connection per scrape (no keep-alive): a reused socket the server closed while idle would
     // make a healthy member look unreachable now and then. The agent keeps the TLS material and sessions.
-    agent = opts.url.startsWith('https:')
+    agent = new URL(opts.url).protocol === 'https:'
       ? new https.Agent({ keepAlive: false, ca: opts.tls?.ca, cert: opts.tls?.cert, key: opts.tls?.key })
       : new http.Agent({ keepAlive: false });
   } catch (err) {
@@ -310,7 +304,7 @@ export function createEtcdMetricsSource(opts: EtcdMetricsOptions): Source<EtcdMe
       if (closed) return failure('other', 'source closed');
       if (!agent) return failure(reasonForError(agentError), `cannot set up the connection to ${opts.url}: ${errorMessage(agentError)}`);
       const fetched = await fetchBounded(opts.url, { timeout: opts.timeout, maxBodyBytes, agent });
-      if (!fetched.ok) return fetched;
+      if (!fetched.ok) return failure(fetched.reason, fetched.message);
       let sample: EtcdMetricsSample;
       try {
         sample = extract(fetched.value.toString('utf8'), fetched.value.length);

@@ -224,7 +224,7 @@ t.test('resolveEtcdConfig: etcd found with nothing set gives etcd defaults', asy
   }, 'the default data dir is ${name}.etcd in etcd\'s working directory');
 });
 
-t.test('resolveEtcdConfig: precedence flag > manifest > cmdline > env > default, with origins', async (t) => {
+t.test('resolveEtcdConfig: precedence flag > cmdline > env > manifest > default, with origins', async (t) => {
   const env: EtcdConfigValues = { name: 'e', 'heartbeat-interval': '40', 'election-timeout': '400', 'data-dir': '/env', 'wal-dir': '/env-wal' };
   const cmdline: EtcdConfigValues = { 'heartbeat-interval': '30', 'election-timeout': '300', 'data-dir': '/cmd' };
   const manifest: EtcdConfigValues = { 'heartbeat-interval': '20' };
@@ -232,7 +232,8 @@ t.test('resolveEtcdConfig: precedence flag > manifest > cmdline > env > default,
   const rows: Row[] = [
     ['env only', { env }, { name: ['e', 'env'], heartbeatInterval: [40, 'env'], electionTimeout: [400, 'env'], dataDir: ['/env', 'env'], walDir: ['/env-wal', 'env'] }],
     ['cmdline over env', { env, cmdline }, { name: ['e', 'env'], heartbeatInterval: [30, 'cmdline'], electionTimeout: [300, 'cmdline'], dataDir: ['/cmd', 'cmdline'], walDir: ['/env-wal', 'env'] }],
-    ['manifest over cmdline', { env, cmdline, manifest }, { heartbeatInterval: [20, 'manifest'], electionTimeout: [300, 'cmdline'], dataDir: ['/cmd', 'cmdline'] }],
+    ['the running process over the manifest', { env, cmdline, manifest }, { heartbeatInterval: [30, 'cmdline'], electionTimeout: [300, 'cmdline'], dataDir: ['/cmd', 'cmdline'] }],
+    ['the manifest fills what the process does not say', { cmdline: {}, manifest }, { heartbeatInterval: [20, 'manifest'], electionTimeout: [1000, 'default'] }],
     ['flags over everything', { env, cmdline, manifest, flags: { heartbeatInterval: ms(10), dataDir: '/flag', walDir: '/flag-wal' } },
       { heartbeatInterval: [10, 'flag'], electionTimeout: [300, 'cmdline'], dataDir: ['/flag', 'flag'], walDir: ['/flag-wal', 'flag'] }],
     ['flags only: the rest are defaults', { flags: { electionTimeout: ms(2500) } },
@@ -268,8 +269,8 @@ t.test('resolveEtcdConfig: invalid durations are skipped with a note', async (t)
 
 t.test('resolveEtcdConfig: notes a manifest that disagrees with the running process', async (t) => {
   const got = resolveEtcdConfig({ manifest: { 'heartbeat-interval': '250' }, cmdline: { 'heartbeat-interval': '100' } });
-  t.same(got.heartbeatInterval, { value: 250, origin: 'manifest' });
-  t.match(got.notes?.join('\n') ?? '', /manifest has --heartbeat-interval=250 but the running etcd has --heartbeat-interval=100/);
+  t.same(got.heartbeatInterval, { value: 100, origin: 'cmdline' }, 'what runs is what counts');
+  t.match(got.notes?.join('\n') ?? '', /running etcd has --heartbeat-interval=100 but the manifest has --heartbeat-interval=250/);
 });
 
 // ─────────────────────────── a fake /proc for the I/O parts ───────────────────────────
@@ -360,7 +361,8 @@ t.test('the source: manifest and the kubeadm etcd process, and a manifest the ag
     writeFileSync(path.join(r, 'broken.yaml'), 'spec: [\n');
   });
   const got = valueOf(await createEtcdConfigSource(opts(root, path.join(root, 'etcd.yaml'))).sample(new Date()));
-  t.same(got.heartbeatInterval, { value: 250, origin: 'manifest' }, 'the manifest wins over the process (as designed)');
+  t.same(got.heartbeatInterval, { value: 999, origin: 'env' }, "the running process's environment wins over the manifest");
+  t.same(got.electionTimeout, { value: 2500, origin: 'manifest' }, 'the manifest fills what the process does not set');
   t.equal(got.foundIn, `${root}/etcd.yaml, ${root}/4242/cmdline`);
   t.equal(got.notes, undefined, 'flags absent from both are not a disagreement');
 

@@ -1,0 +1,88 @@
+// Bad input exits with status 2 before anything starts, with a message naming the flag.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { runCli } from '../helpers/agent-process.js';
+import { makeTestPki } from '../helpers/etcd-cluster.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cli-test-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+t.test('bad flags and values exit 2 naming the flag', async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--no-such-flag=1'], /unknown flag --no-such-flag/],
+    [['--etcd-metrics-url=not a url'], /--etcd-metrics-url: .*not a URL/],
+    [['--etcd-endpoints=ftp://127.0.0.1:2379'], /--etcd-endpoints: .*http/],
+    [['--probe-interval=fast'], /--probe-interval: "fast" is not a duration/],
+    [['--log-format=xml'], /--log-format/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+  ];
+  for (const [args, want] of cases) {
+    const r = await runCli(args);
+    t.equal(r.code, 2, `${args.join(' ')} exits 2`);
+    t.match(r.stderr, want, `${args.join(' ')} names the problem`);
+  }
+});
+
+t.test('a bad value from the environment exits 2 naming the variable', async (t) => {
+  const r = await runCli([], { ETCD_LATENCY_AGENT_PROBE_INTERVAL: 'soon' });
+  t.equal(r.code, 2);
+  t.match(r.stderr, /ETCD_LATENCY_AGENT_PROBE_INTERVAL/);
+});
+
+t.test('missing, unreadable or mismatched TLS files exit 2 naming the file', async (t) => {
+  const pki = await makeTestPki(join(dir, 'pki'));
+  const notPem = join(dir, 'not.pem');
+  writeFileSync(notPem, 'hello');
+  const aDir = join(dir, 'a-dir');
+  mkdirSync(aDir);
+  const cases: Array<[string[], RegExp]> = [
+    [['--etcd-cacert=/nonexistent/ca.crt'], /--etcd-cacert: \/nonexistent\/ca.crt does not exist/],
+    [[`--etcd-cacert=${notPem}`], /--etcd-cacert: .*not.pem is not a PEM certificate/],
+    [[`--etcd-cacert=${aDir}`], /--etcd-cacert: .*a-dir/],
+    [[`--etcd-cert=${pki.clientCert}`, '--etcd-key=/nonexistent/client.key'], /--etcd-key: \/nonexistent\/client.key does not exist/],
+    [[`--etcd-cert=${pki.clientCert}`, `--etcd-key=${pki.serverKey}`], /--etcd-key: .* does not belong to the certificate/],
+    [[`--etcd-cert=${pki.clientCert}`], /--etcd-cert and --etcd-key go together/],
+  ];
+  for (const [args, want] of cases) {
+    const r = await runCli(args);
+    t.equal(r.code, 2, `${args.join(' ')} exits 2`);
+    t.match(r.stderr, want);
+    t.notMatch(r.stderr, /BEGIN/, 'no key or certificate material in the message');
+  }
+});
+
+t.test('an explicit probe dir that is missing or on another filesystem than the data dir exits 2', async (t) => {
+  const missing = await runCli(['--probe-dir=/nonexistent/probe']);
+  t.equal(missing.code, 2);
+  t.match(missing.stderr, /--probe-dir: .*\/nonexistent\/probe/);
+
+  // /dev/shm is a tmpfs, the data dir below is on the temp dir's filesystem: two different st_dev.
+  const dataDir = join(dir, 'data');
+  mkdirSync(dataDir);
+  const other = await runCli([`--etcd-data-dir=${dataDir}`, '--probe-dir=/dev/shm']);
+  t.equal(other.code, 2);
+  t.match(other.stderr, /--probe-dir: .*filesystem/);
+});
+
+t.test('--help and --version exit 0', async (t) => {
+  const help = await runCli(['--help']);
+  t.equal(help.code, 0);
+  t.match(help.stdout, /--etcd-metrics-url=URL/);
+  t.match(help.stdout, /ETCD_LATENCY_AGENT_PROBE_DIR/);
+  const version = await runCli(['--version']);
+  t.equal(version.code, 0);
+  t.match(version.stdout, /^etcd-latency-agent \d+\.\d+\.\d+/);
+});
+
+t.test('a listen address in use exits 2 naming the flag', async (t) => {
+  const { createServer } = await import('node:net');
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  t.teardown(() => blocker.close());
+  const port = (blocker.address() as { port: number }).port;
+  const r = await runCli([`--listen-address=127.0.0.1:${port}`, '--probe-enabled=false']);
+  t.equal(r.code, 2);
+  t.match(r.stderr, /--listen-address/);
+});
