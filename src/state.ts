@@ -1,7 +1,9 @@
 // What the agent knows: for each source, its latest sample, its last error and its counters; and the
 // totals derived from successive samples (monotonic re-exports, elections). Updated only when a
 // source reports; read by every output, which therefore render the same knowledge.
-import { accumulate, accumulateCounter, emptyHistogram, observe, type HistogramSnapshot } from './analysis/histogram.js';
+import { accumulate, accumulateCounter, emptyHistogram, observe, sumHistograms, type HistogramSnapshot } from './analysis/histogram.js';
+import type { ElectionEvent, ProbePoint } from './analysis/types.js';
+import { TimeRing } from './history.js';
 import { observeTerm, type ElectionTally } from './analysis/elections.js';
 import { PROBE_BUCKETS } from './export/contract.js';
 import type { DiskSample } from './sources/diskstats.js';
@@ -55,6 +57,34 @@ export interface ProbeTotals {
   lastRoundMax?: Seconds;
 }
 
+/** Cumulative totals at one moment: windows are the difference between two of these. */
+export interface TotalsPoint {
+  readonly at: Date;
+  readonly probe?: HistogramSnapshot;
+  readonly walFsync?: HistogramSnapshot;
+  readonly backendCommit?: HistogramSnapshot;
+  readonly peerRoundTrip?: HistogramSnapshot;
+}
+
+export interface DiskPoint {
+  readonly at: Date;
+  readonly sample: DiskSample;
+}
+
+/** How far back the agent remembers: the longest analysis window plus the minute before an election. */
+export const HISTORY_RETENTION_MS = 60 * 60 * 1000;
+/** Elections are kept longer, so a rate per day means something. */
+export const ELECTION_RETENTION_MS = 24 * 60 * 60 * 1000;
+/** Totals are snapshotted at most this often: windows need minutes, not every sample. */
+const TOTALS_EVERY_MS = 5000;
+
+export interface History {
+  readonly totals: TimeRing<TotalsPoint>;
+  readonly probePoints: TimeRing<ProbePoint>;
+  readonly disk: TimeRing<DiskPoint>;
+  readonly elections: TimeRing<ElectionEvent>;
+}
+
 export type SourceStatuses = { [K in SourceName]: SourceStatus<SampleOf[K]> };
 
 export interface StateChange {
@@ -68,6 +98,12 @@ export class AgentState {
   readonly probe: ProbeTotals = { fdatasync: emptyHistogram(PROBE_BUCKETS), writtenBytes: bytes(0) };
   readonly etcd: EtcdTotals = { peerRoundTrip: new Map() };
   elections: ElectionTally = { elections: 0 };
+  readonly history: History = {
+    totals: new TimeRing(HISTORY_RETENTION_MS, HISTORY_RETENTION_MS / TOTALS_EVERY_MS + 10),
+    probePoints: new TimeRing(HISTORY_RETENTION_MS, 20_000),
+    disk: new TimeRing(HISTORY_RETENTION_MS, 20_000),
+    elections: new TimeRing(ELECTION_RETENTION_MS, 10_000),
+  };
   readonly startedAt: Date;
 
   constructor(now: Date, readonly enabled: ReadonlySet<SourceName>) {
@@ -95,7 +131,7 @@ export class AgentState {
     status.attempts++;
     status.lastDuration = duration;
     if (outcome.ok) {
-      this.derive(name, status.latest?.value, outcome.value);
+      this.derive(name, status.latest?.value, outcome.value, at);
       status.latest = { at, value: outcome.value };
       status.lastSuccessAt = at;
       status.up = true;
@@ -111,19 +147,49 @@ export class AgentState {
     return undefined;
   }
 
-  private derive<K extends SourceName>(name: K, prev: SampleOf[K] | undefined, cur: SampleOf[K]): void {
-    if (name === 'fsync_probe') this.deriveProbe(cur as ProbeSample);
-    else if (name === 'etcd_metrics') this.deriveEtcd(prev as EtcdMetricsSample | undefined, cur as EtcdMetricsSample);
-    else if (name === 'etcd_api') this.elections = observeTerm(this.elections, (cur as EtcdApiSample).raftTerm);
+  private derive<K extends SourceName>(name: K, prev: SampleOf[K] | undefined, cur: SampleOf[K], at: Date): void {
+    if (name === 'fsync_probe') this.deriveProbe(cur as ProbeSample, at);
+    else if (name === 'etcd_metrics') this.deriveEtcd(prev as EtcdMetricsSample | undefined, cur as EtcdMetricsSample, at);
+    else if (name === 'etcd_api') this.deriveElections((cur as EtcdApiSample).raftTerm, at);
+    else if (name === 'diskstats') this.history.disk.push({ at, sample: cur as DiskSample });
   }
 
-  private deriveProbe(s: ProbeSample): void {
+  private deriveProbe(s: ProbeSample, at: Date): void {
     this.probe.fdatasync = observe(this.probe.fdatasync, s.durations);
     this.probe.writtenBytes = bytes(this.probe.writtenBytes + s.writtenBytes);
     this.probe.lastRoundMax = s.durations.length > 0 ? seconds(Math.max(...s.durations)) : undefined;
+    if (this.probe.lastRoundMax !== undefined) this.history.probePoints.push({ at, max: this.probe.lastRoundMax });
+    this.snapshotTotals(at);
   }
 
-  private deriveEtcd(prev: EtcdMetricsSample | undefined, cur: EtcdMetricsSample): void {
+  private deriveElections(term: number, at: Date): void {
+    const before = this.elections;
+    this.elections = observeTerm(before, term);
+    if (this.elections.elections > before.elections && before.lastTerm !== undefined) {
+      this.history.elections.push({ at, termFrom: before.lastTerm, termTo: term });
+    }
+  }
+
+  /** Appends the current totals to history, at most every TOTALS_EVERY_MS. */
+  private snapshotTotals(at: Date): void {
+    const last = this.history.totals.latest();
+    if (last && at.getTime() - last.at.getTime() < TOTALS_EVERY_MS) return;
+    this.history.totals.push(this.totals(at));
+  }
+
+  /** The cumulative totals now, stamped `at`. */
+  totals(at: Date): TotalsPoint {
+    const peers = sumHistograms([...this.etcd.peerRoundTrip.values()]);
+    return {
+      at,
+      ...(this.enabled.has('fsync_probe') ? { probe: this.probe.fdatasync } : {}),
+      ...(this.etcd.walFsync ? { walFsync: this.etcd.walFsync } : {}),
+      ...(this.etcd.backendCommit ? { backendCommit: this.etcd.backendCommit } : {}),
+      ...(peers ? { peerRoundTrip: peers } : {}),
+    };
+  }
+
+  private deriveEtcd(prev: EtcdMetricsSample | undefined, cur: EtcdMetricsSample, at: Date): void {
     const t = this.etcd;
     // A family missing from the previous scrape gives no baseline: take this scrape as the new one
     // rather than adding all of it again.
@@ -140,5 +206,6 @@ export class AgentState {
     t.heartbeatSendFailures = counter(t.heartbeatSendFailures, prev?.heartbeatSendFailures, cur.heartbeatSendFailures);
     t.slowApplies = counter(t.slowApplies, prev?.slowApplies, cur.slowApplies);
     t.proposalsFailed = counter(t.proposalsFailed, prev?.proposalsFailed, cur.proposalsFailed);
+    this.snapshotTotals(at);
   }
 }

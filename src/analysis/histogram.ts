@@ -214,6 +214,11 @@ function add(a: HistogramSnapshot, b: HistogramSnapshot): HistogramSnapshot {
   };
 }
 
+/** The sum of several histograms (e.g. round trips to every peer), on the first one's edges. */
+export function sumHistograms(hs: readonly HistogramSnapshot[]): HistogramSnapshot | undefined {
+  return hs.length === 0 ? undefined : hs.slice(1).reduce(add, hs[0]!);
+}
+
 /**
  * Keeps a monotonic histogram across etcd restarts, for re-export as a Prometheus histogram:
  * - no total yet → the total starts as `cur` (etcd's own counts since it started);

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { seriesValue, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
+import { seriesValue, startAgentProcess } from '../helpers/agent-process.js';
 import { startEtcdCluster, type EtcdCluster, type EtcdMemberProcess } from '../helpers/etcd-cluster.js';
 
 const P = 'etcd_latency_agent_';
