@@ -1,28 +1,26 @@
 #!/usr/bin/env node
-// Entry point: flags → config → sources → agent → HTTP. Bad input exits with status 2 before
-// anything starts; once running, nothing etcd or the disk does may stop the agent.
-import { hostname } from 'node:os';
-import { startAgent, type Agent, type AnySource } from './agent.js';
+// Entry point: flags → config → command. Bad input exits with status 2 before anything starts; once
+// running, nothing etcd or the disk does may stop the agent.
+import { BENCH_FLAGS, parseBenchFlags, progressBar, renderBench, runBench } from './commands/bench.js';
+import { run } from './commands/run.js';
 import { buildConfig, ConfigError, splitArgs, usage, type Config } from './config.js';
-import { createMetricsRegistry } from './export/metrics.js';
-import { closeServer, createApp, listen } from './export/server.js';
-import { createLogger, type Logger } from './log.js';
-import { createDiskstatsSource } from './sources/diskstats.js';
-import { createEtcdApiSource } from './sources/etcd-api.js';
-import { createEtcdConfigSource } from './sources/etcd-config.js';
-import { createEtcdMetricsSource } from './sources/etcd-metrics.js';
-import { createFsyncProbe, DEFAULT_WRITE_SIZE } from './sources/fsync-probe.js';
-import { errorMessage } from './sources/source.js';
-import { resolveProbeDir, loadTls, type TlsFiles } from './startup.js';
+import { createLogger } from './log.js';
+import { loadTls, resolveProbeDir, type TlsFiles } from './startup.js';
 import { VERSION } from './version.js';
+
+const COMMANDS = { run: {}, bench: BENCH_FLAGS } as const;
+type Command = keyof typeof COMMANDS;
+const isCommand = (c: string): c is Command => c in COMMANDS;
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   let config: Config;
   let tls: TlsFiles | undefined;
   let probeDir: string | undefined;
+  let command: Command;
+  let extra: ReadonlyMap<string, string>;
   const warnings: string[] = [];
   try {
-    const cli = splitArgs(argv);
+    const cli = splitArgs(argv, COMMANDS);
     if (cli.help) {
       process.stdout.write(usage(VERSION) + '\n');
       return 0;
@@ -31,10 +29,19 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       process.stdout.write(`etcd-latency-agent ${VERSION}\n`);
       return 0;
     }
-    if (cli.command !== 'run') throw new ConfigError(`unknown command "${cli.command}"; the commands are: run`);
+    if (!isCommand(cli.command)) throw new ConfigError(`unknown command "${cli.command}"; the commands are: ${Object.keys(COMMANDS).join(', ')}`);
+    command = cli.command;
+    extra = cli.extra;
     config = buildConfig(cli.values, env);
     tls = loadTls(config, new Date(), warnings);
-    probeDir = config.probeEnabled ? await resolveProbeDir(config, warnings) : undefined;
+    probeDir = config.probeEnabled || command === 'bench' ? await resolveProbeDir(config, warnings) : undefined;
+    if (command === 'bench') {
+      const { count, json } = parseBenchFlags(extra);
+      for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+      const result = await runBench(config, probeDir!, count, json ? () => {} : progressBar(process.stderr));
+      process.stdout.write((json ? JSON.stringify(result, null, 2) : renderBench(result)) + '\n');
+      return result.pass ? 0 : 1;
+    }
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`etcd-latency-agent: ${err.message}\n`);
@@ -45,91 +52,6 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const log = createLogger(config.logLevel, config.logFormat);
   for (const w of warnings) log.warn(w);
   return run(config, tls, probeDir, log);
-}
-
-function buildSources(config: Config, tls: TlsFiles | undefined, probeDir: string | undefined): AnySource[] {
-  const walDir = config.etcdWalDir ?? `${config.etcdDataDir}/member/wal`;
-  const sources: AnySource[] = [];
-  if (probeDir !== undefined) {
-    sources.push(
-      createFsyncProbe({
-        dir: probeDir,
-        etcdWalDir: walDir,
-        fileSize: config.probeFileSize,
-        writeSize: DEFAULT_WRITE_SIZE,
-        writesPerRound: config.probeWrites,
-        minFreeBytes: config.probeMinFree,
-        interval: config.probeInterval,
-      }),
-    );
-  }
-  sources.push(
-    createDiskstatsSource({
-      etcdDataDir: config.etcdDataDir,
-      procPath: config.procPath,
-      sysPath: config.sysPath,
-      sharedPaths: config.sharedPaths,
-      interval: config.diskInterval,
-    }),
-    createEtcdMetricsSource({
-      url: config.etcdMetricsUrl,
-      ...(tls && config.etcdMetricsUrl.startsWith('https:') ? { tls } : {}),
-      timeout: config.etcdTimeout,
-      maxBodyBytes: config.etcdMetricsMaxBytes,
-      interval: config.etcdMetricsInterval,
-    }),
-    createEtcdApiSource({
-      endpoints: config.etcdEndpoints,
-      ...(tls ? { tls } : {}),
-      timeout: config.etcdTimeout,
-      interval: config.etcdApiInterval,
-    }),
-    createEtcdConfigSource({
-      manifestPath: config.etcdManifest,
-      procPath: config.procPath,
-      flags: {
-        ...(config.etcdHeartbeatInterval !== undefined ? { heartbeatInterval: config.etcdHeartbeatInterval } : {}),
-        ...(config.etcdElectionTimeout !== undefined ? { electionTimeout: config.etcdElectionTimeout } : {}),
-        ...(config.etcdWalDir !== undefined ? { walDir: config.etcdWalDir } : {}),
-      },
-      interval: config.configInterval,
-    }),
-  );
-  return sources;
-}
-
-async function run(config: Config, tls: TlsFiles | undefined, probeDir: string | undefined, log: Logger): Promise<number> {
-  const agent: Agent = startAgent(buildSources(config, tls, probeDir), log);
-  const member = config.memberName ?? hostname();
-  const registry = createMetricsRegistry({ state: agent.state, version: VERSION, member });
-  let server;
-  try {
-    server = await listen(createApp({ state: agent.state, registry, version: VERSION }), config.listenAddress);
-  } catch (err) {
-    log.error(`cannot listen on ${config.listenAddress.host}:${config.listenAddress.port}: ${errorMessage(err)}; choose another --listen-address`);
-    await agent.stop();
-    return 2;
-  }
-  log.info('agent started', {
-    version: VERSION,
-    listen: `${config.listenAddress.host}:${config.listenAddress.port}`,
-    member,
-    probe_dir: probeDir ?? 'disabled',
-    etcd_endpoints: config.etcdEndpoints.join(','),
-    etcd_metrics_url: config.etcdMetricsUrl,
-  });
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  log.info('stopping', { signal });
-  // A second signal while stopping means "now": do not make the operator wait for a stuck close.
-  const forceExit = () => process.exit(1);
-  process.once('SIGTERM', forceExit);
-  process.once('SIGINT', forceExit);
-  await Promise.all([closeServer(server), agent.stop()]);
-  log.info('stopped');
-  return 0;
 }
 
 main(process.argv.slice(2), process.env).then(

@@ -197,14 +197,22 @@ export interface CommandLine {
   readonly version: boolean;
   /** flag name → raw text, flags given on the command line only. */
   readonly values: ReadonlyMap<string, string>;
+  /** The command's own flags (not settable from the environment); a boolean flag's value is "true". */
   readonly extra: ReadonlyMap<string, string>;
 }
 
+/** Flags a command adds to the common ones: `valued` take a value, `boolean` take none. */
+export interface CommandFlags {
+  readonly valued?: readonly string[];
+  readonly boolean?: readonly string[];
+}
+
 /**
- * Splits argv into the command and `--flag value` / `--flag=value` pairs. Flags that are not in
- * `known` or `extraFlags` are an error, so a typo never silently falls back to a default.
+ * Splits argv into the command (first, optional) and `--flag value` / `--flag=value` pairs. Flags
+ * that neither the schema nor the command knows are an error, so a typo never silently falls back
+ * to a default.
  */
-export function splitArgs(argv: readonly string[], extraFlags: readonly string[] = []): CommandLine {
+export function splitArgs(argv: readonly string[], commands: Readonly<Record<string, CommandFlags>> = {}): CommandLine {
   const known = new Set(FLAGS.map((f) => f.flag));
   const values = new Map<string, string>();
   const extra = new Map<string, string>();
@@ -217,15 +225,20 @@ export function splitArgs(argv: readonly string[], extraFlags: readonly string[]
     if (arg === '--help' || arg === '-h') { help = true; continue; }
     if (arg === '--version') { version = true; continue; }
     if (!arg.startsWith('--')) {
-      if (sawCommand || values.size > 0) throw new ConfigError(`unexpected argument "${arg}"; flags are written --name=value`);
+      if (sawCommand || values.size > 0 || extra.size > 0) throw new ConfigError(`unexpected argument "${arg}"; flags are written --name=value`);
       command = arg;
       sawCommand = true;
       continue;
     }
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq === -1 ? undefined : eq);
-    const isExtra = extraFlags.includes(name);
-    if (!known.has(name) && !isExtra) throw new ConfigError(`unknown flag --${name}; see --help for the flags`);
+    const own = commands[command] ?? {};
+    if ((own.boolean ?? []).includes(name)) {
+      extra.set(name, eq === -1 ? 'true' : arg.slice(eq + 1));
+      continue;
+    }
+    const isExtra = (own.valued ?? []).includes(name);
+    if (!known.has(name) && !isExtra) throw new ConfigError(`unknown flag --${name}${sawCommand ? ` for ${command}` : ''}; see --help for the flags`);
     let value: string;
     if (eq !== -1) value = arg.slice(eq + 1);
     else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) value = argv[++i]!;
@@ -266,10 +279,12 @@ export function usage(version: string): string {
   const lines = [
     `etcd-latency-agent ${version}`,
     '',
-    'Usage: etcd-latency-agent [run] [--flag=value ...]',
+    'Usage: etcd-latency-agent [COMMAND] [--flag=value ...]',
     '',
     'Commands:',
     '  run        probe the disk, read etcd and serve metrics (default)',
+    "  bench      the fio etcd check with the agent's probe: --count=N fdatasyncs (default 10000), --json;",
+    "             exit 0 when p99 is under etcd's 10 ms target, 1 when over",
     '',
     'Flags (each also settable from the environment variable shown):',
   ];

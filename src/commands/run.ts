@@ -1,0 +1,102 @@
+// `etcd-latency-agent run` (the default): sample every source on its schedule and serve what is known
+// until SIGTERM/SIGINT.
+import { hostname } from 'node:os';
+import { startAgent, type Agent, type AnySource } from '../agent.js';
+import type { Config } from '../config.js';
+import { createMetricsRegistry } from '../export/metrics.js';
+import { closeServer, createApp, listen } from '../export/server.js';
+import type { Logger } from '../log.js';
+import { createDiskstatsSource } from '../sources/diskstats.js';
+import { createEtcdApiSource } from '../sources/etcd-api.js';
+import { createEtcdConfigSource } from '../sources/etcd-config.js';
+import { createEtcdMetricsSource } from '../sources/etcd-metrics.js';
+import { createFsyncProbe, DEFAULT_WRITE_SIZE } from '../sources/fsync-probe.js';
+import { errorMessage } from '../sources/source.js';
+import type { TlsFiles } from '../startup.js';
+import { VERSION } from '../version.js';
+
+function buildSources(config: Config, tls: TlsFiles | undefined, probeDir: string | undefined): AnySource[] {
+  const walDir = config.etcdWalDir ?? `${config.etcdDataDir}/member/wal`;
+  const sources: AnySource[] = [];
+  if (probeDir !== undefined) {
+    sources.push(
+      createFsyncProbe({
+        dir: probeDir,
+        etcdWalDir: walDir,
+        fileSize: config.probeFileSize,
+        writeSize: DEFAULT_WRITE_SIZE,
+        writesPerRound: config.probeWrites,
+        minFreeBytes: config.probeMinFree,
+        interval: config.probeInterval,
+      }),
+    );
+  }
+  sources.push(
+    createDiskstatsSource({
+      etcdDataDir: config.etcdDataDir,
+      procPath: config.procPath,
+      sysPath: config.sysPath,
+      sharedPaths: config.sharedPaths,
+      interval: config.diskInterval,
+    }),
+    createEtcdMetricsSource({
+      url: config.etcdMetricsUrl,
+      ...(tls && config.etcdMetricsUrl.startsWith('https:') ? { tls } : {}),
+      timeout: config.etcdTimeout,
+      maxBodyBytes: config.etcdMetricsMaxBytes,
+      interval: config.etcdMetricsInterval,
+    }),
+    createEtcdApiSource({
+      endpoints: config.etcdEndpoints,
+      ...(tls ? { tls } : {}),
+      timeout: config.etcdTimeout,
+      interval: config.etcdApiInterval,
+    }),
+    createEtcdConfigSource({
+      manifestPath: config.etcdManifest,
+      procPath: config.procPath,
+      flags: {
+        ...(config.etcdHeartbeatInterval !== undefined ? { heartbeatInterval: config.etcdHeartbeatInterval } : {}),
+        ...(config.etcdElectionTimeout !== undefined ? { electionTimeout: config.etcdElectionTimeout } : {}),
+        ...(config.etcdWalDir !== undefined ? { walDir: config.etcdWalDir } : {}),
+      },
+      interval: config.configInterval,
+    }),
+  );
+  return sources;
+}
+
+export async function run(config: Config, tls: TlsFiles | undefined, probeDir: string | undefined, log: Logger): Promise<number> {
+  const agent: Agent = startAgent(buildSources(config, tls, probeDir), log);
+  const member = config.memberName ?? hostname();
+  const registry = createMetricsRegistry({ state: agent.state, version: VERSION, member });
+  let server;
+  try {
+    server = await listen(createApp({ state: agent.state, registry, version: VERSION }), config.listenAddress);
+  } catch (err) {
+    log.error(`cannot listen on ${config.listenAddress.host}:${config.listenAddress.port}: ${errorMessage(err)}; choose another --listen-address`);
+    await agent.stop();
+    return 2;
+  }
+  log.info('agent started', {
+    version: VERSION,
+    listen: `${config.listenAddress.host}:${config.listenAddress.port}`,
+    member,
+    probe_dir: probeDir ?? 'disabled',
+    etcd_endpoints: config.etcdEndpoints.join(','),
+    etcd_metrics_url: config.etcdMetricsUrl,
+  });
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log.info('stopping', { signal });
+  // A second signal while stopping means "now": do not make the operator wait for a stuck close.
+  const forceExit = () => process.exit(1);
+  process.once('SIGTERM', forceExit);
+  process.once('SIGINT', forceExit);
+  await Promise.all([closeServer(server), agent.stop()]);
+  log.info('stopped');
+  return 0;
+}
+
