@@ -15,6 +15,13 @@ export interface ElectionEvent {
   readonly at: Date;
   readonly termFrom: number;
   readonly termTo: number;
+  /**
+   * Optional evidence of the minute before, when whoever cuts the Evidence has it: etcd's worst WAL
+   * fsync (a conservative bound, e.g. `maxBucketUpperBound` of the histogram delta) and the device's
+   * busy fraction. Election forensics use them next to the probe points.
+   */
+  readonly walFsyncMaxBefore?: Seconds;
+  readonly diskBusyBefore?: number;
 }
 
 /** One probe round's worst fdatasync, kept to find stalls and to explain elections. */
@@ -84,7 +91,7 @@ export type Severity = (typeof SEVERITIES)[number];
 export interface Fact {
   readonly name: string;
   readonly value: number | string;
-  readonly unit?: 'seconds' | 'ratio' | 'per_day' | 'per_hour' | 'bytes' | 'count' | 'ms';
+  readonly unit?: 'seconds' | 'ratio' | 'per_day' | 'per_hour' | 'bytes' | 'bytes_per_second' | 'count' | 'ms';
   readonly window?: Seconds;
 }
 
@@ -98,6 +105,12 @@ export interface Finding {
   /** When the finding became active (hysteresis keeps it from flapping). */
   readonly since: Date;
 }
+
+/** A finding as a rule returns it: everything but `since`, which the hysteresis (FindingTracker) owns. */
+export type RawFinding = Omit<Finding, 'since'>;
+
+/** Which observed distribution the election model was fed. */
+export type StallSource = 'etcd_wal_fsync' | 'probe';
 
 export interface SettingsPrediction {
   readonly heartbeat: Milliseconds;
@@ -114,6 +127,14 @@ export interface TuningRecommendation {
   readonly addedFailoverDetection: Milliseconds;
   /** True when tuning only hides a disk problem: the disk is the primary remedy. */
   readonly temporary: boolean;
+  /** True when the recommended settings are predicted under the target rate; false: no candidate made it. */
+  readonly meetsTarget: boolean;
+  /** The target rate the recommendation was chosen against (elections per day). */
+  readonly targetElectionsPerDay: number;
+  /** The stall distribution the model used. */
+  readonly stallSource: StallSource;
+  /** Cluster size the model used (members, or 3 when unknown). */
+  readonly members: number;
   readonly reasons: readonly string[];
 }
 

@@ -206,6 +206,8 @@ export interface EtcdClusterOptions {
   extraArgs?: readonly string[];
   /** Bound on the wait for the cluster to become healthy (default 60 s). */
   startTimeoutMs?: number;
+  /** Where the cluster's temporary directory (data dirs, logs) is made; default os.tmpdir(). E.g. a loop-mounted filesystem. */
+  baseDir?: string;
 }
 
 const live = new Set<ClusterImpl>();
@@ -214,14 +216,16 @@ const EXIT_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 function onSignal(signal: NodeJS.Signals): void {
   cleanUpAllSync();
-  process.removeListener(signal, onSignal);
-  // Nobody else handles this signal: die of it, as the process would have without us.
-  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  // Step aside and raise the signal again: with no other listener the process dies of it, as it would
+  // have without us; a signal-exit style listener (tap's) sees itself alone now and does the same.
+  for (const s of EXIT_SIGNALS) process.removeListener(s, onSignal);
+  process.kill(process.pid, signal);
 }
 
 function installHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
+  // Only a harness that owns processes hooks the signals; onSignal removes itself after one use.
   process.on('exit', cleanUpAllSync);
   for (const s of EXIT_SIGNALS) process.on(s, onSignal);
 }
@@ -629,7 +633,7 @@ class ClusterImpl implements EtcdCluster {
  * retried with new ports.
  */
 export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<EtcdCluster> {
-  const dir = await mkdtemp(join(tmpdir(), 'etcd-cluster-'));
+  const dir = await mkdtemp(join(opts.baseDir ?? tmpdir(), 'etcd-cluster-'));
   const cluster = new ClusterImpl(dir, opts);
   live.add(cluster);
   installHooks();

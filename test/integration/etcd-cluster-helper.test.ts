@@ -99,7 +99,7 @@ t.test('a single member: healthy, observable, and gone after close()', async (t)
   t.match(await cluster.memberId(m), /^[0-9a-f]+$/, 'member id in hex');
   await cluster.put('k', 'v');
   t.match(await cluster.etcdctl(['get', 'k', '--print-value-only']), /^v\s*$/, 'put/get through etcdctl');
-  t.match(readFileSync(m.logFile, 'utf8'), /ready to serve client requests/, 'log captured to a file');
+  t.match(readFileSync(m.logFile, 'utf8'), /starting an etcd server/, 'log captured to a file');
 
   await cluster.close();
   t.notOk(alive(pid), 'no etcd process after close()');
@@ -202,6 +202,9 @@ for (const mode of ['throw', 'forget', 'sigterm'] as const) {
         `const c = await startEtcdCluster({});`,
         `console.log(JSON.stringify({ pids: c.members.map((m) => m.pid()), dir: c.dir }));`,
         `const mode = process.argv[2];`,
+        // Hold until the parent has seen etcd running, then end as told.
+        `await new Promise((r) => process.stdin.once('data', r));`,
+        `process.stdin.destroy();`,
         `if (mode === 'throw') throw new Error('test crashed');`,
         `if (mode === 'sigterm') setInterval(() => {}, 1000);`,
         // 'forget': nothing keeps the event loop alive; the process ends without close().
@@ -210,7 +213,7 @@ for (const mode of ['throw', 'forget', 'sigterm'] as const) {
     const child = spawn(process.execPath, ['--import', '@tapjs/typescript/import', script, mode], {
       cwd: repoRoot,
       env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
     let err = '';
@@ -223,7 +226,11 @@ for (const mode of ['throw', 'forget', 'sigterm'] as const) {
     t.ok(await eventually(() => out.includes('\n'), 60_000), `child started a cluster (stderr: ${err.slice(-500)})`);
     const info = JSON.parse(out.trim().split('\n')[0] ?? '{}') as { pids: number[]; dir: string };
     t.ok(info.pids.length === 1 && info.pids.every(alive), 'etcd runs under the child');
-    if (mode === 'sigterm') child.kill('SIGTERM');
+    child.stdin.end('go\n');
+    if (mode === 'sigterm') {
+      t.ok(await eventually(() => child.stdin.writableFinished), 'child told to go on');
+      child.kill('SIGTERM');
+    }
     const how = await exited;
     if (mode === 'throw') t.equal(how.code, 1, 'child crashed');
     if (mode === 'forget') t.equal(how.code, 0, 'child ended normally');

@@ -1,0 +1,262 @@
+// The election model: how often a disk that stalls etcd's raft loop makes the cluster elect a new
+// leader, for the settings running now and for any candidate settings. Pure: no I/O, no clock.
+// docs/election-model.md explains the model, its assumptions and its calibration knob.
+//
+// etcd's raft loop ticks (and so sends heartbeats) in the goroutine that writes and fdatasyncs the
+// WAL: a leader stalled s ms in fdatasync is silent for about s + heartbeat. Each follower waits a
+// randomized election timeout drawn uniformly from [et, 2·et) (etcd raft); it campaigns when its draw
+// is shorter than the silence. With n members (n − 1 followers, independent draws):
+//
+//   P(election | stall s) = 1 − (1 − clamp((s + hb − et) / et, 0, 1))^(n − 1)
+import { fmtMs, fmtRate, fmtSeconds } from './format.js';
+import { observations, type HistogramSnapshot } from './histogram.js';
+import type { EtcdSettings, HistogramWindow, SettingsPrediction, StallSource, TuningRecommendation } from './types.js';
+import { ms, type Milliseconds } from '../units.js';
+
+/** etcd's defaults (etcd tuning guide). */
+export const ETCD_DEFAULT_HEARTBEAT: Milliseconds = ms(100);
+export const ETCD_DEFAULT_ELECTION: Milliseconds = ms(1000);
+/** etcd refuses an election timeout above 50 s. */
+export const ETCD_MAX_ELECTION: Milliseconds = ms(50_000);
+/** etcd refuses to start unless election ≥ 5 × heartbeat. */
+export const MIN_ELECTION_PER_HEARTBEAT = 5;
+/** The usual guidance: election = 10 × heartbeat. Candidates keep election/heartbeat within [5, 10]. */
+export const PREFERRED_ELECTION_PER_HEARTBEAT = 10;
+/** etcd tuning guide: the election timeout must be at least 10 × the average peer RTT. */
+export const MIN_ELECTION_PER_RTT = 10;
+/** Cluster size assumed when the member list is unknown (the usual control plane). */
+export const DEFAULT_MEMBERS = 3;
+
+const SECONDS_PER_DAY = 86_400;
+
+/** Election timeouts the recommendation considers, ascending (ms). */
+export const ELECTION_GRID: readonly Milliseconds[] = [
+  1000, 1250, 1500, 1750, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 7000, 8000, 10_000, 12_000, 15_000, 20_000, 25_000,
+  30_000, 40_000, 50_000,
+].map(ms);
+/** Heartbeat intervals the recommendation considers, ascending (ms): 100 ms … 5 s. */
+export const HEARTBEAT_GRID: readonly Milliseconds[] = [
+  100, 125, 150, 175, 200, 250, 300, 350, 400, 500, 600, 700, 800, 1000, 1200, 1500, 2000, 2500, 3000, 4000, 5000,
+].map(ms);
+
+const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
+
+/**
+ * The probability that one stall of `stall` ms on the leader starts an election in a cluster of `n`
+ * members with heartbeat `hb` and election timeout `et`. 0 for n ≤ 1 (a single member has no one to
+ * take over), for stall + hb ≤ et, and for nonsensical input (et ≤ 0, NaN).
+ */
+export function pElection(stall: Milliseconds, hb: Milliseconds, et: Milliseconds, n: number): number {
+  if (!(n > 1) || !(et > 0) || Number.isNaN(stall) || Number.isNaN(hb)) return 0;
+  const perFollower = clamp((stall + hb - et) / et, 0, 1);
+  if (perFollower === 0) return 0;
+  return 1 - (1 - perFollower) ** (n - 1);
+}
+
+/**
+ * The stall length (seconds) the model assigns to every observation of a bucket (lo, hi]:
+ * lo + position × (hi − lo), so position 1 is the upper edge (conservative: no stall in the bucket is
+ * longer), 0.5 the midpoint, 0 the lower edge (optimistic). The +Inf bucket has no upper edge: it is
+ * treated as (lo, 2·lo], the next bucket of a power-of-two layout like etcd's.
+ */
+export function representativeStall(lo: number, hi: number, position: number): number {
+  const p = clamp(Number.isNaN(position) ? 1 : position, 0, 1);
+  const top = hi === Infinity ? 2 * lo : hi;
+  return lo + p * (top - lo);
+}
+
+/** One bucket of a cumulative histogram as a range and the number of observations in it. */
+export interface BucketRange {
+  readonly lo: number;
+  readonly hi: number;
+  readonly count: number;
+}
+
+/** The non-cumulative buckets of a histogram (cumulative counts made non-decreasing first, as histogram_quantile does). */
+export function bucketRanges(h: HistogramSnapshot): BucketRange[] {
+  const out: BucketRange[] = [];
+  let lo = 0;
+  let below = 0;
+  for (const b of h.buckets) {
+    const cumulative = Math.max(below, b.count);
+    out.push({ lo, hi: b.le, count: cumulative - below });
+    below = cumulative;
+    lo = b.le;
+  }
+  return out;
+}
+
+/**
+ * Elections per day predicted for (hb, et, n) from a window of observed stalls: each observation in
+ * bucket (lo, hi] is a stall of `representativeStall(lo, hi, representative)`, each stall starts an
+ * election with `pElection`, and the window's expected count is scaled to a day. Every observation
+ * is taken to happen on the leader (this member's disk seen as the leader's: the conservative case).
+ * 0 for an empty histogram or a window that is not positive.
+ */
+export function predictElectionsPerDay(
+  stallHist: HistogramWindow,
+  hb: Milliseconds,
+  et: Milliseconds,
+  n: number,
+  representative = 1,
+): number {
+  if (!(stallHist.window > 0) || observations(stallHist.histogram) <= 0) return 0;
+  let expected = 0;
+  for (const r of bucketRanges(stallHist.histogram)) {
+    if (r.count <= 0) continue;
+    const p = pElection(ms(representativeStall(r.lo, r.hi, representative) * 1000), hb, et, n);
+    expected += r.count * p;
+  }
+  return (expected * SECONDS_PER_DAY) / stallHist.window;
+}
+
+/** Mean time for followers to notice a dead leader: the mean of the uniform draw in [et, 2·et). */
+export function failoverDetection(et: Milliseconds): Milliseconds {
+  return ms(1.5 * et);
+}
+
+export function predictSettings(
+  stallHist: HistogramWindow,
+  hb: Milliseconds,
+  et: Milliseconds,
+  n: number,
+  representative = 1,
+): SettingsPrediction {
+  return {
+    heartbeat: hb,
+    election: et,
+    electionsPerDay: predictElectionsPerDay(stallHist, hb, et, n, representative),
+    failoverDetection: failoverDetection(et),
+  };
+}
+
+export interface Candidate {
+  readonly heartbeat: Milliseconds;
+  readonly election: Milliseconds;
+}
+
+/**
+ * The (heartbeat, election) pairs the recommendation may choose from, by ascending election timeout:
+ * for each election timeout on the grid that is ≥ 10 × the mean peer RTT, the smallest grid heartbeat
+ * that is ≥ election/10 (etcd's guidance ratio) and ≥ the mean RTT, provided election ≥ 5 × heartbeat.
+ * The smallest allowed heartbeat is also the one that tolerates the longest stall (silence = s + hb).
+ */
+export function candidateSettings(peerRttMean?: Milliseconds): Candidate[] {
+  const rtt = peerRttMean !== undefined && peerRttMean > 0 ? peerRttMean : 0;
+  const out: Candidate[] = [];
+  for (const election of ELECTION_GRID) {
+    if (election < MIN_ELECTION_PER_RTT * rtt || election > ETCD_MAX_ELECTION) continue;
+    const heartbeat = HEARTBEAT_GRID.find((hb) => hb * PREFERRED_ELECTION_PER_HEARTBEAT >= election && hb >= rtt);
+    if (heartbeat === undefined || election < MIN_ELECTION_PER_HEARTBEAT * heartbeat) continue;
+    out.push({ heartbeat, election });
+  }
+  return out;
+}
+
+export interface RecommendInput {
+  /** The observed stall distribution and where it came from. */
+  readonly stalls: HistogramWindow;
+  readonly stallSource: StallSource;
+  /** The running settings; undefined when unknown (etcd's defaults are assumed and said so). */
+  readonly settings?: EtcdSettings;
+  /** Cluster size; undefined → DEFAULT_MEMBERS. */
+  readonly members?: number;
+  /** Mean peer round-trip time over the window, when etcd's peer histogram is known. */
+  readonly peerRttMean?: Milliseconds;
+  readonly targetElectionsPerDay: number;
+  readonly maxTuningElection: Milliseconds;
+  /** Position of a stall inside its bucket (0 lower edge … 1 upper edge): the model's calibration knob. */
+  readonly stallRepresentative: number;
+}
+
+/** The smallest grid election timeout meeting the target when only etcd's own rules apply (no RTT); Infinity if none. */
+function stallOnlyElection(input: RecommendInput, n: number): number {
+  for (const c of candidateSettings()) {
+    if (predictElectionsPerDay(input.stalls, c.heartbeat, c.election, n, input.stallRepresentative) < input.targetElectionsPerDay) return c.election;
+  }
+  return Infinity;
+}
+
+const SOURCE_WORDS: Record<StallSource, string> = {
+  etcd_wal_fsync: "etcd's WAL fsync histogram (the raft loop's own stalls)",
+  probe: "the probe's fdatasync histogram (etcd's WAL histogram unavailable)",
+};
+
+/**
+ * The tuning recommendation: the smallest election timeout on the grid (with its heartbeat, see
+ * `candidateSettings`) whose predicted rate is strictly under the target, compared with the settings
+ * running now. `temporary` when the stalls push the timeout above `maxTuningElection` (a timeout that
+ * large only because of the peer RTT is not a disk problem). When no candidate reaches the target,
+ * the largest candidate is returned with `meetsTarget: false` and `temporary: true`: the disk must be
+ * fixed.
+ */
+export function recommendSettings(input: RecommendInput): TuningRecommendation {
+  const n = input.members !== undefined && input.members >= 1 ? input.members : DEFAULT_MEMBERS;
+  const rep = input.stallRepresentative;
+  const hb = input.settings?.heartbeat.value ?? ETCD_DEFAULT_HEARTBEAT;
+  const et = input.settings?.election.value ?? ETCD_DEFAULT_ELECTION;
+  const current = predictSettings(input.stalls, hb, et, n, rep);
+
+  const candidates = candidateSettings(input.peerRttMean);
+  if (candidates.length === 0) candidates.push({ heartbeat: HEARTBEAT_GRID[HEARTBEAT_GRID.length - 1]!, election: ETCD_MAX_ELECTION });
+  let recommended: SettingsPrediction | undefined;
+  for (const c of candidates) {
+    const p = predictSettings(input.stalls, c.heartbeat, c.election, n, rep);
+    if (p.electionsPerDay < input.targetElectionsPerDay) {
+      recommended = p;
+      break;
+    }
+  }
+  const meetsTarget = recommended !== undefined;
+  if (recommended === undefined) {
+    const last = candidates[candidates.length - 1]!;
+    recommended = predictSettings(input.stalls, last.heartbeat, last.election, n, rep);
+  }
+  // Temporary: the timeout the stalls alone need (RTT rules aside) is above maxTuningElection, or
+  // nothing helps. A timeout that large only because of the peer RTT is not a disk problem.
+  const forStalls = input.peerRttMean === undefined ? (meetsTarget ? recommended.election : Infinity) : stallOnlyElection(input, n);
+  const tooLarge = forStalls > input.maxTuningElection;
+  const temporary = !meetsTarget || tooLarge;
+
+  const reasons: string[] = [];
+  const obs = observations(input.stalls.histogram);
+  reasons.push(`stall distribution: ${SOURCE_WORDS[input.stallSource]}, ${obs} observations over ${fmtSeconds(input.stalls.window)}`);
+  reasons.push(
+    input.settings
+      ? `current settings: heartbeat ${fmtMs(hb)} (${input.settings.heartbeat.origin}), election timeout ${fmtMs(et)} (${input.settings.election.origin})`
+      : `current settings unknown: etcd's defaults assumed (heartbeat ${fmtMs(hb)}, election timeout ${fmtMs(et)})`,
+  );
+  reasons.push(input.members !== undefined && input.members >= 1 ? `cluster size: ${n} members` : `cluster size unknown: ${n} members assumed`);
+  reasons.push(`predicted with current settings: ${fmtRate(current.electionsPerDay)} elections/day (target < ${fmtRate(input.targetElectionsPerDay)}/day)`);
+  if (input.peerRttMean !== undefined) {
+    reasons.push(`mean peer RTT ${fmtMs(input.peerRttMean)}: election timeout ≥ ${fmtMs(MIN_ELECTION_PER_RTT * input.peerRttMean)}, heartbeat ≥ the RTT`);
+  }
+  if (meetsTarget) {
+    reasons.push(
+      `smallest election timeout predicted under the target: ${fmtMs(recommended.election)} with heartbeat ${fmtMs(recommended.heartbeat)} ` +
+        `(${fmtRate(recommended.electionsPerDay)} elections/day)`,
+    );
+  } else {
+    reasons.push(
+      `no setting within etcd's limits (election timeout ≤ ${fmtMs(ETCD_MAX_ELECTION)}) is predicted under the target: ` +
+        `the largest gives ${fmtRate(recommended.electionsPerDay)} elections/day; the disk must be fixed`,
+    );
+  }
+  if (meetsTarget && tooLarge) {
+    reasons.push(
+      `the election timeout the stalls need (${fmtMs(forStalls)}) is above ${fmtMs(input.maxTuningElection)}: tuning only hides the disk's stalls, ` +
+        'use it as a stop-gap and fix the disk',
+    );
+  }
+  return {
+    current,
+    recommended,
+    addedFailoverDetection: ms(recommended.failoverDetection - current.failoverDetection),
+    temporary,
+    meetsTarget,
+    targetElectionsPerDay: input.targetElectionsPerDay,
+    stallSource: input.stallSource,
+    members: n,
+    reasons,
+  };
+}

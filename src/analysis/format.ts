@@ -1,0 +1,51 @@
+// Human wording of figures for summaries, remedies and reasons. Facts keep the raw numbers (in
+// seconds, ratios, per day); these strings are only for people.
+
+/** A duration given in seconds: `850 µs`, `8.4 ms`, `1.50 s`, `2 min`. */
+export function fmtSeconds(s: number): string {
+  if (!Number.isFinite(s)) return s > 0 ? '∞' : String(s);
+  const a = Math.abs(s);
+  if (a === 0) return '0 ms';
+  if (a < 0.001) return `${trim(s * 1e6, 0)} µs`;
+  if (a < 1) return `${trim(s * 1000, a < 0.01 ? 1 : 0)} ms`;
+  if (a < 120) return `${trim(s, 2)} s`;
+  if (a < 7200) return `${trim(s / 60, 1)} min`;
+  return `${trim(s / 3600, 1)} h`;
+}
+
+/** A duration given in milliseconds. */
+export function fmtMs(v: number): string {
+  return fmtSeconds(v / 1000);
+}
+
+/** A ratio as a percentage: `12.5%`, `0.04%`. */
+export function fmtRatio(r: number): string {
+  const p = r * 100;
+  if (p === 0 || p >= 10) return `${trim(p, 0)}%`;
+  if (p >= 1) return `${trim(p, 1)}%`;
+  return `${Number(p.toPrecision(2))}%`;
+}
+
+/** A rate: `3.2`, `0.05`, `12 000`. */
+export function fmtRate(r: number): string {
+  if (!Number.isFinite(r)) return String(r);
+  if (r === 0) return '0';
+  if (r >= 100) return String(Math.round(r));
+  return String(Number(r.toPrecision(2)));
+}
+
+/** Bytes in binary units: `1.5 GiB`. */
+export function fmtBytes(b: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = b;
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${trim(v, i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+function trim(v: number, digits: number): string {
+  return String(Number(v.toFixed(digits)));
+}

@@ -1,0 +1,120 @@
+// Every threshold the diagnosis uses, in one flat record with its documented default. Nothing in
+// src/analysis compares against a literal: rules take a `Thresholds`, and each field is meant to be a
+// CLI flag (`walFsyncP99` → `--wal-fsync-p99`), so an operator can move a line without a rebuild.
+//
+// Sources cited below:
+// - etcd FAQ: https://etcd.io/docs/v3.5/faq/ (p99 WAL fsync < 10 ms, p99 backend commit < 25 ms,
+//   "failed to send out heartbeat on time").
+// - etcd tuning guide: https://etcd.io/docs/v3.5/tuning/ (heartbeat ≈ average RTT, election timeout
+//   ≥ 10 × RTT, at most 50 000 ms; `ionice -c2 -n0` for etcd; trade-off of higher timeouts).
+// - etcd's WAL code (server/storage/wal): a sync slower than 1 s is logged ("slow fdatasync").
+// - etcd's backend quota: NOSPACE alarm when the DB reaches --quota-backend-bytes.
+// - the etcd-mixin alerts (fsync p99 > 0.5 s / 1 s, ≥ 4 leader changes in 15 m), which are far too
+//   late for an agent meant to warn before the pipelines fail: our defaults are the targets above.
+import { ms, seconds, type Milliseconds, type Seconds } from '../units.js';
+
+export interface Thresholds {
+  /** etcd's WAL fsync p99 must stay at or under this (`wal_fsync_slow` fires strictly above). */
+  readonly walFsyncP99: Milliseconds;
+  /** etcd's backend commit p99 must stay at or under this (`backend_commit_slow`). */
+  readonly backendCommitP99: Milliseconds;
+  /** The probe's fdatasync p99 must stay at or under this (`probe_fsync_slow`). */
+  readonly probeP99: Milliseconds;
+  /** Length of the analysis window: histograms, probe points and disk rates are cut to it. */
+  readonly window: Seconds;
+  /** One fdatasync at least this long is a stall: counted in facts and in election forensics. */
+  readonly stallThreshold: Milliseconds;
+  /** A stall threatens leadership from this fraction of the election timeout (warning). */
+  readonly stallWarningFraction: number;
+  /** From this fraction of the election timeout a stall is critical. */
+  readonly stallCriticalFraction: number;
+  /** Elections per day strictly above this: `frequent_elections` warning. */
+  readonly electionsPerDayWarning: number;
+  /** Elections per day strictly above this: `frequent_elections` critical. */
+  readonly electionsPerDayCritical: number;
+  /** A rate per day is never extrapolated from less history than this (one early election ≠ thousands a day). */
+  readonly electionRateMinHistory: Seconds;
+  /** Election forensics look for stalls this long before each election. */
+  readonly forensicsLookback: Seconds;
+  /** etcd's device busy at least this fraction of the window: `disk_saturated`. */
+  readonly diskBusyFraction: number;
+  /** Average requests in flight on etcd's device at least this: `disk_saturated`. */
+  readonly diskQueueDepth: number;
+  /** Peer round-trip p99 strictly above this: `peer_rtt_high`. */
+  readonly peerRttP99: Milliseconds;
+  /** DB size at least this fraction of the backend quota: `db_near_quota` warning. */
+  readonly dbQuotaFraction: number;
+  /** DB size at least this fraction of the backend quota: `db_near_quota` critical. */
+  readonly dbQuotaCriticalFraction: number;
+  /** The tuning recommendation is the smallest election timeout predicted to stay strictly under this rate. */
+  readonly targetElectionsPerDay: number;
+  /** A recommended election timeout strictly above this only hides the disk problem: tuning is "temporary". */
+  readonly maxTuningElection: Milliseconds;
+  /**
+   * Where, inside a histogram bucket (lo, hi], the election model places a stall: 0 = lower edge,
+   * 0.5 = midpoint, 1 = upper edge. The calibration knob of the model (docs/election-model.md).
+   */
+  readonly stallRepresentative: number;
+  /** Hysteresis: a finding stays active until its rule has been silent this long; severity falls only after it. */
+  readonly clearAfter: Seconds;
+}
+
+export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
+  /** etcd FAQ: "p99 duration [of wal_fsync_duration_seconds] should be less than 10ms"; fio's etcd check uses the same line. */
+  walFsyncP99: ms(10),
+  /** etcd FAQ: "p99 duration [of backend_commit_duration_seconds] should be less than 25ms". */
+  backendCommitP99: ms(25),
+  /** The probe imitates etcd's WAL writes (preallocated file, ~2300 B + fdatasync), so it is held to the WAL's 10 ms. */
+  probeP99: ms(10),
+  /** 5 minutes: the window the etcd runbooks and mixin compute p99s over (`rate(…[5m])`); long enough for a stable p99 of a few thousand fsyncs. */
+  window: seconds(300),
+  /**
+   * 100 ms: one default heartbeat interval (etcd tuning guide) and 10× the WAL target. A leader stuck
+   * this long in fdatasync sends its next heartbeat late; etcd itself logs "failed to send out heartbeat
+   * on time" at two intervals. Shorter blips are "slow disk", not "stall".
+   */
+  stallThreshold: ms(100),
+  /**
+   * 50%: by the election model, a silence of s + heartbeat ≥ election timeout can start an election;
+   * with heartbeat = election/10, half the timeout leaves less than 2× headroom — the warning line.
+   */
+  stallWarningFraction: 0.5,
+  /** 100%: a stall as long as the election timeout makes an election likely on any draw (model: P ≥ 1 − (1 − hb/et)^(n−1)). */
+  stallCriticalFraction: 1,
+  /** More than one election a day: a healthy cluster with a healthy disk sees well under one per week. */
+  electionsPerDayWarning: 1,
+  /** More than one an hour on average (the etcd-mixin pages at ≥ 4 in 15 min; we want to be earlier but not noisy). */
+  electionsPerDayCritical: 24,
+  /** One hour: one election in the agent's first minutes reads as 24/day (warning), not 8640/day. */
+  electionRateMinHistory: seconds(3600),
+  /** One minute before each election, as the forensics of the issue ask; longer than any election timeout etcd accepts (50 s). */
+  forensicsLookback: seconds(60),
+  /** 90% of the window busy (iostat %util): the device has no idle time left for etcd's fsyncs. */
+  diskBusyFraction: 0.9,
+  /**
+   * 4 requests in flight on average (iostat aqu-sz): an fdatasync queued behind them waits ~4 service
+   * times, which on a 2–3 ms network volume alone exceeds the 10 ms WAL target.
+   */
+  diskQueueDepth: 4,
+  /**
+   * 50 ms: half the default heartbeat interval. etcd's tuning guide wants the heartbeat ≈ the average
+   * RTT and the election timeout ≥ 10× RTT; an RTT p99 beyond 50 ms eats the default timeouts' margin.
+   */
+  peerRttP99: ms(50),
+  /** 80%: the usual operating line (keep the DB under 80% of --quota-backend-bytes; compact and defragment before). */
+  dbQuotaFraction: 0.8,
+  /** 95%: at 100% etcd raises the NOSPACE alarm and refuses writes. */
+  dbQuotaCriticalFraction: 0.95,
+  /** 0.05/day ≈ one election in 20 days: "well under one per week" (issue 4). */
+  targetElectionsPerDay: 0.05,
+  /**
+   * 2000 ms: twice etcd's default. Needing more means tolerating fdatasync stalls beyond ~1.8 s —
+   * longer than the 1 s etcd itself logs as "slow fdatasync" — so the disk, not the timeout, is the
+   * remedy; the mean fail-over detection would also double (1.5 s → 3 s and up).
+   */
+  maxTuningElection: ms(2000),
+  /** 1 = the bucket's upper edge: conservative (never under-estimates a stall); see docs/election-model.md. */
+  stallRepresentative: 1,
+  /** 2 minutes: longer than a few evaluation intervals, shorter than the analysis window. */
+  clearAfter: seconds(120),
+});

@@ -1,0 +1,42 @@
+// `bench` on a real filesystem, and on a disk made slow by strace's fdatasync delay injection.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import type { BenchResult } from '../../src/commands/bench.js';
+import { CLI } from '../helpers/agent-process.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'bench-cmd-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+function bench(prefix: string[], args: string[]) {
+  const [cmd, ...rest] = [...prefix, process.execPath, CLI, 'bench', `--probe-dir=${dir}`, '--probe-min-free=1MiB', ...args];
+  return spawnSync(cmd!, rest, { encoding: 'utf8', timeout: 120_000 });
+}
+
+t.test('bench --json reports exact quantiles of the requested number of fdatasyncs and removes its file', async (t) => {
+  const r = bench([], ['--count=300', '--json']);
+  t.equal(r.stderr, '', 'quiet in a pipe: no progress bar');
+  const result = JSON.parse(r.stdout) as BenchResult;
+  t.equal(result.fdatasyncs, 300);
+  t.equal(result.writeSize, 2300);
+  t.ok(result.seconds.p50 > 0 && result.seconds.p50 <= result.seconds.p99 && result.seconds.p99 <= result.seconds.max, 'ordered quantiles');
+  t.equal(result.pass, result.seconds.p99 < 0.01, 'the verdict is p99 against 10 ms');
+  t.equal(r.status, result.pass ? 0 : 1, 'exit status follows the verdict');
+  t.same(readdirSync(dir), [], 'no probe file left behind');
+});
+
+t.test('bench fails a disk whose every fdatasync is delayed by 20 ms (strace fault injection)', { skip: !existsSync('/usr/bin/strace') && 'strace is not installed' }, async (t) => {
+  const r = bench(['strace', '-f', '-qq', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', 'inject=fdatasync:delay_enter=20ms'], ['--count=50', '--json']);
+  const result = JSON.parse(r.stdout) as BenchResult;
+  t.ok(result.seconds.p50 >= 0.02, `p50 ${result.seconds.p50} s includes the injected 20 ms`);
+  t.equal(result.pass, false, 'FAIL verdict');
+  t.equal(r.status, 1, 'exit status 1');
+});
+
+t.test('bench prints a readable verdict without --json', async (t) => {
+  const r = bench([], ['--count=100']);
+  t.match(r.stdout, /p50 [\d.]+ ms +p90 [\d.]+ ms +p99 [\d.]+ ms/);
+  t.match(r.stdout, /(PASS|FAIL): p99/);
+});

@@ -1,0 +1,85 @@
+// `npm run scenario -- NAME [--json] [--measure=SECONDS] [--keep] [--out=FILE]`
+// `npm run scenario -- grid [--repeats=N] [--measure=SECONDS] [--quick]`
+// `npm run scenario -- list`
+//
+// Runs the built agent (dist/cli.js): `npm run build` first. Progress goes to stderr; the result
+// (table, or JSON with --json) to stdout. Use `npm run -s scenario -- … --json` for clean JSON (npm
+// prints its own header on stdout otherwise), or --out=FILE.
+import { existsSync, writeFileSync } from 'node:fs';
+import { CLI } from '../helpers/agent-process.js';
+import { runGrid } from './grid.js';
+import { cannotRun, runScenario } from './harness.js';
+import { renderResult } from './report.js';
+import { SCENARIOS, describeFault, scenarioByName, withOverrides } from './scenarios.js';
+
+function usage(): string {
+  const names = SCENARIOS.map((s) => `  ${s.name.padEnd(16)} hb ${s.heartbeatMs} / et ${s.electionMs}: ${describeFault(s.fault)} (expect: ${s.expect})`);
+  return [
+    'usage: npm run scenario -- NAME [--json] [--measure=SECONDS] [--keep] [--out=FILE]',
+    '       npm run scenario -- grid [--repeats=N] [--measure=SECONDS] [--quick]',
+    '       npm run scenario -- list',
+    '',
+    'scenarios:',
+    ...names,
+    '  grid             several heartbeat/election pairs × stall lengths, repeated; writes bench/results/scenario-grid-<date>.{json,csv}',
+  ].join('\n');
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const flags = new Map<string, string>();
+  const words: string[] = [];
+  for (const a of argv) {
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      flags.set(eq < 0 ? a.slice(2) : a.slice(2, eq), eq < 0 ? 'true' : a.slice(eq + 1));
+    } else words.push(a);
+  }
+  const name = words[0];
+  if (!name || flags.has('help') || name === 'list') {
+    process.stdout.write(usage() + '\n');
+    return name === 'list' || flags.has('help') ? 0 : 2;
+  }
+  if (!existsSync(CLI)) {
+    process.stderr.write(`the agent is not built (${CLI} is missing): run npm run build first\n`);
+    return 2;
+  }
+  const measure = flags.has('measure') ? Number(flags.get('measure')) : undefined;
+  if (measure !== undefined && !(measure > 0)) {
+    process.stderr.write('--measure=SECONDS must be a positive number\n');
+    return 2;
+  }
+  if (name === 'grid') {
+    const repeats = flags.has('repeats') ? Number(flags.get('repeats')) : undefined;
+    const out = await runGrid({
+      ...(repeats !== undefined ? { repeats } : {}),
+      ...(measure !== undefined ? { measureSeconds: measure } : {}),
+      quick: flags.has('quick'),
+    });
+    process.stdout.write(`${out.table}\n\nwrote ${out.jsonFile} and ${out.csvFile}\n`);
+    return 0;
+  }
+  const base = scenarioByName(name);
+  if (!base) {
+    process.stderr.write(`unknown scenario "${name}"\n\n${usage()}\n`);
+    return 2;
+  }
+  const spec = measure !== undefined ? withOverrides(base, { measureSeconds: measure }) : base;
+  const why = cannotRun(spec);
+  if (why) {
+    process.stderr.write(`scenario ${name} cannot run here: ${why}\n`);
+    return 3;
+  }
+  const result = await runScenario(spec, { keepDir: flags.has('keep') });
+  const json = JSON.stringify(result, null, 2);
+  if (flags.has('out')) writeFileSync(flags.get('out')!, json + '\n');
+  process.stdout.write((flags.has('json') ? json : renderResult(result)) + '\n');
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`scenario failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,165 @@
+// The grid: several (heartbeat, election) pairs × stall lengths, each repeated, on a real 3-member
+// cluster with strace-injected stalls. It writes bench/results/scenario-grid-<date>.json (every run's
+// full result, with stall times and the leader timeline) and .csv (one row per run), for the election
+// model to be checked against. About 25 minutes with the defaults; not run in CI.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { arch, cpus, release } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { runScenario } from './harness.js';
+import { renderTable, type ScenarioResult } from './report.js';
+import { SLOW_DISK, scenarioByName, withOverrides } from './scenarios.js';
+
+export const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+
+export interface GridOptions {
+  readonly settings?: ReadonlyArray<readonly [heartbeatMs: number, electionMs: number]>;
+  readonly stallsMs?: readonly number[];
+  readonly repeats?: number;
+  readonly measureSeconds?: number;
+  /** One cell, once: to check the grid itself works. */
+  readonly quick?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+export interface GridRow {
+  readonly heartbeatMs: number;
+  readonly electionMs: number;
+  readonly stallMs: number;
+  readonly repeat: number;
+  readonly durationSeconds?: number;
+  readonly writes?: number;
+  readonly stalls?: number;
+  readonly stallsOnLeader?: number;
+  readonly elections?: number;
+  readonly agentElectionsMatch?: boolean;
+  readonly walFsyncP99?: number;
+  readonly probeP99Max?: number;
+  readonly error?: string;
+}
+
+export const DEFAULT_SETTINGS: ReadonlyArray<readonly [number, number]> = [
+  [100, 1000],
+  [200, 2000],
+  [300, 3000],
+];
+export const DEFAULT_STALLS = [700, 1200, 1800, 2500];
+
+export function rowOf(r: ScenarioResult, stallMs: number, repeat: number): GridRow {
+  const probeP99s = r.agents.map((a) => a.probe.p99).filter((v): v is number => v !== undefined);
+  return {
+    heartbeatMs: r.settings.heartbeatMs,
+    electionMs: r.settings.electionMs,
+    stallMs,
+    repeat,
+    durationSeconds: Math.round(r.durationSeconds * 10) / 10,
+    writes: r.load.succeeded,
+    stalls: r.observed.stalls,
+    ...(r.observed.stallsOnLeader !== undefined ? { stallsOnLeader: r.observed.stallsOnLeader } : {}),
+    elections: r.observed.elections,
+    agentElectionsMatch: r.agents.every((a) => a.electionsMatch === true),
+    ...(r.observed.etcd.walFsyncP99 !== undefined ? { walFsyncP99: r.observed.etcd.walFsyncP99 } : {}),
+    ...(probeP99s.length > 0 ? { probeP99Max: Math.max(...probeP99s) } : {}),
+  };
+}
+
+const COLUMNS: ReadonlyArray<keyof GridRow> = [
+  'heartbeatMs', 'electionMs', 'stallMs', 'repeat', 'durationSeconds', 'writes', 'stalls', 'stallsOnLeader', 'elections', 'agentElectionsMatch', 'walFsyncP99', 'probeP99Max', 'error',
+];
+
+export function toCsv(rows: readonly GridRow[]): string {
+  const cell = (v: unknown) => (v === undefined ? '' : typeof v === 'string' && /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : String(v));
+  return [COLUMNS.join(','), ...rows.map((r) => COLUMNS.map((c) => cell(r[c])).join(','))].join('\n') + '\n';
+}
+
+/** Per cell (settings × stall), repeats summed: the figures the election model predicts. */
+export function summarize(rows: readonly GridRow[]): string {
+  const cells = new Map<string, GridRow[]>();
+  for (const r of rows) {
+    const k = `${r.heartbeatMs}/${r.electionMs}/${r.stallMs}`;
+    cells.set(k, [...(cells.get(k) ?? []), r]);
+  }
+  const table: string[][] = [['hb', 'et', 'stall', 'runs', 'stalls', 'on leader', 'elections', 'elections per leader stall', 'agents match']];
+  for (const rs of cells.values()) {
+    const ok = rs.filter((r) => r.error === undefined);
+    const sum = (k: 'stalls' | 'stallsOnLeader' | 'elections') => ok.reduce((s, r) => s + (r[k] ?? 0), 0);
+    const onLeader = sum('stallsOnLeader');
+    table.push([
+      String(rs[0]!.heartbeatMs),
+      String(rs[0]!.electionMs),
+      String(rs[0]!.stallMs),
+      `${ok.length}/${rs.length}`,
+      String(sum('stalls')),
+      String(onLeader),
+      String(sum('elections')),
+      onLeader > 0 ? (sum('elections') / onLeader).toFixed(2) : '—',
+      ok.every((r) => r.agentElectionsMatch) ? 'yes' : 'NO',
+    ]);
+  }
+  return renderTable(table);
+}
+
+export async function runGrid(opts: GridOptions = {}): Promise<{ rows: GridRow[]; table: string; jsonFile: string; csvFile: string }> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`[grid] ${l}\n`));
+  const settings = opts.quick ? [[100, 1000] as const] : (opts.settings ?? DEFAULT_SETTINGS);
+  const stalls = opts.quick ? [1500] : (opts.stallsMs ?? DEFAULT_STALLS);
+  const repeats = opts.quick ? 1 : (opts.repeats ?? 2);
+  const measureSeconds = opts.measureSeconds ?? (opts.quick ? 20 : 25);
+  const base = scenarioByName('slow-disk')!;
+  const rows: GridRow[] = [];
+  const results: ScenarioResult[] = [];
+  const total = settings.length * stalls.length * repeats;
+  const started = new Date();
+  let n = 0;
+  for (let repeat = 1; repeat <= repeats; repeat++) {
+    for (const [hb, et] of settings) {
+      for (const stallMs of stalls) {
+        n++;
+        const name = `grid-hb${hb}-et${et}-stall${stallMs}-r${repeat}`;
+        log(`${n}/${total}: ${name}`);
+        const spec = withOverrides(base, {
+          name,
+          summary: `grid cell hb ${hb} / et ${et}, ${stallMs} ms stalls`,
+          heartbeatMs: hb,
+          electionMs: et,
+          measureSeconds,
+          fault: { kind: 'slow-disk', ...SLOW_DISK, stallMs },
+          expect: 'see the election model',
+        });
+        try {
+          const r = await runScenario(spec, { log: (l) => log(`  ${l}`) });
+          results.push(r);
+          rows.push(rowOf(r, stallMs, repeat));
+          log(`  stalls ${r.observed.stalls} (${r.observed.stallsOnLeader ?? '?'} on leader), elections ${r.observed.elections}`);
+        } catch (err) {
+          rows.push({ heartbeatMs: hb, electionMs: et, stallMs, repeat, error: err instanceof Error ? err.message.split('\n')[0]! : String(err) });
+          log(`  failed: ${String(err)}`);
+        }
+      }
+    }
+  }
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const stamp = started.toISOString().replace(/[:]/g, '').replace(/\..*$/, 'Z');
+  const jsonFile = join(RESULTS_DIR, `scenario-grid-${stamp}.json`);
+  const csvFile = join(RESULTS_DIR, `scenario-grid-${stamp}.csv`);
+  const table = summarize(rows);
+  writeFileSync(
+    jsonFile,
+    JSON.stringify(
+      {
+        startedAt: started.toISOString(),
+        finishedAt: new Date().toISOString(),
+        machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, kernel: release(), arch: arch(), node: process.version },
+        stall: { every: SLOW_DISK.every, first: SLOW_DISK.first, agentsTraced: SLOW_DISK.traceAgents },
+        loadRate: base.loadRate,
+        measureSeconds,
+        rows,
+        results,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  writeFileSync(csvFile, toCsv(rows));
+  return { rows, table, jsonFile, csvFile };
+}

@@ -1,0 +1,542 @@
+// Runs one scenario end to end on this machine: a real 3-member etcd cluster with the scenario's
+// heartbeat/election settings, one agent per member (each pointed at its own member, as the
+// DaemonSet would be), a real Prometheus scraping all of them, a steady write load, the fault, a
+// measurement window, and a teardown that leaves no process, mount, loop device or directory behind
+// (also on SIGINT, and when a step fails).
+//
+// Ground truth never comes from the agent: elections are raft term increases read with etcdctl,
+// stalls are counted in strace's logs, fsync/commit quantiles come from etcd's own /metrics.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startEtcdCluster, type EtcdCluster, type EtcdMemberProcess } from '../helpers/etcd-cluster.js';
+import { P, startScenarioAgent, type ScenarioAgent } from './agents.js';
+import { countBetween, readStraceLog, etcdStraceLog, etcdStraceWrap, fioSummary, loopUnavailable, makeLoopFs, startFio, type StallSpec } from './faults.js';
+import { startLoad, type Load } from './load.js';
+import { addHistograms, histogramOf, memberStatus, parseFamilies, scrapeEtcd, scrapeIsLeader, settledStatuses, valueOf, windowQuantiles, type EtcdMetricsSnapshot, type MemberStatus } from './observe.js';
+import { startPrometheus, targetOf, type PrometheusServer } from './prometheus.js';
+import { Cleanups, errorText, signal, waitUntil } from './processes.js';
+import type { AgentReport, MemberObservation, ScenarioResult } from './report.js';
+import { describeFault, type ScenarioSpec } from './scenarios.js';
+import { histogramDelta, type HistogramSnapshot } from '../../src/analysis/histogram.js';
+
+export interface RunOptions {
+  /** Progress lines (default: stderr). */
+  readonly log?: (line: string) => void;
+  /** Keep the scenario's directory (logs, strace logs, Prometheus data) instead of removing it. */
+  readonly keepDir?: boolean;
+}
+
+/** Why this machine cannot run `spec`, or undefined when it can. */
+export function cannotRun(spec: ScenarioSpec): string | undefined {
+  if (spec.fault.kind === 'noisy') return loopUnavailable();
+  return undefined;
+}
+
+export async function runScenario(spec: ScenarioSpec, opts: RunOptions = {}): Promise<ScenarioResult> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`[${spec.name}] ${line}\n`));
+  const why = cannotRun(spec);
+  if (why) throw new Error(`scenario ${spec.name} cannot run here: ${why}`);
+  const cleanups = new Cleanups();
+  let result: ScenarioResult | undefined;
+  let failure: unknown;
+  try {
+    result = await runInside(spec, cleanups, log, opts);
+  } catch (err) {
+    failure = err;
+  }
+  log('tearing down');
+  const problems = await cleanups.run();
+  for (const p of problems) log(`teardown: ${p}`);
+  if (failure !== undefined) throw failure;
+  return problems.length > 0 ? { ...result!, notes: [...result!.notes, ...problems.map((p) => `teardown: ${p}`)] } : result!;
+}
+
+// ───────────────────────────────────────────── the agent's side
+
+interface AgentSnapshot {
+  readonly raftTerm?: number;
+  readonly elections: number;
+  readonly probe?: HistogramSnapshot;
+  readonly disk?: { device: string; sharedWith: string; ioTime?: number; writeTime?: number; writes?: number; flushTime?: number; flushes?: number };
+  readonly etcdApiUp?: number;
+  readonly probeMax?: number;
+  readonly at: number;
+}
+
+const AGENT_FAMILIES = [
+  `${P}etcd_raft_term`,
+  `${P}etcd_elections_total`,
+  `${P}probe_fdatasync_duration_seconds`,
+  `${P}probe_fdatasync_max_duration_seconds`,
+  `${P}source_up`,
+  `${P}disk_info`,
+  `${P}disk_io_time_seconds_total`,
+  `${P}disk_write_time_seconds_total`,
+  `${P}disk_writes_completed_total`,
+  `${P}disk_flush_time_seconds_total`,
+  `${P}disk_flush_requests_total`,
+];
+
+function agentSnapshot(text: string, member: string): AgentSnapshot {
+  const s = parseFamilies(text, AGENT_FAMILIES);
+  const info = (s.get(`${P}disk_info`) ?? [])[0]?.labels;
+  const dev = info?.['device'];
+  const byDev = (f: string) => (dev === undefined ? undefined : valueOf(s, `${P}${f}`, { device: dev }));
+  const raftTerm = valueOf(s, `${P}etcd_raft_term`, { member });
+  const probe = histogramOf(s, `${P}probe_fdatasync_duration_seconds`);
+  const etcdApiUp = valueOf(s, `${P}source_up`, { source: 'etcd_api' });
+  const probeMax = valueOf(s, `${P}probe_fdatasync_max_duration_seconds`);
+  const opt = <K extends string, V>(k: K, v: V | undefined) => (v === undefined ? {} : ({ [k]: v } as Record<K, V>));
+  return {
+    at: Date.now(),
+    elections: valueOf(s, `${P}etcd_elections_total`, { member }) ?? 0,
+    ...opt('raftTerm', raftTerm),
+    ...opt('probe', probe),
+    ...opt('etcdApiUp', etcdApiUp),
+    ...opt('probeMax', probeMax),
+    ...(dev !== undefined
+      ? {
+          disk: {
+            device: dev,
+            sharedWith: info?.['shared_with'] ?? '',
+            ...opt('ioTime', byDev('disk_io_time_seconds_total')),
+            ...opt('writeTime', byDev('disk_write_time_seconds_total')),
+            ...opt('writes', byDev('disk_writes_completed_total')),
+            ...opt('flushTime', byDev('disk_flush_time_seconds_total')),
+            ...opt('flushes', byDev('disk_flush_requests_total')),
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * The agent's counters at a moment when its raft term equals what etcdctl says its member's term
+ * is: its election count then corresponds to that term, so the two can be compared. Bounded; on
+ * timeout the last snapshot is used and `synced` is false.
+ */
+async function syncedAgentSnapshot(cluster: EtcdCluster, member: EtcdMemberProcess, agent: ScenarioAgent, timeoutMs = 15_000): Promise<{ snap?: AgentSnapshot; status?: MemberStatus; synced: boolean }> {
+  const deadline = Date.now() + timeoutMs;
+  let snap: AgentSnapshot | undefined;
+  let status: MemberStatus | undefined;
+  while (Date.now() < deadline) {
+    status = await memberStatus(cluster, member);
+    snap = await agent.metrics().then((t) => agentSnapshot(t, member.name), () => undefined);
+    if (status && snap?.raftTerm === status.raftTerm) {
+      // and still the same term afterwards: no election slipped in between the two reads
+      const again = await memberStatus(cluster, member);
+      if (again?.raftTerm === status.raftTerm) return { snap, status, synced: true };
+    }
+    await sleep(200);
+  }
+  return { ...(snap ? { snap } : {}), ...(status ? { status } : {}), synced: false };
+}
+
+interface DiagnosisView {
+  verdict?: string;
+  findings?: string[];
+  recommendation?: { heartbeatMs: number; electionMs: number };
+}
+
+/** GET /api/v1/diagnosis when the agent serves it (200); else nothing. */
+async function diagnosisOf(agent: ScenarioAgent): Promise<DiagnosisView> {
+  try {
+    const r = await agent.get('/api/v1/diagnosis');
+    if (r.status !== 200) return {};
+    const raw = JSON.parse(r.body) as Record<string, unknown>;
+    const d = (typeof raw['diagnosis'] === 'object' && raw['diagnosis'] !== null ? raw['diagnosis'] : raw) as {
+      verdict?: unknown;
+      findings?: Array<{ code?: unknown }>;
+      tuning?: { recommended?: { heartbeat?: unknown; election?: unknown } };
+    };
+    const out: DiagnosisView = {};
+    if (typeof d.verdict === 'string') out.verdict = d.verdict;
+    if (Array.isArray(d.findings)) out.findings = d.findings.map((f) => String(f?.code ?? '?'));
+    const rec = d.tuning?.recommended;
+    const hb = Number(rec?.heartbeat);
+    const et = Number(rec?.election);
+    if (rec && Number.isFinite(hb) && Number.isFinite(et)) out.recommendation = { heartbeatMs: hb, electionMs: et };
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Polls during the window, every 500 ms: each agent (lowest/last etcd_api up, largest probe round
+ * maximum) and each member's own /metrics (etcd_server_is_leader), so stalls can be placed against
+ * who was leader when they began. A member claims leadership until it learns otherwise: a leader
+ * stuck in fdatasync still claims it, which is what matters here.
+ */
+function startPoller(agents: readonly ScenarioAgent[], members: readonly EtcdMemberProcess[], t0: number) {
+  const seen = new Map<string, { min?: number; last?: number; probeMax?: number }>(agents.map((a) => [a.member, {}]));
+  const timeline: Array<{ atMs: number; leaders: string[] }> = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const tick = Date.now();
+      await Promise.all([
+        ...agents.map(async (a) => {
+          const snap = await a.metrics().then((t) => agentSnapshot(t, a.member), () => undefined);
+          const s = seen.get(a.member)!;
+          // an agent that does not answer says nothing about etcd; only its own values count
+          if (snap?.etcdApiUp !== undefined) {
+            s.min = Math.min(s.min ?? Infinity, snap.etcdApiUp);
+            s.last = snap.etcdApiUp;
+          }
+          if (snap?.probeMax !== undefined) s.probeMax = Math.max(s.probeMax ?? 0, snap.probeMax);
+        }),
+        (async () => {
+          const claims = await Promise.all(members.map(async (m) => ((await scrapeIsLeader(m)) === true ? m.name : undefined)));
+          const leaders = claims.filter((n): n is string => n !== undefined);
+          const prev = timeline[timeline.length - 1];
+          if (!prev || prev.leaders.join() !== leaders.join()) timeline.push({ atMs: tick - t0, leaders });
+        })(),
+      ]);
+      await sleep(Math.max(0, 500 - (Date.now() - tick)));
+    }
+  })();
+  return {
+    seen,
+    timeline,
+    /** Members claiming leadership at `atMs` (relative to the window's start), per the last poll before it. */
+    leadersAt(atMs: number): string[] {
+      let cur: string[] = [];
+      for (const e of timeline) {
+        if (e.atMs > atMs) break;
+        cur = e.leaders;
+      }
+      return cur;
+    },
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+/** Waits (bounded) until the agent's etcd_api source_up is `value`; returns ms waited or undefined. */
+async function waitForEtcdApiUp(agent: ScenarioAgent, value: number, timeoutMs: number): Promise<number | undefined> {
+  const started = Date.now();
+  const ok = await waitUntil(async () => (await agent.metrics().then((t) => agentSnapshot(t, agent.member).etcdApiUp, () => undefined)) === value, timeoutMs, 200);
+  return ok ? Date.now() - started : undefined;
+}
+
+// ───────────────────────────────────────────── the run
+
+async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string) => void, opts: RunOptions): Promise<ScenarioResult> {
+  const notes: string[] = [];
+  const startedAt = new Date().toISOString();
+  const dir = mkdtempSync(join(tmpdir(), `scenario-${spec.name}-`));
+  if (opts.keepDir) log(`keeping ${dir}`);
+  else cleanups.add(`rm ${dir}`, () => rmSync(dir, { recursive: true, force: true }), () => rmSync(dir, { recursive: true, force: true }));
+  const fault = spec.fault;
+  const names = Array.from({ length: spec.size }, (_, i) => `m${i}`);
+
+  // ── the fault's preparations: strace wrapper, loop filesystems
+  let wrap: string[] | undefined;
+  let baseDir: string | undefined;
+  let fioDir: string | undefined;
+  const stallFor = (i: number): StallSpec | undefined =>
+    fault.kind === 'slow-disk' ? { stallMs: fault.stallMs, every: fault.every, first: fault.first[i % fault.first.length]! } : undefined;
+  if (fault.kind === 'slow-disk') {
+    wrap = etcdStraceWrap(dir, fault, new Map(names.map((n, i) => [n, stallFor(i)!.first])));
+  }
+  if (fault.kind === 'noisy') {
+    if (fault.placement === 'shared') {
+      const fs = makeLoopFs(cleanups, join(dir, 'shared.img'), join(dir, 'mnt-shared'), 1024);
+      baseDir = fs.mountpoint;
+      fioDir = join(fs.mountpoint, 'fio');
+      log(`etcd and fio share ${fs.device} (ext4, ${fs.mountpoint})`);
+    } else {
+      const etcdFs = makeLoopFs(cleanups, join(dir, 'etcd.img'), join(dir, 'mnt-etcd'), 512);
+      // fio's image on another device than etcd's: /dev/shm (RAM) when it exists, else the temp dir.
+      const shm = mkdtempSync(join('/dev/shm', `scenario-${spec.name}-`));
+      cleanups.add(`rm ${shm}`, () => rmSync(shm, { recursive: true, force: true }), () => rmSync(shm, { recursive: true, force: true }));
+      const fioFs = makeLoopFs(cleanups, join(shm, 'fio.img'), join(dir, 'mnt-fio'), 512);
+      baseDir = etcdFs.mountpoint;
+      fioDir = fioFs.mountpoint;
+      log(`etcd on ${etcdFs.device} (backed by ${dir}), fio on ${fioFs.device} (backed by /dev/shm)`);
+    }
+    mkdirSync(fioDir, { recursive: true });
+  }
+
+  // ── etcd
+  log(`starting ${spec.size} etcd members (hb ${spec.heartbeatMs} ms, et ${spec.electionMs} ms${wrap ? ', under strace' : ''})`);
+  const cluster = await startEtcdCluster({
+    size: spec.size,
+    heartbeatMs: spec.heartbeatMs,
+    electionMs: spec.electionMs,
+    startTimeoutMs: 90_000,
+    ...(wrap ? { wrap } : {}),
+    ...(baseDir ? { baseDir } : {}),
+  });
+  const killMembersSync = () => {
+    for (const m of cluster.members) {
+      signal(m.pid(), 'SIGKILL');
+      const g = m.spawnedPid();
+      if (g !== undefined) {
+        signal(-g, 'SIGKILL');
+        signal(g, 'SIGKILL');
+      }
+    }
+  };
+  cleanups.add('etcd cluster', () => cluster.close(), () => {
+    killMembersSync();
+    rmSync(cluster.dir, { recursive: true, force: true });
+  });
+  if (baseDir && !cluster.dir.startsWith(baseDir + '/')) {
+    throw new Error(`the etcd cluster was made in ${cluster.dir}, not under ${baseDir}: test/helpers/etcd-cluster.ts needs its baseDir option`);
+  }
+
+  // ── agents, one per member, probe beside the member's data dir (same filesystem)
+  log('starting one agent per member');
+  const agents = await Promise.all(
+    cluster.members.map((m, i) =>
+      startScenarioAgent(cleanups, {
+        member: m,
+        dir,
+        probeDir: join(dirname(m.dataDir), `probe-${m.name}`),
+        heartbeatMs: spec.heartbeatMs,
+        electionMs: spec.electionMs,
+        ...(fault.kind === 'slow-disk' && fault.traceAgents ? { stall: stallFor(i)! } : {}),
+      }),
+    ),
+  );
+  const agentOf = (m: EtcdMemberProcess) => agents.find((a) => a.member === m.name)!;
+  await Promise.all(
+    agents.map(async (a) => {
+      if ((await waitForEtcdApiUp(a, 1, 30_000)) === undefined) throw new Error(`agent for ${a.member} never reached its etcd member; log: ${a.logFile}`);
+    }),
+  );
+
+  // ── Prometheus
+  log('starting Prometheus');
+  const prom: PrometheusServer = await startPrometheus(cleanups, join(dir, 'prometheus'), {
+    'etcd-latency-agent': agents.map((a) => targetOf(`${a.url}/metrics`, { node: a.member })),
+    etcd: cluster.members.map((m) => targetOf(m.metricsUrl, { node: m.name })),
+  });
+  for (const r of prom.rules.rejected) notes.push(`rule file not loaded: ${r.file}: ${r.reason}`);
+  if (prom.rules.loaded.length === 0 && prom.rules.rejected.length === 0) notes.push('no alert rules yet (deploy/prometheus/*.rules.yaml absent)');
+  await prom.waitForTargets(30_000).catch((err: unknown) => notes.push(errorText(err)));
+
+  // ── load and warm-up
+  log(`load ${spec.loadRate} puts/s; warming up ${spec.warmupSeconds} s`);
+  const load: Load = startLoad(cluster.endpoints, { rate: spec.loadRate });
+  cleanups.add('load', () => load.stop(), () => undefined);
+  await sleep(spec.warmupSeconds * 1000);
+
+  // ── window opens: baselines
+  const before = await settledStatuses(cluster, 15_000);
+  if (!before.settled) notes.push('the cluster had not settled when the window opened (elections already under way)');
+  const termBefore = Math.max(0, ...[...before.statuses.values()].map((s) => s.raftTerm));
+  const leaderOf = (st: Map<string, MemberStatus>) => {
+    const id = [...st.values()][0]?.leaderId;
+    return [...st.values()].find((s) => s.memberId === id)?.member;
+  };
+  const leaderBefore = leaderOf(before.statuses);
+  const etcdBefore = new Map<string, EtcdMetricsSnapshot | undefined>(await Promise.all(cluster.members.map(async (m) => [m.name, await scrapeEtcd(m)] as const)));
+  const agentBefore = new Map(await Promise.all(cluster.members.map(async (m) => [m.name, await syncedAgentSnapshot(cluster, m, agentOf(m))] as const)));
+  for (const [name, a] of agentBefore) if (!a.synced) notes.push(`agent ${name}: its raft term did not match etcdctl's when the window opened`);
+  load.reset();
+  const t0 = Date.now();
+  const poller = startPoller(agents, cluster.members, t0);
+  log(`window open (term ${termBefore}, leader ${leaderBefore ?? '?'}); fault: ${describeFault(fault)}`);
+
+  // ── the fault
+  const faultFacts: Record<string, unknown> = {};
+  let fioLog: string | undefined;
+  if (fault.kind === 'noisy') {
+    fioLog = join(dir, 'fio.log');
+    startFio(cleanups, { dir: fioDir!, seconds: spec.measureSeconds, sizeMiB: fault.fioSizeMiB, jobs: fault.fioJobs, blockSize: fault.fioBlockSize }, fioLog);
+  } else if (fault.kind === 'frozen-leader') {
+    await sleep(fault.afterMs);
+    const leader = await cluster.leader();
+    const pid = leader.pid();
+    log(`SIGSTOP leader ${leader.name} (pid ${pid}) for ${fault.pauseMs} ms`);
+    const resumeSync = () => signal(pid, 'SIGCONT');
+    const unregister = cleanups.add(`SIGCONT ${leader.name}`, () => leader.resume(), resumeSync);
+    const paused = Date.now();
+    leader.pause();
+    await sleep(fault.pauseMs);
+    leader.resume();
+    unregister();
+    Object.assign(faultFacts, { frozen: leader.name, pausedMs: Date.now() - paused });
+  } else if (fault.kind === 'member-down') {
+    await sleep(fault.afterMs);
+    const leader = await cluster.leader();
+    const target = fault.target === 'leader' ? leader : cluster.members.find((m) => m !== leader)!;
+    const agent = agentOf(target);
+    log(`SIGKILL ${fault.target} ${target.name} for ${fault.downMs} ms`);
+    const killedAt = Date.now();
+    await target.kill('SIGKILL');
+    const sawDown = await waitForEtcdApiUp(agent, 0, fault.downMs);
+    const rest = fault.downMs - (Date.now() - killedAt);
+    if (rest > 0) await sleep(rest);
+    log(`restarting ${target.name}`);
+    await target.start({ wait: 'healthy', timeoutMs: 60_000 });
+    const restartedAt = Date.now();
+    const sawUp = await waitForEtcdApiUp(agent, 1, 30_000);
+    Object.assign(faultFacts, {
+      killed: target.name,
+      downMs: restartedAt - killedAt,
+      agentSawDownAfterMs: sawDown ?? null,
+      agentSawUpAfterRestartMs: sawUp ?? null,
+    });
+  }
+  const remaining = t0 + spec.measureSeconds * 1000 - Date.now();
+  if (remaining > 0) await sleep(remaining);
+
+  // ── window closes: stop the load, let the cluster settle, read everything
+  const loadStats = load.stats();
+  await load.stop();
+  await poller.stop();
+  log('window closed; waiting for the cluster to settle');
+  const after = await settledStatuses(cluster, 20_000);
+  if (!after.settled) notes.push('the cluster had not settled (same term and leader everywhere) 20 s after the window');
+  const termAfter = Math.max(0, ...[...after.statuses.values()].map((s) => s.raftTerm));
+  const leaderAfter = leaderOf(after.statuses);
+  const etcdAfter = new Map<string, EtcdMetricsSnapshot | undefined>(await Promise.all(cluster.members.map(async (m) => [m.name, await scrapeEtcd(m)] as const)));
+  const agentAfter = new Map(await Promise.all(cluster.members.map(async (m) => [m.name, await syncedAgentSnapshot(cluster, m, agentOf(m))] as const)));
+  for (const [name, a] of agentAfter) if (!a.synced) notes.push(`agent ${name}: its raft term did not match etcdctl's when the window closed`);
+  const tEnd = Date.now();
+  const durationSeconds = (tEnd - t0) / 1000;
+  const straceLogs = new Map(names.map((n) => [n, readStraceLog(etcdStraceLog(dir, n))]));
+  const diagnoses = new Map(await Promise.all(agents.map(async (a) => [a.member, await diagnosisOf(a)] as const)));
+  const alerts = await prom.firedWithin(durationSeconds + 2).catch((err: unknown) => {
+    notes.push(`alerts query failed: ${errorText(err)}`);
+    return [] as string[];
+  });
+  const alertsPending = await prom.alerts().then(
+    (as) => [...new Set(as.filter((a) => a.state === 'pending').map((a) => a.name))].sort(),
+    () => [] as string[],
+  );
+  if (fioLog) Object.assign(faultFacts, { fio: fioSummary(fioLog) });
+
+  // ── the result
+  const slow = fault.kind === 'slow-disk';
+  const stallFacts = (name: string) => {
+    const logged = straceLogs.get(name)!;
+    const times = logged.delayed.filter((t) => t >= t0 && t <= tEnd).map((t) => Math.round(t - t0));
+    return {
+      stalls: times.length,
+      stallsWhileLeader: times.filter((t) => poller.leadersAt(t).includes(name)).length,
+      fdatasyncCalls: countBetween(logged.calls, t0, tEnd),
+      stallTimesMs: times,
+    };
+  };
+  const members: MemberObservation[] = cluster.members.map((m) => {
+    const b = before.statuses.get(m.name);
+    const a = after.statuses.get(m.name);
+    const eb = etcdBefore.get(m.name);
+    const ea = etcdAfter.get(m.name);
+    const counterDelta = (x?: number, y?: number) => (y === undefined ? undefined : x === undefined || y < x ? y : y - x);
+    const walFsync = windowQuantiles(eb?.walFsync, ea?.walFsync);
+    const backendCommit = windowQuantiles(eb?.backendCommit, ea?.backendCommit);
+    const leaderChanges = counterDelta(eb?.leaderChanges, ea?.leaderChanges);
+    const heartbeatFailures = counterDelta(eb?.heartbeatFailures, ea?.heartbeatFailures);
+    return {
+      member: m.name,
+      ...(b ? { termBefore: b.raftTerm } : {}),
+      ...(a ? { termAfter: a.raftTerm } : {}),
+      ...(a && b ? { termIncrease: a.raftTerm - b.raftTerm } : {}),
+      ...(slow ? stallFacts(m.name) : {}),
+      ...(leaderChanges !== undefined ? { leaderChanges } : {}),
+      ...(heartbeatFailures !== undefined ? { heartbeatFailures } : {}),
+      ...(walFsync ? { walFsync } : {}),
+      ...(backendCommit ? { backendCommit } : {}),
+    };
+  });
+  const delta = (b?: HistogramSnapshot, a?: HistogramSnapshot) => (a === undefined ? undefined : b === undefined ? a : histogramDelta(b, a));
+  const walAll = addHistograms(cluster.members.map((m) => delta(etcdBefore.get(m.name)?.walFsync, etcdAfter.get(m.name)?.walFsync)));
+  const commitAll = addHistograms(cluster.members.map((m) => delta(etcdBefore.get(m.name)?.backendCommit, etcdAfter.get(m.name)?.backendCommit)));
+  const walQ = windowQuantiles(undefined, walAll);
+  const commitQ = windowQuantiles(undefined, commitAll);
+
+  const agentReports: AgentReport[] = cluster.members.map((m) => {
+    const b = agentBefore.get(m.name)?.snap;
+    const a = agentAfter.get(m.name)?.snap;
+    const obs = members.find((x) => x.member === m.name);
+    const elections = a && b ? a.elections - b.elections : undefined;
+    const probeQ = windowQuantiles(b?.probe, a?.probe);
+    const polled = poller.seen.get(m.name);
+    const dt = a && b ? (a.at - b.at) / 1000 : undefined;
+    const d = (x?: number, y?: number) => (x === undefined || y === undefined ? undefined : y - x);
+    let disk: AgentReport['disk'];
+    if (a?.disk) {
+      const bd = b?.disk?.device === a.disk.device ? b.disk : undefined;
+      const io = d(bd?.ioTime, a.disk.ioTime);
+      const wt = d(bd?.writeTime, a.disk.writeTime);
+      const wn = d(bd?.writes, a.disk.writes);
+      const ft = d(bd?.flushTime, a.disk.flushTime);
+      const fn = d(bd?.flushes, a.disk.flushes);
+      disk = {
+        device: a.disk.device,
+        sharedWith: a.disk.sharedWith,
+        ...(io !== undefined && dt ? { busy: io / dt } : {}),
+        ...(wt !== undefined && wn ? { writeAwaitMs: (wt / wn) * 1000 } : {}),
+        ...(ft !== undefined && fn ? { flushAwaitMs: (ft / fn) * 1000 } : {}),
+      };
+    }
+    const diag = diagnoses.get(m.name) ?? {};
+    return {
+      member: m.name,
+      ...(elections !== undefined ? { elections } : {}),
+      ...(obs?.termIncrease !== undefined ? { observedTermIncrease: obs.termIncrease } : {}),
+      ...(elections !== undefined && obs?.termIncrease !== undefined ? { electionsMatch: elections === obs.termIncrease } : {}),
+      probe: {
+        count: probeQ?.count ?? 0,
+        ...(probeQ?.p50 !== undefined ? { p50: probeQ.p50 } : {}),
+        ...(probeQ?.p99 !== undefined ? { p99: probeQ.p99 } : {}),
+        ...(polled?.probeMax !== undefined ? { max: polled.probeMax } : {}),
+      },
+      ...(disk ? { disk } : {}),
+      ...(polled?.min !== undefined && polled.last !== undefined ? { etcdApiUp: { min: polled.min, last: polled.last } } : {}),
+      ...diag,
+    };
+  });
+
+  const stalls = slow ? members.reduce((s, m) => s + (m.stalls ?? 0), 0) : 0;
+  const stallsOnLeader = slow ? members.reduce((s, m) => s + (m.stallsWhileLeader ?? 0), 0) : undefined;
+  const probeStalls =
+    slow && fault.traceAgents ? agents.reduce((s, a) => s + (a.straceLog ? countBetween(readStraceLog(a.straceLog).delayed, t0, tEnd) : 0), 0) : undefined;
+
+  return {
+    scenario: spec.name,
+    startedAt,
+    settings: { heartbeatMs: spec.heartbeatMs, electionMs: spec.electionMs, members: spec.size },
+    fault: { kind: fault.kind, description: describeFault(fault) },
+    expect: spec.expect,
+    durationSeconds,
+    observed: {
+      elections: termAfter - termBefore,
+      termBefore,
+      termAfter,
+      settled: after.settled,
+      ...(leaderBefore ? { leaderBefore } : {}),
+      ...(leaderAfter ? { leaderAfter } : {}),
+      stalls,
+      ...(stallsOnLeader !== undefined ? { stallsOnLeader } : {}),
+      ...(probeStalls !== undefined ? { probeStalls } : {}),
+      leaderTimeline: poller.timeline,
+      etcd: {
+        walFsyncCount: walQ?.count ?? 0,
+        ...(walQ?.p50 !== undefined ? { walFsyncP50: walQ.p50 } : {}),
+        ...(walQ?.p99 !== undefined ? { walFsyncP99: walQ.p99 } : {}),
+        backendCommitCount: commitQ?.count ?? 0,
+        ...(commitQ?.p50 !== undefined ? { backendCommitP50: commitQ.p50 } : {}),
+        ...(commitQ?.p99 !== undefined ? { backendCommitP99: commitQ.p99 } : {}),
+      },
+      members,
+      ...(Object.keys(faultFacts).length > 0 ? { fault: faultFacts } : {}),
+    },
+    load: loadStats,
+    agents: agentReports,
+    alerts,
+    alertsPending,
+    ruleFiles: prom.rules.loaded.map((f) => relative(process.cwd(), f)),
+    notes,
+  };
+}
