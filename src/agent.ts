@@ -4,7 +4,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from './log.js';
 import { errorMessage, failure, type Outcome, type Source, type SourceName } from './sources/source.js';
 import { AgentState, type SampleOf, type StateChange } from './state.js';
-import { seconds } from './units.js';
+import { seconds, ms, type Milliseconds } from './units.js';
+import { diagnose } from './analysis/diagnose.js';
+import type { FindingTracker } from './analysis/hysteresis.js';
+import type { Thresholds } from './analysis/thresholds.js';
+import { collectEvidence } from './evidence.js';
 
 export type AnySource = { [K in SourceName]: Source<SampleOf[K]> }[SourceName];
 
@@ -14,10 +18,15 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
-export function startAgent(sources: readonly AnySource[], log: Logger): Agent {
+export interface DiagnosisSchedule {
+  readonly thresholds: Thresholds;
+  readonly interval: Milliseconds;
+}
+
+export function startAgent(sources: readonly AnySource[], log: Logger, schedule: DiagnosisSchedule): Agent {
   const state = new AgentState(new Date(), new Set(sources.map((s) => s.name)));
   const abort = new AbortController();
-  const loops = sources.map((source) => runLoop(source, state, log, abort.signal));
+  const loops = [...sources.map((source) => runLoop(source, state, log, abort.signal)), diagnosisLoop(state, schedule, log, abort.signal)];
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
@@ -41,6 +50,32 @@ async function runLoop(source: AnySource, state: AgentState, log: Logger, signal
       await sleep(wait, undefined, { signal });
     } catch {
       return; // aborted: the agent is stopping
+    }
+  }
+}
+
+/**
+ * Re-evaluates the diagnosis on its own schedule, so every output reads the same Diagnosis object
+ * and none of them computes it on a request's path.
+ */
+async function diagnosisLoop(state: AgentState, schedule: DiagnosisSchedule, log: Logger, signal: AbortSignal): Promise<void> {
+  let tracker: FindingTracker | undefined;
+  while (!signal.aborted) {
+    try {
+      await sleep(schedule.interval, undefined, { signal });
+    } catch {
+      return;
+    }
+    const now = new Date();
+    const before = new Set(state.diagnosis?.findings.map((f) => f.code));
+    const result = diagnose(collectEvidence(state, now, ms(schedule.thresholds.window * 1000)), schedule.thresholds, tracker);
+    tracker = result.tracker;
+    state.diagnosis = result.diagnosis;
+    for (const f of result.diagnosis.findings) {
+      if (!before.has(f.code)) log.warn(`finding: ${f.summary}`, { code: f.code, severity: f.severity, remedy: f.remedy });
+    }
+    for (const code of before) {
+      if (!result.diagnosis.findings.some((f) => f.code === code)) log.info('finding cleared', { code });
     }
   }
 }

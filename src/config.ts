@@ -1,7 +1,8 @@
 // One schema for every setting: each flag has its environment variable, default and parser here,
 // so `--help`, the README's flag table and the parser cannot disagree.
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
-import { parseDuration, parseSize, type Bytes, type Milliseconds } from './units.js';
+import { DEFAULT_THRESHOLDS, type Thresholds } from './analysis/thresholds.js';
+import { formatDuration, ms, parseDuration, parseSize, seconds, type Bytes, type Milliseconds } from './units.js';
 
 export const ENV_PREFIX = 'ETCD_LATENCY_AGENT_';
 
@@ -40,6 +41,8 @@ export interface Config {
   readonly sysPath: string;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
+  readonly diagnosisInterval: Milliseconds;
+  readonly thresholds: Thresholds;
 }
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
@@ -180,11 +183,75 @@ export const FLAGS = [
     help: "The host's /proc (in a pod: where it is mounted)." }),
   flag({ key: 'sysPath', flag: 'sys-path', metavar: 'DIR', default: '/sys', parse: path,
     help: "The host's /sys (in a pod: where it is mounted)." }),
+  flag({ key: 'diagnosisInterval', flag: 'diagnosis-interval', metavar: 'DURATION', default: '5s', parse: duration,
+    help: 'How often the diagnosis is re-evaluated from what the sources have gathered.' }),
   flag({ key: 'logLevel', flag: 'log-level', metavar: LOG_LEVELS.join('|'), default: 'info', parse: oneOf(LOG_LEVELS), help: 'Least severe level logged.' }),
   flag({ key: 'logFormat', flag: 'log-format', metavar: LOG_FORMATS.join('|'), default: 'text', parse: oneOf(LOG_FORMATS), help: 'Log line format.' }),
 ] as const;
 
 export type AnyFlagSpec = (typeof FLAGS)[number];
+
+type ThresholdKind = 'ms' | 's' | 'fraction' | 'number';
+
+interface ThresholdFlag {
+  readonly key: keyof Thresholds;
+  readonly flag: string;
+  readonly kind: ThresholdKind;
+  readonly help: string;
+}
+
+/** The diagnosis thresholds as flags; defaults and their reasons are in src/analysis/thresholds.ts. */
+export const THRESHOLD_FLAGS: readonly ThresholdFlag[] = [
+  { key: 'walFsyncP99', flag: 'wal-fsync-p99', kind: 'ms', help: "etcd's WAL fsync p99 target (etcd FAQ)." },
+  { key: 'backendCommitP99', flag: 'backend-commit-p99', kind: 'ms', help: "etcd's backend commit p99 target (etcd FAQ)." },
+  { key: 'probeP99', flag: 'probe-p99', kind: 'ms', help: "The probe's fdatasync p99 target." },
+  { key: 'window', flag: 'analysis-window', kind: 's', help: 'Window over which quantiles, stalls and disk rates are computed.' },
+  { key: 'stallThreshold', flag: 'stall-threshold', kind: 'ms', help: 'An fdatasync at least this long is a stall.' },
+  { key: 'stallWarningFraction', flag: 'stall-warning-fraction', kind: 'fraction', help: 'A stall this fraction of the election timeout threatens leadership (warning).' },
+  { key: 'stallCriticalFraction', flag: 'stall-critical-fraction', kind: 'fraction', help: 'A stall this fraction of the election timeout is critical.' },
+  { key: 'electionsPerDayWarning', flag: 'elections-per-day-warning', kind: 'number', help: 'Elections per day above this: warning.' },
+  { key: 'electionsPerDayCritical', flag: 'elections-per-day-critical', kind: 'number', help: 'Elections per day above this: critical.' },
+  { key: 'electionRateMinHistory', flag: 'election-rate-min-history', kind: 's', help: 'A rate per day is not extrapolated from less history than this.' },
+  { key: 'forensicsLookback', flag: 'forensics-lookback', kind: 's', help: 'How far before each election to look for stalls.' },
+  { key: 'diskBusyFraction', flag: 'disk-busy-fraction', kind: 'fraction', help: "etcd's device busy this fraction of the time: saturated." },
+  { key: 'diskQueueDepth', flag: 'disk-queue-depth', kind: 'number', help: "Average requests in flight on etcd's device: saturated at this." },
+  { key: 'peerRttP99', flag: 'peer-rtt-p99', kind: 'ms', help: 'Peer round-trip p99 above this is high.' },
+  { key: 'dbQuotaFraction', flag: 'db-quota-fraction', kind: 'fraction', help: 'DB size at this fraction of the quota: warning.' },
+  { key: 'dbQuotaCriticalFraction', flag: 'db-quota-critical-fraction', kind: 'fraction', help: 'DB size at this fraction of the quota: critical.' },
+  { key: 'targetElectionsPerDay', flag: 'target-elections-per-day', kind: 'number', help: 'The tuning recommendation keeps predicted elections under this rate.' },
+  { key: 'maxTuningElection', flag: 'max-tuning-election-timeout', kind: 'ms', help: 'A recommended election timeout above this is only a stop-gap: the disk is the remedy.' },
+  { key: 'stallRepresentative', flag: 'stall-representative', kind: 'fraction', help: 'Where in a histogram bucket the election model places a stall (0 lower edge, 1 upper edge).' },
+  { key: 'clearAfter', flag: 'finding-clear-after', kind: 's', help: 'A finding clears only after its rule has been silent this long.' },
+];
+
+function thresholdDefault(f: ThresholdFlag): string {
+  const v = DEFAULT_THRESHOLDS[f.key];
+  if (f.kind === 'ms') return formatDuration(ms(v));
+  if (f.kind === 's') return formatDuration(ms(v * 1000));
+  return String(v);
+}
+
+function parseThreshold(f: ThresholdFlag, text: string): Parsed<number> {
+  if (f.kind === 'ms' || f.kind === 's') {
+    const d = duration(text);
+    return d.ok ? ok(f.kind === 'ms' ? d.value : seconds(d.value / 1000)) : d;
+  }
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0) return bad(`"${text}" must be a number, 0 or more`);
+  if (f.kind === 'fraction' && n > 1) return bad(`"${text}" must be a fraction from 0 to 1`);
+  return ok(n);
+}
+
+/** The threshold flags as FlagSpecs for parsing, --help and the README. */
+const thresholdSpecs = THRESHOLD_FLAGS.map((f) => ({
+  flag: f.flag,
+  metavar: f.kind === 'ms' || f.kind === 's' ? 'DURATION' : f.kind === 'fraction' ? 'FRACTION' : 'NUMBER',
+  help: f.help,
+  default: thresholdDefault(f),
+}));
+
+/** Every flag of the common schema, for --help and documentation. */
+export const ALL_FLAGS: ReadonlyArray<{ flag: string; metavar: string; help: string; default?: string }> = [...FLAGS, ...thresholdSpecs];
 
 export const envName = (f: { flag: string }): string => ENV_PREFIX + f.flag.toUpperCase().replace(/-/g, '_');
 
@@ -213,7 +280,7 @@ export interface CommandFlags {
  * to a default.
  */
 export function splitArgs(argv: readonly string[], commands: Readonly<Record<string, CommandFlags>> = {}): CommandLine {
-  const known = new Set(FLAGS.map((f) => f.flag));
+  const known = new Set(ALL_FLAGS.map((f) => f.flag));
   const values = new Map<string, string>();
   const extra = new Map<string, string>();
   let command = 'run';
@@ -248,19 +315,34 @@ export function splitArgs(argv: readonly string[], commands: Readonly<Record<str
   return { command, help, version, values, extra };
 }
 
+/** The user's value of a flag: the command line's, else the environment's; undefined when neither. */
+function pick(flag: string, cli: ReadonlyMap<string, string>, env: NodeJS.ProcessEnv): { value: string; where: string } | undefined {
+  const fromCli = cli.get(flag);
+  if (fromCli !== undefined) return { value: fromCli, where: `--${flag}` };
+  const name = envName({ flag });
+  const fromEnv = env[name];
+  return fromEnv !== undefined && fromEnv !== '' ? { value: fromEnv, where: `${name} (environment)` } : undefined;
+}
+
 /** Builds the config: command-line value, else environment variable, else default. */
 export function buildConfig(cli: ReadonlyMap<string, string>, env: NodeJS.ProcessEnv): Config {
   const config: Record<string, unknown> = {};
   for (const spec of FLAGS) {
-    const fromCli = cli.get(spec.flag);
-    const fromEnv = env[envName(spec)];
-    const text = fromCli ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : spec.default);
+    const text = pick(spec.flag, cli, env) ?? (spec.default !== undefined ? { value: spec.default, where: `default of --${spec.flag}` } : undefined);
     if (text === undefined) continue;
-    const where = fromCli !== undefined ? `--${spec.flag}` : fromEnv ? `${envName(spec)} (environment)` : `default of --${spec.flag}`;
-    const parsed = (spec.parse as (t: string) => Parsed<unknown>)(text);
-    if (!parsed.ok) throw new ConfigError(`${where}: ${parsed.problem}`);
+    const parsed = (spec.parse as (t: string) => Parsed<unknown>)(text.value);
+    if (!parsed.ok) throw new ConfigError(`${text.where}: ${parsed.problem}`);
     config[spec.key] = parsed.value;
   }
+  const thresholds: Record<string, number> = { ...DEFAULT_THRESHOLDS };
+  for (const f of THRESHOLD_FLAGS) {
+    const text = pick(f.flag, cli, env);
+    if (text === undefined) continue;
+    const parsed = parseThreshold(f, text.value);
+    if (!parsed.ok) throw new ConfigError(`${text.where}: ${parsed.problem}`);
+    thresholds[f.key] = parsed.value;
+  }
+  config.thresholds = thresholds as unknown as Thresholds;
   const result = config as unknown as Config;
   checkCombinations(result);
   return result;
@@ -288,7 +370,7 @@ export function usage(version: string): string {
     '',
     'Flags (each also settable from the environment variable shown):',
   ];
-  for (const f of FLAGS) {
+  for (const f of ALL_FLAGS) {
     lines.push(`  --${f.flag}=${f.metavar}`);
     lines.push(`      ${f.help}`);
     lines.push(`      env ${envName(f)}${f.default !== undefined ? `, default ${f.default}` : ''}`);

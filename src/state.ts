@@ -2,7 +2,7 @@
 // totals derived from successive samples (monotonic re-exports, elections). Updated only when a
 // source reports; read by every output, which therefore render the same knowledge.
 import { accumulate, accumulateCounter, emptyHistogram, observe, sumHistograms, type HistogramSnapshot } from './analysis/histogram.js';
-import type { ElectionEvent, ProbePoint } from './analysis/types.js';
+import type { Diagnosis, ElectionEvent, ProbePoint } from './analysis/types.js';
 import { TimeRing } from './history.js';
 import { observeTerm, type ElectionTally } from './analysis/elections.js';
 import { PROBE_BUCKETS } from './export/contract.js';
@@ -98,6 +98,8 @@ export class AgentState {
   readonly probe: ProbeTotals = { fdatasync: emptyHistogram(PROBE_BUCKETS), writtenBytes: bytes(0) };
   readonly etcd: EtcdTotals = { peerRoundTrip: new Map() };
   elections: ElectionTally = { elections: 0 };
+  /** The latest diagnosis; undefined until the first evaluation. */
+  diagnosis?: Diagnosis;
   readonly history: History = {
     totals: new TimeRing(HISTORY_RETENTION_MS, HISTORY_RETENTION_MS / TOTALS_EVERY_MS + 10),
     probePoints: new TimeRing(HISTORY_RETENTION_MS, 20_000),

@@ -9,7 +9,7 @@ export function fmtSeconds(s: number): string {
   if (a < 0.001) return `${trim(s * 1e6, 0)} µs`;
   if (a < 1) return `${trim(s * 1000, a < 0.01 ? 1 : 0)} ms`;
   if (a < 120) return `${trim(s, 2)} s`;
-  if (a < 7200) return `${trim(s / 60, 1)} min`;
+  if (a < 3600) return `${trim(s / 60, 1)} min`;
   return `${trim(s / 3600, 1)} h`;
 }
 

@@ -67,7 +67,7 @@ function buildSources(config: Config, tls: TlsFiles | undefined, probeDir: strin
 }
 
 export async function run(config: Config, tls: TlsFiles | undefined, probeDir: string | undefined, log: Logger): Promise<number> {
-  const agent: Agent = startAgent(buildSources(config, tls, probeDir), log);
+  const agent: Agent = startAgent(buildSources(config, tls, probeDir), log, { thresholds: config.thresholds, interval: config.diagnosisInterval });
   const member = config.memberName ?? hostname();
   const registry = createMetricsRegistry({ state: agent.state, version: VERSION, member });
   let server;

@@ -94,6 +94,20 @@ export const METRICS = {
   etcdHeartbeatInterval: spec('gauge', 'etcd_heartbeat_interval_seconds', "etcd's running --heartbeat-interval; source says where the value was found.", ['source']),
   etcdElectionTimeout: spec('gauge', 'etcd_election_timeout_seconds', "etcd's running --election-timeout; source says where the value was found.", ['source']),
   etcdConfigInfo: spec('gauge', 'etcd_config_info', "Always 1; etcd's data dir and WAL dir and where each was found.", ['data_dir', 'wal_dir', 'source']),
+
+  verdict: spec('gauge', 'verdict', "1 for the current verdict on this node's etcd (healthy, degraded, at_risk, unknown), 0 for the others.", ['verdict']),
+  finding: spec('gauge', 'finding', '1 per active finding of the diagnosis; code names it (see docs/findings.md).', ['code', 'severity']),
+  predictedElectionsPerDay: spec(
+    'gauge',
+    'predicted_elections_per_day',
+    'Elections per day the election model predicts from the observed fdatasync stalls, with the running settings (current) and the recommended ones.',
+    ['settings'],
+  ),
+  failoverDetection: spec('gauge', 'failover_detection_seconds', 'Mean time for followers to notice a dead leader (1.5 × election timeout), current and recommended: the cost of tuning.', ['settings']),
+  recommendedHeartbeatInterval: spec('gauge', 'recommended_heartbeat_interval_seconds', 'Heartbeat interval the agent recommends for the observed stalls; absent when no tuning is recommended.'),
+  recommendedElectionTimeout: spec('gauge', 'recommended_election_timeout_seconds', 'Election timeout the agent recommends for the observed stalls; absent when no tuning is recommended.'),
+  tuningTemporary: spec('gauge', 'tuning_temporary', '1 when the recommended tuning only hides a disk problem: fix the disk, tune meanwhile.'),
+  diskRecommendation: spec('gauge', 'disk_recommendation', '1 per disk remedy the agent recommends (separate_disk, faster_storage, ionice, dedicated_wal_dir).', ['remedy']),
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricKey = keyof typeof METRICS;

@@ -3,6 +3,7 @@
 // a sample, and counters mirrored from the kernel or etcd keep their exact values.
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { HistogramSnapshot } from '../analysis/histogram.js';
+import type { Diagnosis, SettingsPrediction, Verdict } from '../analysis/types.js';
 import { SOURCE_NAMES } from '../sources/source.js';
 import type { Setting } from '../sources/etcd-config.js';
 import type { AgentState } from '../state.js';
@@ -54,6 +55,16 @@ function histogramValues(name: string, labels: Labels, h: HistogramSnapshot | un
   return out;
 }
 
+const VERDICTS: readonly Verdict[] = ['healthy', 'degraded', 'at_risk', 'unknown'];
+
+/** current (always, when known) and recommended (when tuning is recommended) settings. */
+function predictions(d: Diagnosis | undefined, pick: (p: SettingsPrediction) => number): Value[] {
+  const out: Value[] = [];
+  if (d?.current) out.push({ labels: { settings: 'current' }, value: pick(d.current) });
+  if (d?.tuning) out.push({ labels: { settings: 'recommended' }, value: pick(d.tuning.recommended) });
+  return out;
+}
+
 const settingValues = (s: Setting<Milliseconds> | undefined): Value[] =>
   s === undefined ? [] : [{ labels: { source: s.origin }, value: s.value / 1000 }];
 
@@ -67,6 +78,7 @@ function valueFunctions(ctx: MetricsContext): Record<MetricKey, () => Value[]> {
   const etcd = () => src.etcd_metrics.latest?.value;
   const api = () => src.etcd_api.latest?.value;
   const cfg = () => src.etcd_config.latest?.value;
+  const tuning = () => state.diagnosis?.tuning;
   const enabled = SOURCE_NAMES.filter((n) => state.enabled.has(n));
   const perDevice = (pick: (d: NonNullable<ReturnType<typeof disk>>['stats'][number]) => number | undefined) => () =>
     (disk()?.stats ?? []).flatMap((d) => one({ device: d.device }, pick(d)));
@@ -137,6 +149,17 @@ function valueFunctions(ctx: MetricsContext): Record<MetricKey, () => Value[]> {
 
     etcdHeartbeatInterval: () => settingValues(cfg()?.heartbeatInterval),
     etcdElectionTimeout: () => settingValues(cfg()?.electionTimeout),
+    verdict: () => {
+      const d = state.diagnosis;
+      return d ? VERDICTS.map((v) => ({ labels: { verdict: v }, value: Number(d.verdict === v) })) : [];
+    },
+    finding: () => (state.diagnosis?.findings ?? []).map((f) => ({ labels: { code: f.code, severity: f.severity }, value: 1 })),
+    predictedElectionsPerDay: () => predictions(state.diagnosis, (p) => p.electionsPerDay),
+    failoverDetection: () => predictions(state.diagnosis, (p) => p.failoverDetection / 1000),
+    recommendedHeartbeatInterval: () => one({}, tuning()?.recommended.heartbeat && tuning()!.recommended.heartbeat / 1000),
+    recommendedElectionTimeout: () => one({}, tuning()?.recommended.election && tuning()!.recommended.election / 1000),
+    tuningTemporary: () => one({}, tuning()?.temporary),
+    diskRecommendation: () => (state.diagnosis?.disk?.remedies ?? []).map((remedy) => ({ labels: { remedy }, value: 1 })),
     etcdConfigInfo: () => {
       const c = cfg();
       if (!c?.dataDir) return [];

@@ -89,7 +89,7 @@ export function sanitizeMessage(text: string): string {
 // "unable to verify the first certificate", "self-signed certificate", "certificate has expired",
 // "tlsv13 alert certificate required", "sslv3 alert bad certificate", "wrong version number",
 // "ERR_OSSL_…", "key values mismatch", "no start line" (not PEM), …
-const TLS_HINTS = /certificate|\bcert\b|_CERT|ssl|tls|handshake|alert|wrong version number|x509|pem|key values mismatch|no start line|private key|certificate chain|unable to get|unable to verify|self[- ]signed|ERR_OSSL|bad decrypt|unsupported protocol/i;
+const TLS_HINTS = /certificate|\bcert\b|_CERT|ssl|tls|handshake|alert|wrong version number|x509|\bPEM\b|key values mismatch|no start line|private key|certificate chain|unable to get|unable to verify|self[- ]signed|ERR_OSSL|bad decrypt|unsupported protocol/i;
 const UNREACHABLE_HINTS = /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|connection refused|connection reset|No connection established|Connection dropped|socket hang up|name resolution/i;
 
 /** grpc-js wraps the socket error in status text and OpenSSL adds its own prefixes; keep the substance. */

@@ -295,7 +295,7 @@ t.test('every path the agent is given is mounted, read-only except the probe dir
       const at = locate(mounts, config.probeDir!);
       t.equal(at?.mount.readOnly, false, `${name}: the probe dir is writable`);
       t.equal(at?.hostPath, config.probeDir, `${name}: the probe dir has the same path inside and on the host (the agent's probe_info path is the host's)`);
-      t.equal(posix.dirname(at?.hostPath ?? ''), posix.dirname(locate(mounts, config.etcdDataDir)!.hostPath!), `${name}: the probe dir is beside etcd's data dir (same filesystem on kubeadm nodes)`);
+      t.equal(posix.dirname(at?.hostPath ?? ''), posix.dirname(locate(mounts, config.etcdDataDir)?.hostPath ?? '?'), `${name}: the probe dir is beside etcd's data dir (same filesystem on kubeadm nodes)`);
       t.same(writable.map((m) => m.mountPath), [config.probeDir], `${name}: the probe dir is the only writable mount`);
     } else {
       t.same(writable, [], `${name}: read-only mode has no writable mount`);

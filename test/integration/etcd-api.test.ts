@@ -1,15 +1,15 @@
 // The etcd API source against real etcd 3.4 members, checked against etcdctl (the harness's ground
 // truth). Outcomes are asserted, never timings.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
 import { observeTerm, type ElectionTally } from '../../src/analysis/elections.js';
-import { createEtcdApiSource, type EtcdApiOptions, type EtcdApiSample } from '../../src/sources/etcd-api.js';
+import { classifyEtcdError, createEtcdApiSource, idToHex, sanitizeMessage, type EtcdApiOptions, type EtcdApiSample } from '../../src/sources/etcd-api.js';
 import type { Outcome } from '../../src/sources/source.js';
 import { ms } from '../../src/units.js';
+import { EtcdPermissionDeniedError, GRPCDeadlineExceededError } from 'etcd3';
 import { startEtcdCluster, type EtcdCluster, type EtcdMemberProcess } from '../helpers/etcd-cluster.js';
 
 type Source = ReturnType<typeof createEtcdApiSource>;
-type Test = typeof t;
 
 function sourceFor(t: Test, endpoints: readonly string[], extra: Partial<EtcdApiOptions> = {}): Source {
   const source = createEtcdApiSource({ endpoints, timeout: ms(2000), interval: ms(1000), ...extra });
@@ -167,7 +167,8 @@ t.test('3-member cluster: member list, leader, and elections counted from the te
   };
 
   await check('move-leader', async (from) => {
-    const target = cluster.members.find((m) => m !== from);
+    // Not to the watched member: the next check stops the leader, and the watched one must answer.
+    const target = cluster.members.find((m) => m !== from && m !== watched);
     if (!target) throw new Error('no target');
     await cluster.etcdctl(['move-leader', await cluster.memberId(target)], { endpoints: [from.clientUrl] });
   });
@@ -217,3 +218,29 @@ t.test('TLS member requiring client certificates', async (t) => {
   const plain = await sourceFor(t, [m.clientUrl.replace('https:', 'http:')]).sample(new Date());
   t.equal(plain.ok, false, 'plain gRPC to a TLS port fails');
 });
+
+t.test('the pure parts: ids, messages, error classes', async (t) => {
+  // A real member id as etcd3 returns it (decimal uint64 beyond 2^53) and as etcdctl prints it.
+  t.equal(idToHex('13668033151171901709'), 'bdae9bbc11dd390d');
+  t.equal(idToHex('0'), '0', 'no leader');
+  const pem = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----';
+  t.equal(sanitizeMessage(`bad key ${pem} here`), 'bad key [PEM redacted] here');
+  t.equal(sanitizeMessage(`truncated ${pem.slice(0, 60)}`), 'truncated [PEM redacted]');
+  t.ok(sanitizeMessage('x'.repeat(1000)).length <= 400, 'bounded');
+  const cases: Array<[unknown, string]> = [
+    [new GRPCDeadlineExceededError('4 DEADLINE_EXCEEDED: Deadline exceeded'), 'timeout'],
+    [new Error('14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:2379.'), 'unreachable'],
+    [new Error('14 UNAVAILABLE: No connection established. Last error: Error: unable to verify the first certificate.'), 'tls'],
+    [new Error('14 UNAVAILABLE: No connection established. Last error: Error: Hostname/IP does not match certificate\'s altnames'), 'tls'],
+    [new Error('error:0A00010B:SSL routines::wrong version number'), 'tls'],
+    [new EtcdPermissionDeniedError('etcdserver: permission denied'), 'permission'],
+    [new Error('something else entirely'), 'other'],
+  ];
+  for (const [err, want] of cases) t.equal(classifyEtcdError(err).reason, want, errorText(err));
+  t.equal(classifyEtcdError('a string').reason, 'other');
+  t.match(classifyEtcdError(new Error('14 UNAVAILABLE: Hostname/IP does not match certificate\'s altnames')).message, /not in the server certificate's names/);
+});
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -165,20 +165,27 @@ async function diagnosisOf(agent: ScenarioAgent): Promise<DiagnosisView> {
 }
 
 /**
- * Polls during the window, every 500 ms: each agent (lowest/last etcd_api up, largest probe round
- * maximum) and each member's own /metrics (etcd_server_is_leader), so stalls can be placed against
- * who was leader when they began. A member claims leadership until it learns otherwise: a leader
- * stuck in fdatasync still claims it, which is what matters here.
+ * Polls during the window: each agent every 500 ms (lowest/last etcd_api up, largest probe round
+ * maximum), and each member's own /metrics in its own loop (etcd_server_is_leader), so stalls can be
+ * placed against who was leader when they began. A member that does not answer in time (etcd's
+ * /metrics can wait on a backend commit stuck in fdatasync) keeps its last known claim: a leader stuck
+ * in fdatasync still claims leadership, which is what matters here.
  */
 function startPoller(agents: readonly ScenarioAgent[], members: readonly EtcdMemberProcess[], t0: number) {
   const seen = new Map<string, { min?: number; last?: number; probeMax?: number }>(agents.map((a) => [a.member, {}]));
   const timeline: Array<{ atMs: number; leaders: string[] }> = [];
+  const claims = new Map<string, boolean>();
   let stopped = false;
-  const loop = (async () => {
+  const record = (atMs: number) => {
+    const leaders = members.map((m) => m.name).filter((n) => claims.get(n) === true);
+    const prev = timeline[timeline.length - 1];
+    if (!prev || prev.leaders.join() !== leaders.join()) timeline.push({ atMs, leaders });
+  };
+  const agentLoop = (async () => {
     while (!stopped) {
       const tick = Date.now();
-      await Promise.all([
-        ...agents.map(async (a) => {
+      await Promise.all(
+        agents.map(async (a) => {
           const snap = await a.metrics().then((t) => agentSnapshot(t, a.member), () => undefined);
           const s = seen.get(a.member)!;
           // an agent that does not answer says nothing about etcd; only its own values count
@@ -188,16 +195,21 @@ function startPoller(agents: readonly ScenarioAgent[], members: readonly EtcdMem
           }
           if (snap?.probeMax !== undefined) s.probeMax = Math.max(s.probeMax ?? 0, snap.probeMax);
         }),
-        (async () => {
-          const claims = await Promise.all(members.map(async (m) => ((await scrapeIsLeader(m)) === true ? m.name : undefined)));
-          const leaders = claims.filter((n): n is string => n !== undefined);
-          const prev = timeline[timeline.length - 1];
-          if (!prev || prev.leaders.join() !== leaders.join()) timeline.push({ atMs: tick - t0, leaders });
-        })(),
-      ]);
+      );
       await sleep(Math.max(0, 500 - (Date.now() - tick)));
     }
   })();
+  const memberLoops = members.map(async (m) => {
+    while (!stopped) {
+      const tick = Date.now();
+      const claim = await scrapeIsLeader(m, 3000);
+      if (claim !== undefined && claims.get(m.name) !== claim) {
+        claims.set(m.name, claim);
+        record(tick - t0);
+      }
+      await sleep(Math.max(0, 250 - (Date.now() - tick)));
+    }
+  });
   return {
     seen,
     timeline,
@@ -212,7 +224,7 @@ function startPoller(agents: readonly ScenarioAgent[], members: readonly EtcdMem
     },
     async stop() {
       stopped = true;
-      await loop;
+      await Promise.all([agentLoop, ...memberLoops]);
     },
   };
 }

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { buildConfig, ConfigError, envName, FLAGS, splitArgs, usage } from '../../src/config.js';
+import { ALL_FLAGS, buildConfig, ConfigError, envName, splitArgs, usage } from '../../src/config.js';
+import { DEFAULT_THRESHOLDS } from '../../src/analysis/thresholds.js';
 
 const configFrom = (argv: string[], env: NodeJS.ProcessEnv = {}) => buildConfig(splitArgs(argv).values, env);
 
@@ -65,19 +66,28 @@ t.test('the command comes first and defaults to run', async (t) => {
 
 t.test('--help lists every flag with its environment variable', async (t) => {
   const text = usage('1.2.3');
-  for (const f of FLAGS) {
+  for (const f of ALL_FLAGS) {
     t.match(text, `--${f.flag}=`);
     t.match(text, envName(f));
   }
 });
 
-t.test('the README documents every flag with its environment variable and default', async (t) => {
+t.test('the README flag table is the rendering of the flag schema (run npm run docs after a change)', async (t) => {
   const { readFileSync } = await import('node:fs');
+  const { withFlagTable } = await import('../../src/docs.js');
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  for (const f of FLAGS) {
-    const row = readme.split('\n').find((l) => l.startsWith(`| \`--${f.flag}=`));
-    t.ok(row, `README has a row for --${f.flag}`);
-    t.match(row ?? '', envName(f));
-    if (f.default !== undefined) t.match(row ?? '', `\`${f.default}\``, `README gives the default of --${f.flag}`);
-  }
+  t.equal(readme, withFlagTable(readme));
+  for (const f of ALL_FLAGS) t.match(readme, `| \`--${f.flag}=`, `README has a row for --${f.flag}`);
+});
+
+t.test('thresholds are flags: defaults from the analysis, values checked', async (t) => {
+  t.same(configFrom([]).thresholds, DEFAULT_THRESHOLDS);
+  const c = configFrom(['--wal-fsync-p99=20ms', '--analysis-window=10m', '--disk-busy-fraction=0.8'], { ETCD_LATENCY_AGENT_TARGET_ELECTIONS_PER_DAY: '0.1' });
+  t.equal(c.thresholds.walFsyncP99, 20);
+  t.equal(c.thresholds.window, 600, 'a window is in seconds');
+  t.equal(c.thresholds.diskBusyFraction, 0.8);
+  t.equal(c.thresholds.targetElectionsPerDay, 0.1);
+  t.throws(() => configFrom(['--disk-busy-fraction=1.5']), { message: /--disk-busy-fraction: "1.5" must be a fraction/ });
+  t.throws(() => configFrom(['--wal-fsync-p99=10']), { message: /--wal-fsync-p99: "10" is not a duration/ });
+  t.throws(() => configFrom(['--target-elections-per-day=-1']), { message: /--target-elections-per-day/ });
 });

@@ -1,0 +1,493 @@
+import t from 'tap';
+import type { HistogramSnapshot } from '../../src/analysis/histogram.js';
+import { FINDING_CODES, RULES, runRules, type Rule } from '../../src/analysis/rules/index.js';
+import { DEFAULT_THRESHOLDS, type Thresholds } from '../../src/analysis/thresholds.js';
+import type { DiskWindow, ElectionEvent, Evidence, Fact, HistogramWindow, ProbePoint, RawFinding } from '../../src/analysis/types.js';
+import { ETCD_DISK_BUCKETS, ETCD_PEER_RTT_BUCKETS, PROBE_BUCKETS } from '../../src/export/contract.js';
+import { ms, seconds } from '../../src/units.js';
+
+const NOW = new Date('2025-03-01T12:00:00Z');
+const TH = DEFAULT_THRESHOLDS;
+const ago = (s: number): Date => new Date(NOW.getTime() - s * 1000);
+
+/** A histogram on the given edges from `{ le: count-in-that-bucket }` (non-cumulative); key Infinity for +Inf. */
+function hist(edges: readonly number[], perBucket: Record<number, number>): HistogramSnapshot {
+  let c = 0;
+  let sum = 0;
+  const buckets = [...edges, Infinity].map((le) => {
+    const k = perBucket[le] ?? 0;
+    c += k;
+    sum += k * (le === Infinity ? edges[edges.length - 1]! : le);
+    return { le, count: c };
+  });
+  return { buckets, sum, count: c };
+}
+const win = (edges: readonly number[]) => (perBucket: Record<number, number>, window = 300): HistogramWindow => ({
+  histogram: hist(edges, perBucket),
+  window: seconds(window),
+});
+const wal = win(ETCD_DISK_BUCKETS);
+const probe = win(PROBE_BUCKETS);
+/** Peer RTT window with an exact mean (sum / count). */
+const rtt = (perBucket: Record<number, number>, mean: number): HistogramWindow => {
+  const h = hist(ETCD_PEER_RTT_BUCKETS, perBucket);
+  return { histogram: { ...h, sum: mean * h.count }, window: seconds(300) };
+};
+
+const settings = (hb: number, et: number) => ({
+  heartbeat: { value: ms(hb), origin: 'manifest' as const },
+  election: { value: ms(et), origin: 'manifest' as const },
+});
+
+/** A healthy node: etcd up with a leader, default settings known, 3 members, no data windows. */
+function ev(over: Partial<Evidence> = {}): Evidence {
+  return {
+    now: NOW,
+    probePoints: [],
+    elections: [],
+    electionHistory: seconds(86_400),
+    settings: settings(100, 1000),
+    members: 3,
+    etcdReachable: true,
+    hasLeader: true,
+    topWriters: [],
+    ...over,
+  };
+}
+const points = (...p: Array<[agoSeconds: number, maxSeconds: number]>): ProbePoint[] => p.map(([a, m]) => ({ at: ago(a), max: seconds(m) }));
+const disk = (over: Partial<DiskWindow> = {}): DiskWindow => ({
+  device: 'vda',
+  window: seconds(300),
+  busyFraction: 0.2,
+  queueDepth: 0.5,
+  sharedWith: [],
+  ...over,
+});
+const election = (agoSeconds: number, termFrom = 4, termTo = termFrom + 1, extra: Partial<ElectionEvent> = {}): ElectionEvent => ({
+  at: ago(agoSeconds),
+  termFrom,
+  termTo,
+  ...extra,
+});
+
+const fact = (f: RawFinding | undefined, name: string): Fact['value'] | undefined => f?.facts.find((x) => x.name === name)?.value;
+
+interface Case {
+  name: string;
+  ev: Evidence;
+  th?: Partial<Thresholds>;
+  /** undefined: the rule stays silent. */
+  severity?: RawFinding['severity'];
+  facts?: Record<string, Fact['value']>;
+  summary?: RegExp;
+  remedy?: RegExp;
+}
+
+/** The assertions a table needs (a subtest's `t` has them). */
+type Assert = Pick<typeof t, 'equal' | 'ok' | 'match'>;
+
+function table(t: Assert, code: keyof typeof RULES, cases: Case[]): void {
+  const rule: Rule = RULES[code];
+  for (const c of cases) {
+    const f = rule(c.ev, { ...TH, ...c.th });
+    if (c.severity === undefined) {
+      t.equal(f, undefined, `${c.name}: silent`);
+      continue;
+    }
+    t.equal(f?.code, code, `${c.name}: fires ${code}`);
+    t.equal(f?.severity, c.severity, `${c.name}: ${c.severity}`);
+    for (const [name, want] of Object.entries(c.facts ?? {})) {
+      const got = fact(f, name);
+      if (typeof want === 'number' && typeof got === 'number') t.ok(Math.abs(got - want) < 1e-9, `${c.name}: ${name} = ${want} (got ${got})`);
+      else t.equal(got, want, `${c.name}: ${name}`);
+    }
+    if (c.summary) t.match(f?.summary, c.summary, `${c.name}: summary`);
+    if (c.remedy) t.match(f?.remedy, c.remedy, `${c.name}: remedy`);
+  }
+}
+
+t.test('wal_fsync_slow: etcd WAL fsync p99 over 10 ms, share over 10 ms from the buckets', async (t) => {
+  table(t, 'wal_fsync_slow', [
+    { name: 'no etcd metrics', ev: ev() },
+    { name: 'empty window', ev: ev({ walFsync: wal({}) }) },
+    { name: 'all fsyncs ≤ 8 ms', ev: ev({ walFsync: wal({ 0.002: 900, 0.008: 100 }) }) },
+    // 74 ≤ 8 ms and 1 in (8, 16]: rank 74.25 sits a quarter into the bucket: p99 = 10 ms exactly.
+    { name: 'p99 exactly 10 ms is not over', ev: ev({ walFsync: wal({ 0.004: 74, 0.016: 1 }) }) },
+    {
+      name: 'p99 just over 10 ms fires; share interpolated inside (8, 16] and bounded by the edges',
+      ev: ev({ walFsync: wal({ 0.004: 73, 0.016: 1 }) }),
+      severity: 'warning',
+      facts: {
+        wal_fsync_share_over_target_method: 'interpolated',
+        wal_fsync_share_over_target_lower: 0,
+        wal_fsync_share_over_target_upper: 1 / 74,
+        wal_fsync_share_over_target: (1 * 0.75) / 74,
+        wal_fsync_target_p99: 0.01,
+        wal_fsync_observations: 74,
+      },
+      summary: /p99 is 10(\.\d)? ms .*target ≤ 10 ms.*interpolated; between 0% and 1\.4%/,
+      remedy: /ionice -c2 -n0/,
+    },
+    {
+      name: '(8, 16] empty: the share over 10 ms is exact',
+      ev: ev({ walFsync: wal({ 0.002: 90, 0.064: 10 }) }),
+      severity: 'warning',
+      facts: { wal_fsync_share_over_target: 0.1, wal_fsync_share_over_target_method: 'exact', wal_fsync_p50: 0.001 * (1 + 50 / 90) },
+      summary: /10% of fsyncs took longer than 10 ms \(exact\)/,
+    },
+  ]);
+});
+
+t.test('backend_commit_slow: backend commit p99 over 25 ms', async (t) => {
+  table(t, 'backend_commit_slow', [
+    { name: 'no backend window', ev: ev() },
+    { name: 'p99 in (16, 32] but ≤ 25 ms (24 ms)', ev: ev({ backendCommit: wal({ 0.008: 98, 0.032: 2 }) }) },
+    {
+      name: 'p99 over 25 ms',
+      ev: ev({ backendCommit: wal({ 0.008: 90, 0.064: 10 }) }),
+      severity: 'warning',
+      facts: { backend_commit_share_over_target: 0.1, backend_commit_share_over_target_method: 'exact', backend_commit_target_p99: 0.025 },
+      remedy: /defragment/,
+    },
+  ]);
+});
+
+t.test('probe_fsync_slow: the probe sees a slow disk without etcd metrics', async (t) => {
+  table(t, 'probe_fsync_slow', [
+    { name: 'probe off', ev: ev() },
+    { name: 'empty probe window', ev: ev({ probe: probe({}) }) },
+    // 99 observations in (8, 10] and one above: rank 99 is the 10 ms edge itself.
+    { name: 'p99 exactly 10 ms (a probe bucket edge) is not over', ev: ev({ probe: probe({ 0.01: 99, 0.016: 1 }) }) },
+    {
+      name: 'slow probe, etcd unreachable: still seen, exact share (10 ms is a probe edge)',
+      ev: ev({ etcdReachable: false, probe: probe({ 0.002: 80, 0.016: 20 }), probePoints: points([10, 0.015], [400, 2]) }),
+      severity: 'warning',
+      facts: { probe_fsync_share_over_target: 0.2, probe_fsync_share_over_target_method: 'exact', probe_fsync_max: 0.015 },
+      summary: /probe's fdatasync/,
+    },
+  ]);
+});
+
+t.test('stalls_threaten_leadership: stalls reaching 50% / 100% of the election timeout', async (t) => {
+  table(t, 'stalls_threaten_leadership', [
+    { name: 'no evidence', ev: ev() },
+    { name: 'probe stall 499 ms: under 50% of 1 s', ev: ev({ probePoints: points([10, 0.499]) }) },
+    {
+      name: 'probe stall exactly 500 ms: warning',
+      ev: ev({ probePoints: points([10, 0.5]) }),
+      severity: 'warning',
+      facts: { stalls_over_warning: 1, stalls_over_election_timeout: 0, longest_probe_stall: 0.5, election_probability_longest_probe_stall: 0 },
+    },
+    { name: 'stall 999 ms: still warning', ev: ev({ probePoints: points([10, 0.999]) }), severity: 'warning' },
+    {
+      name: 'stall exactly the election timeout: critical, with its election probability',
+      ev: ev({ probePoints: points([10, 1.0], [20, 0.6], [30, 0.01]) }),
+      severity: 'critical',
+      facts: { stalls_over_warning: 2, stalls_over_election_timeout: 1, election_probability_longest_probe_stall: 0.19 },
+      summary: /2 stalls in the last 5 min reached 50% of the election timeout \(≥ 500 ms of 1 s\), 1 of them ≥ 1 s/,
+    },
+    { name: 'stalls older than the window are ignored', ev: ev({ probePoints: points([301, 1.5]) }) },
+    {
+      name: 'WAL: 3 stalls in (512 ms, 1.024 s] are proven ≥ 500 ms but not ≥ 1 s (no interpolated inflation)',
+      ev: ev({ walFsync: wal({ 0.002: 3000, 1.024: 3 }) }),
+      severity: 'warning',
+      facts: { wal_fsync_stalls_over_warning: 3, wal_fsync_stalls_over_election_timeout: 0, wal_fsync_longest_at_most: 1.024 },
+    },
+    {
+      name: 'WAL: 1.5 s stalls (seed case) are critical, remedy carries the recommended numbers',
+      ev: ev({ walFsync: wal({ 0.002: 2660, 2.048: 190 }) }),
+      severity: 'critical',
+      facts: { stalls_over_election_timeout: 190, wal_fsync_stalls_over_warning: 190 },
+      remedy: /Fix the disk.*--heartbeat-interval=250 --election-timeout=2500/,
+    },
+    {
+      name: 'WAL stalls in +Inf: the longest is only bounded below',
+      ev: ev({ walFsync: wal({ 0.002: 100, [Infinity]: 1 }) }),
+      severity: 'critical',
+      facts: { wal_fsync_longest_at_most: 'above the highest bucket' },
+    },
+    {
+      name: 'settings unknown: etcd default 1 s assumed and said',
+      ev: ev({ settings: undefined, probePoints: points([5, 0.7]) }),
+      severity: 'warning',
+      facts: { settings: 'unknown: etcd defaults assumed', election_timeout: 1 },
+      summary: /etcd default assumed/,
+    },
+    { name: 'election timeout 4 s: a 1.5 s stall is under 50%', ev: ev({ settings: settings(400, 4000), probePoints: points([5, 1.5]) }) },
+    {
+      name: 'single member: never critical, says why',
+      ev: ev({ members: 1, probePoints: points([5, 3]) }),
+      severity: 'warning',
+      summary: /single member/,
+    },
+    {
+      name: 'custom fractions: warn from 30%',
+      ev: ev({ probePoints: points([5, 0.35]) }),
+      th: { stallWarningFraction: 0.3 },
+      severity: 'warning',
+    },
+  ]);
+});
+
+t.test('frequent_elections: rate per hour / day over the retained history', async (t) => {
+  table(t, 'frequent_elections', [
+    { name: 'no elections', ev: ev() },
+    { name: 'one in 24 h is 1/day: not over 1/day', ev: ev({ elections: [election(3600)] }) },
+    {
+      name: 'two in 24 h: warning',
+      ev: ev({ elections: [election(7200), election(3600, 5)] }),
+      severity: 'warning',
+      facts: { elections: 2, elections_per_day: 2, elections_per_hour: 2 / 24, last_term: 6 },
+    },
+    {
+      name: 'one in the first 10 minutes: rate over at least 1 h = 24/day, warning not critical',
+      ev: ev({ electionHistory: seconds(600), elections: [election(60)] }),
+      severity: 'warning',
+      facts: { elections_per_day: 24, rate_history: 3600 },
+      summary: /rate over at least 1 h/,
+    },
+    {
+      name: 'two in the first 10 minutes: 48/day, critical',
+      ev: ev({ electionHistory: seconds(600), elections: [election(120), election(60, 5)] }),
+      severity: 'critical',
+    },
+    {
+      name: 'a term jump of 3 counts 3 elections',
+      ev: ev({ elections: [election(60, 5, 8)] }),
+      severity: 'warning',
+      facts: { elections: 3, elections_per_day: 3 },
+    },
+  ]);
+});
+
+t.test('election_forensics: the stall evidence of the minute before each election', async (t) => {
+  table(t, 'election_forensics', [
+    { name: 'no election', ev: ev() },
+    { name: 'an election older than the window is not examined', ev: ev({ elections: [election(400)], probePoints: points([405, 2]) }) },
+    {
+      name: 'a 1.5 s probe stall 10 s before: explained, warning',
+      ev: ev({ elections: [election(30)], probePoints: points([40, 1.5], [35, 0.003]) }),
+      severity: 'warning',
+      facts: { elections_examined: 1, elections_explained_by_stalls: 1, election_1_max_probe_fsync: 1.5, election_1_cause: 'explained', election_1_term: '4→5' },
+    },
+    {
+      name: 'stall just below et − hb (899 ms): a stall, but not enough by itself',
+      ev: ev({ elections: [election(30)], probePoints: points([40, 0.899]) }),
+      severity: 'info',
+      facts: { election_1_cause: 'stall_below_timeout', elections_explained_by_stalls: 0 },
+      remedy: /other members' agents/,
+    },
+    {
+      name: 'stall just above et − hb (901 ms): explained',
+      ev: ev({ elections: [election(30)], probePoints: points([40, 0.901]) }),
+      severity: 'warning',
+      facts: { election_1_cause: 'explained' },
+    },
+    {
+      name: 'only fast fsyncs before: no stall',
+      ev: ev({ elections: [election(30)], probePoints: points([40, 0.004]) }),
+      severity: 'info',
+      facts: { election_1_cause: 'no_stall' },
+    },
+    {
+      name: 'a stall 70 s before is outside the 60 s lookback',
+      ev: ev({ elections: [election(30)], probePoints: points([100, 2]) }),
+      severity: 'info',
+      facts: { election_1_cause: 'no_data' },
+    },
+    {
+      name: "no probe: etcd's WAL maximum of the minute before is used when the Evidence carries it",
+      ev: ev({ elections: [election(30, 4, 5, { walFsyncMaxBefore: seconds(2.048), diskBusyBefore: 0.97 })] }),
+      severity: 'warning',
+      facts: { election_1_cause: 'explained', election_1_wal_fsync_max_at_most: 2.048, election_1_disk_busy: 0.97 },
+    },
+    {
+      name: 'two elections, one explained: itemized oldest first',
+      ev: ev({ elections: [election(200), election(30, 5)], probePoints: points([40, 1.2], [210, 0.002]) }),
+      severity: 'warning',
+      facts: { elections_examined: 2, election_1_cause: 'no_stall', election_2_cause: 'explained', election_2_term: '5→6' },
+    },
+  ]);
+});
+
+t.test('disk_saturated: busy ≥ 90% or queue depth ≥ 4', async (t) => {
+  table(t, 'disk_saturated', [
+    { name: 'no diskstats', ev: ev() },
+    { name: 'busy 89%', ev: ev({ disk: disk({ busyFraction: 0.89 }) }) },
+    { name: 'busy exactly 90%', ev: ev({ disk: disk({ busyFraction: 0.9 }) }), severity: 'warning', facts: { busy: 0.9, device: 'vda' } },
+    { name: 'queue 3.9', ev: ev({ disk: disk({ queueDepth: 3.9 }) }) },
+    {
+      name: 'queue exactly 4, with awaits',
+      ev: ev({ disk: disk({ queueDepth: 4, writeAwait: seconds(0.02), flushAwait: seconds(0.05) }) }),
+      severity: 'warning',
+      facts: { queue_depth: 4, write_await: 0.02, flush_await: 0.05 },
+      summary: /4\.0 requests in flight/,
+    },
+    {
+      name: 'top writers named in the remedy',
+      ev: ev({ disk: disk({ busyFraction: 1 }), topWriters: [{ pid: 42, command: 'containerd', bytesPerSecond: 50 * 2 ** 20 }] }),
+      severity: 'warning',
+      remedy: /containerd \(pid 42, 50 MiB\/s\)/,
+    },
+  ]);
+});
+
+t.test('disk_shared: etcd shares its device with /, container storage, kubelet or logs', async (t) => {
+  const slowWal = wal({ 0.002: 90, 0.064: 10 });
+  table(t, 'disk_shared', [
+    { name: 'no diskstats', ev: ev() },
+    { name: 'dedicated device', ev: ev({ disk: disk() }) },
+    {
+      name: 'shared but fast: info',
+      ev: ev({ disk: disk({ sharedWith: ['/', '/var/lib/containerd'] }) }),
+      severity: 'info',
+      facts: { shared_with: '/, /var/lib/containerd', disk_slow: 'no' },
+    },
+    {
+      name: 'shared and etcd fsync slow: warning',
+      ev: ev({ disk: disk({ sharedWith: ['/var/log'] }), walFsync: slowWal }),
+      severity: 'warning',
+      facts: { disk_slow: 'yes' },
+      remedy: /own disk.*--wal-dir.*ionice -c2 -n0/,
+    },
+    {
+      name: 'not shared by path but written by neighbours: fires with top writers',
+      ev: ev({
+        disk: disk(),
+        topWriters: [
+          { pid: 1, command: 'etcd', bytesPerSecond: 1e6 },
+          { pid: 7, command: 'fluentd', bytesPerSecond: 2e6 },
+        ],
+      }),
+      severity: 'info',
+      facts: { top_writer_1: 'fluentd (pid 7)', top_writer_1_write_rate: 2e6 },
+    },
+    { name: 'etcd the only writer: not shared', ev: ev({ disk: disk(), topWriters: [{ pid: 1, command: 'etcd', bytesPerSecond: 1e6 }] }) },
+  ]);
+});
+
+t.test('heartbeat_below_rtt: heartbeat under the mean peer RTT', async (t) => {
+  table(t, 'heartbeat_below_rtt', [
+    { name: 'no RTT', ev: ev() },
+    { name: 'settings unknown', ev: ev({ settings: undefined, peerRoundTrip: rtt({ 0.2048: 100 }, 0.15) }) },
+    { name: 'mean RTT exactly the heartbeat', ev: ev({ peerRoundTrip: rtt({ 0.2048: 100 }, 0.1) }) },
+    {
+      name: 'mean RTT 150 ms over a 100 ms heartbeat',
+      ev: ev({ peerRoundTrip: rtt({ 0.2048: 100 }, 0.15) }),
+      severity: 'warning',
+      facts: { heartbeat_interval: 0.1, peer_rtt_mean: 0.15 },
+      remedy: /--heartbeat-interval=150 --election-timeout=1500/,
+    },
+  ]);
+});
+
+t.test('election_timeout_invalid: < 5× heartbeat, < 10× RTT, > 50 s', async (t) => {
+  table(t, 'election_timeout_invalid', [
+    { name: 'defaults are valid', ev: ev() },
+    { name: 'settings unknown', ev: ev({ settings: undefined }) },
+    { name: 'exactly 5× heartbeat is allowed', ev: ev({ settings: settings(200, 1000) }) },
+    {
+      name: 'below 5× heartbeat',
+      ev: ev({ settings: settings(300, 1000) }),
+      severity: 'warning',
+      summary: /below 5× the heartbeat/,
+      remedy: /--heartbeat-interval=100 --election-timeout=1000/,
+    },
+    { name: 'above 50 s', ev: ev({ settings: settings(5000, 60_000) }), severity: 'warning', summary: /above etcd's maximum/ },
+    { name: 'exactly 10× the mean RTT is allowed', ev: ev({ peerRoundTrip: rtt({ 0.2048: 10 }, 0.1) }) },
+    {
+      name: 'below 10× the mean RTT (120 ms)',
+      ev: ev({ peerRoundTrip: rtt({ 0.2048: 10 }, 0.12) }),
+      severity: 'warning',
+      facts: { peer_rtt_mean: 0.12 },
+      summary: /below 10× the mean peer RTT/,
+      remedy: /--heartbeat-interval=125 --election-timeout=1250/,
+    },
+  ]);
+});
+
+t.test('settings_unknown: info when the timing settings are not known', async (t) => {
+  table(t, 'settings_unknown', [
+    { name: 'known', ev: ev() },
+    { name: 'unknown', ev: ev({ settings: undefined }), severity: 'info', facts: { assumed_election_timeout: 1, assumed_heartbeat_interval: 0.1 } },
+  ]);
+});
+
+t.test('peer_rtt_high: peer round-trip p99 over the threshold', async (t) => {
+  table(t, 'peer_rtt_high', [
+    { name: 'no RTT', ev: ev() },
+    { name: 'empty RTT window', ev: ev({ peerRoundTrip: rtt({}, 0) }) },
+    { name: 'p99 low', ev: ev({ peerRoundTrip: rtt({ 0.0016: 100 }, 0.001) }) },
+    // 98 fast, 1 in (25.6, 51.2] ms, 1 above: rank 99 ends the 51.2 ms bucket.
+    {
+      name: 'p99 exactly at the threshold is not over',
+      ev: ev({ peerRoundTrip: rtt({ 0.0016: 98, 0.0512: 1, 0.1024: 1 }, 0.002) }),
+      th: { peerRttP99: ms(51.2) },
+    },
+    {
+      name: 'p99 51.2 ms over the default 50 ms',
+      ev: ev({ peerRoundTrip: rtt({ 0.0016: 98, 0.0512: 1, 0.1024: 1 }, 0.002) }),
+      severity: 'warning',
+      facts: { peer_rtt_p99: 0.0512, peer_rtt_mean: 0.002, observations: 100 },
+    },
+  ]);
+});
+
+t.test('etcd_unreachable and no_leader: critical', async (t) => {
+  table(t, 'etcd_unreachable', [
+    { name: 'reachable', ev: ev() },
+    { name: 'unreachable', ev: ev({ etcdReachable: false }), severity: 'critical' },
+  ]);
+  table(t, 'no_leader', [
+    { name: 'leader known', ev: ev() },
+    { name: 'leader unknown (no metric)', ev: ev({ hasLeader: undefined }) },
+    { name: 'unreachable: etcd_unreachable says it, not no_leader', ev: ev({ etcdReachable: false, hasLeader: false }) },
+    { name: 'no leader', ev: ev({ hasLeader: false }), severity: 'critical', facts: { members: 3 } },
+  ]);
+});
+
+t.test('db_near_quota: DB size against the backend quota', async (t) => {
+  const q = 2 * 2 ** 30;
+  table(t, 'db_near_quota', [
+    { name: 'unknown size', ev: ev({ quotaBackend: q }) },
+    { name: 'unknown quota', ev: ev({ dbSize: q }) },
+    { name: 'zero quota', ev: ev({ dbSize: 10, quotaBackend: 0 }) },
+    { name: '79%', ev: ev({ dbSize: 0.79 * q, quotaBackend: q }) },
+    { name: 'exactly 80%: warning', ev: ev({ dbSize: 0.8 * q, quotaBackend: q }), severity: 'warning', facts: { quota_used: 0.8, quota_backend: q } },
+    { name: 'exactly 95%: critical', ev: ev({ dbSize: 0.95 * q, quotaBackend: q }), severity: 'critical', remedy: /defrag/ },
+  ]);
+});
+
+t.test('every rule returns its own code, and runRules runs them all', async (t) => {
+  const q = 2 ** 30;
+  const everything = ev({
+    etcdReachable: false,
+    hasLeader: false,
+    settings: settings(300, 1000),
+    walFsync: wal({ 0.002: 100, 2.048: 10 }),
+    backendCommit: wal({ 0.002: 90, 0.064: 10 }),
+    probe: probe({ 0.002: 80, 0.016: 20 }),
+    probePoints: points([40, 1.5]),
+    peerRoundTrip: rtt({ 0.4096: 100 }, 0.35),
+    disk: disk({ busyFraction: 1, sharedWith: ['/'] }),
+    elections: [election(30), election(20, 5)],
+    electionHistory: seconds(600),
+    dbSize: q,
+    quotaBackend: q,
+  });
+  const fired = runRules(everything, TH);
+  const codes = new Set(fired.map((f) => f.code));
+  for (const code of FINDING_CODES) {
+    if (code === 'settings_unknown' || code === 'no_leader') continue; // mutually exclusive with the evidence above
+    t.ok(codes.has(code), `${code} fires on the worst evidence`);
+  }
+  t.ok(runRules(ev({ settings: undefined }), TH).some((f) => f.code === 'settings_unknown'));
+  t.ok(runRules(ev({ hasLeader: false }), TH).some((f) => f.code === 'no_leader'));
+  for (const f of fired) {
+    t.ok(/^[a-z][a-z0-9_]*$/.test(f.code), `${f.code} is snake_case`);
+    t.ok(f.summary.length > 0 && f.remedy.length > 0, `${f.code} has a summary and a remedy`);
+    t.notOk('since' in f, `${f.code}: no since (the tracker owns it)`);
+    for (const x of f.facts) t.ok(typeof x.value === 'string' || Number.isFinite(x.value), `${f.code}.${x.name} is finite or text`);
+  }
+  t.same(runRules(ev(), TH), [], 'a healthy node with known settings raises nothing');
+});
