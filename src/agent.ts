@@ -23,10 +23,12 @@ export interface DiagnosisSchedule {
   readonly interval: Milliseconds;
 }
 
-export function startAgent(sources: readonly AnySource[], log: Logger, schedule: DiagnosisSchedule): Agent {
+/** Starts every source; with a schedule, also re-evaluates the diagnosis (the `run` command does). */
+export function startAgent(sources: readonly AnySource[], log: Logger, schedule?: DiagnosisSchedule): Agent {
   const state = new AgentState(new Date(), new Set(sources.map((s) => s.name)));
   const abort = new AbortController();
-  const loops = [...sources.map((source) => runLoop(source, state, log, abort.signal)), diagnosisLoop(state, schedule, log, abort.signal)];
+  const loops = sources.map((source) => runLoop(source, state, log, abort.signal));
+  if (schedule) loops.push(diagnosisLoop(state, schedule, log, abort.signal));
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {

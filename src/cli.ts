@@ -2,13 +2,14 @@
 // Entry point: flags → config → command. Bad input exits with status 2 before anything starts; once
 // running, nothing etcd or the disk does may stop the agent.
 import { BENCH_FLAGS, parseBenchFlags, progressBar, renderBench, runBench } from './commands/bench.js';
+import { DIAGNOSE_FLAGS, parseDiagnoseFlags, runDiagnose } from './commands/diagnose.js';
 import { run } from './commands/run.js';
 import { buildConfig, ConfigError, splitArgs, usage, type Config } from './config.js';
 import { createLogger } from './log.js';
 import { loadTls, resolveProbeDir, type TlsFiles } from './startup.js';
 import { VERSION } from './version.js';
 
-const COMMANDS = { run: {}, bench: BENCH_FLAGS } as const;
+const COMMANDS = { run: {}, diagnose: DIAGNOSE_FLAGS, bench: BENCH_FLAGS } as const;
 type Command = keyof typeof COMMANDS;
 const isCommand = (c: string): c is Command => c in COMMANDS;
 
@@ -42,6 +43,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       process.stdout.write((json ? JSON.stringify(result, null, 2) : renderBench(result)) + '\n');
       return result.pass ? 0 : 1;
     }
+    if (command === 'diagnose') return await runDiagnose(config, tls, probeDir, parseDiagnoseFlags(extra));
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`etcd-latency-agent: ${err.message}\n`);

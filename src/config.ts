@@ -365,6 +365,8 @@ export function usage(version: string): string {
     '',
     'Commands:',
     '  run        probe the disk, read etcd and serve metrics (default)',
+    '  diagnose   sample this node for --duration=30s (or read a running agent: --from=URL) and print',
+    '             findings and recommendations (--json); exit 0 healthy, 1 warning or worse',
     "  bench      the fio etcd check with the agent's probe: --count=N fdatasyncs (default 10000), --json;",
     "             exit 0 when p99 is under etcd's 10 ms target, 1 when over",
     '',

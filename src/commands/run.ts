@@ -15,7 +15,7 @@ import { errorMessage } from '../sources/source.js';
 import type { TlsFiles } from '../startup.js';
 import { VERSION } from '../version.js';
 
-function buildSources(config: Config, tls: TlsFiles | undefined, probeDir: string | undefined): AnySource[] {
+export function buildSources(config: Config, tls: TlsFiles | undefined, probeDir: string | undefined): AnySource[] {
   const walDir = config.etcdWalDir ?? `${config.etcdDataDir}/member/wal`;
   const sources: AnySource[] = [];
   if (probeDir !== undefined) {
@@ -72,7 +72,7 @@ export async function run(config: Config, tls: TlsFiles | undefined, probeDir: s
   const registry = createMetricsRegistry({ state: agent.state, version: VERSION, member });
   let server;
   try {
-    server = await listen(createApp({ state: agent.state, registry, version: VERSION }), config.listenAddress);
+    server = await listen(createApp({ state: agent.state, registry, version: VERSION, member }), config.listenAddress);
   } catch (err) {
     log.error(`cannot listen on ${config.listenAddress.host}:${config.listenAddress.port}: ${errorMessage(err)}; choose another --listen-address`);
     await agent.stop();

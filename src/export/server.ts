@@ -5,21 +5,16 @@ import type { Registry } from 'prom-client';
 import type { AgentState } from '../state.js';
 import { SOURCE_NAMES } from '../sources/source.js';
 import type { ListenAddress } from '../config.js';
+import { diagnosisJson } from './diagnosis-json.js';
+import { toJson } from './json.js';
 
 export interface ServerContext {
   readonly state: AgentState;
   readonly registry: Registry;
   readonly version: string;
+  readonly member: string;
 }
 
-/** JSON for the status API: Maps become objects, non-finite numbers (bucket +Inf) become strings. */
-export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v instanceof Map) return Object.fromEntries(v);
-    if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
-    return v;
-  });
-}
 
 export function statusDocument(state: AgentState, version: string) {
   const sources = Object.fromEntries(
@@ -61,6 +56,14 @@ export function createApp(ctx: ServerContext): express.Express {
   });
   app.get('/api/v1/status', (_req, res) => {
     res.type('application/json').send(toJson(statusDocument(ctx.state, ctx.version)));
+  });
+  app.get('/api/v1/diagnosis', (_req, res) => {
+    const d = ctx.state.diagnosis;
+    if (!d) {
+      res.status(503).type('application/json').send(toJson({ error: 'no diagnosis yet: the first evaluation runs one --diagnosis-interval after start' }));
+      return;
+    }
+    res.type('application/json').send(diagnosisJson(d, ctx.member));
   });
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('not found\n');

@@ -156,7 +156,6 @@ export function createEtcdApiSource(opts: EtcdApiOptions): EtcdApiSource {
   const makeClient = (host: string): Etcd3 => {
     const options: IOptions = {
       hosts: [host],
-      dialTimeout: opts.timeout,
       faultHandling: { host: () => passThroughPolicy(), global: passThroughPolicy() },
       grpcOptions: {
         // Idle channels would otherwise keep a connection (and its keepalive pings) forever.

@@ -219,6 +219,7 @@ function onSignal(signal: NodeJS.Signals): void {
   // Step aside and raise the signal again: with no other listener the process dies of it, as it would
   // have without us; a signal-exit style listener (tap's) sees itself alone now and does the same.
   for (const s of EXIT_SIGNALS) process.removeListener(s, onSignal);
+  hooksInstalled = false;
   process.kill(process.pid, signal);
 }
 
@@ -228,6 +229,14 @@ function installHooks(): void {
   // Only a harness that owns processes hooks the signals; onSignal removes itself after one use.
   process.on('exit', cleanUpAllSync);
   for (const s of EXIT_SIGNALS) process.on(s, onSignal);
+}
+
+/** With no cluster left, the process's signals are none of our business any more. */
+function uninstallHooksIfIdle(): void {
+  if (!hooksInstalled || live.size > 0) return;
+  hooksInstalled = false;
+  process.removeListener('exit', cleanUpAllSync);
+  for (const s of EXIT_SIGNALS) process.removeListener(s, onSignal);
 }
 
 function cleanUpAllSync(): void {
@@ -612,6 +621,7 @@ class ClusterImpl implements EtcdCluster {
       await Promise.all(this.members.map((m) => m.kill('SIGKILL').catch(() => m.killSync())));
       await rm(this.dir, { recursive: true, force: true });
       live.delete(this);
+      uninstallHooksIfIdle();
     })();
     return this.closing;
   }

@@ -82,7 +82,10 @@ t.test('makeTestPki makes the certificates the TLS tests need', async (t) => {
 });
 
 t.test('a single member: healthy, observable, and gone after close()', async (t) => {
+  const hooks = (): number[] => ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP'].map((e) => process.listenerCount(e));
+  const baseline = hooks();
   const cluster = await startEtcdCluster();
+  t.ok(hooks().every((n, i) => n === (baseline[i] ?? 0) + 1), 'clean-up hooked on exit and signals while a cluster lives');
   t.teardown(() => cluster.close());
   const [m] = cluster.members;
   if (!m) throw new Error('no member');
@@ -107,6 +110,7 @@ t.test('a single member: healthy, observable, and gone after close()', async (t)
   t.notOk(existsSync(cluster.dir), 'no directory after close()');
   await cluster.close();
   t.pass('close() is idempotent');
+  t.same(hooks(), baseline, 'hooks removed once no cluster lives');
 });
 
 t.test('a member can be killed, restarted with its data, paused and resumed', async (t) => {

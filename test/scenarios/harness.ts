@@ -202,7 +202,8 @@ function startPoller(agents: readonly ScenarioAgent[], members: readonly EtcdMem
   const memberLoops = members.map(async (m) => {
     while (!stopped) {
       const tick = Date.now();
-      const claim = await scrapeIsLeader(m, 3000);
+      // a killed member claims nothing; a frozen one keeps its last claim
+      const claim = m.running() ? await scrapeIsLeader(m, 3000) : false;
       if (claim !== undefined && claims.get(m.name) !== claim) {
         claims.set(m.name, claim);
         record(tick - t0);
