@@ -15,6 +15,8 @@ const DEBIAN = {
   openssl: '/usr/bin/openssl',
   e2fsprogs: '/usr/sbin/mkfs.ext4',
   mount: '/usr/bin/mount',
+  // From the image's Kubernetes apt repository (Debian's own kubernetes-client is too old for kustomize components).
+  kubectl: '/usr/bin/kubectl',
 };
 
 const missing = Object.entries(DEBIAN).filter(([, file]) => !existsSync(file)).map(([pkg]) => pkg);

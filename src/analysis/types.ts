@@ -16,11 +16,12 @@ export interface ElectionEvent {
   readonly termFrom: number;
   readonly termTo: number;
   /**
-   * Optional evidence of the minute before, when whoever cuts the Evidence has it: etcd's worst WAL
-   * fsync (a conservative bound, e.g. `maxBucketUpperBound` of the histogram delta) and the device's
-   * busy fraction. Election forensics use them next to the probe points.
+   * Optional evidence of the minute before (Thresholds.forensicsLookback), when whoever cuts the
+   * Evidence has it: etcd's WAL fsync increase over that minute (a histogram delta) and the busy
+   * fraction of etcd's device. Election forensics use them next to the probe points — the probe
+   * cannot see stalls that only etcd's own fdatasyncs suffer.
    */
-  readonly walFsyncMaxBefore?: Seconds;
+  readonly walFsyncBefore?: HistogramSnapshot;
   readonly diskBusyBefore?: number;
 }
 

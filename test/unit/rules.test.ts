@@ -296,10 +296,37 @@ t.test('election_forensics: the stall evidence of the minute before each electio
       facts: { election_1_cause: 'no_data' },
     },
     {
-      name: "no probe: etcd's WAL maximum of the minute before is used when the Evidence carries it",
-      ev: ev({ elections: [election(30, 4, 5, { walFsyncMaxBefore: seconds(2.048), diskBusyBefore: 0.97 })] }),
+      name: "no probe: etcd's WAL fsyncs of the minute before, a 1–2 s bucket proves the stall",
+      ev: ev({ elections: [election(30, 4, 5, { walFsyncBefore: hist(ETCD_DISK_BUCKETS, { 0.002: 50, 2.048: 1 }), diskBusyBefore: 0.97 })] }),
       severity: 'warning',
-      facts: { election_1_cause: 'explained', election_1_wal_fsync_max_at_most: 2.048, election_1_disk_busy: 0.97 },
+      facts: {
+        election_1_cause: 'explained',
+        election_1_wal_fsync_max_at_least: 1.024,
+        election_1_wal_fsync_max_at_most: 2.048,
+        election_1_disk_busy: 0.97,
+      },
+    },
+    {
+      name: 'the probe saw nothing but etcd stalled (strace-injected): explained by the WAL',
+      ev: ev({
+        elections: [election(30, 4, 5, { walFsyncBefore: hist(ETCD_DISK_BUCKETS, { 0.002: 50, 2.048: 3 }) })],
+        probePoints: points([40, 0.002], [35, 0.003]),
+      }),
+      severity: 'warning',
+      facts: { election_1_cause: 'explained', election_1_max_probe_fsync: 0.003 },
+    },
+    {
+      name: 'WAL worst in (512 ms, 1.024 s]: may explain it, the buckets cannot tell — warning, said so',
+      ev: ev({ elections: [election(30, 4, 5, { walFsyncBefore: hist(ETCD_DISK_BUCKETS, { 0.002: 50, 1.024: 1 }) })] }),
+      severity: 'warning',
+      facts: { election_1_cause: 'possibly_explained', elections_possibly_explained_by_stalls: 1, elections_explained_by_stalls: 0 },
+      summary: /may have been long enough/,
+    },
+    {
+      name: 'WAL of the minute before all fast: no stall',
+      ev: ev({ elections: [election(30, 4, 5, { walFsyncBefore: hist(ETCD_DISK_BUCKETS, { 0.004: 50 }) })] }),
+      severity: 'info',
+      facts: { election_1_cause: 'no_stall' },
     },
     {
       name: 'two elections, one explained: itemized oldest first',

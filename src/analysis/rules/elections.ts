@@ -2,6 +2,7 @@
 // recent one, whether a stall on this node's disk in the minute before explains it.
 import { fmtMs, fmtRate, fmtSeconds } from '../format.js';
 import { runningSettings, tuningFromEvidence, tuningRemedy, tuningWarranted } from '../recommendation.js';
+import { maxBucketUpperBound, type HistogramSnapshot } from '../histogram.js';
 import type { ElectionEvent, Fact, Severity } from '../types.js';
 import type { Milliseconds } from '../../units.js';
 import { exceeds, maxOf, pointsBetween, reaches, type Rule } from './common.js';
@@ -35,27 +36,39 @@ export const frequentElections: Rule = (ev, th) => {
   const remedy =
     'See election_forensics for what preceded each election. When stalls on the leader\'s disk explain them, fix that disk ' +
     '(its own disk or --wal-dir on one, a local-SSD flavor, ionice -c2 -n0)' +
-    (tuning && tuningWarranted(tuning) ? `; ${tuningRemedy(tuning)}` : '; otherwise check peer RTT, CPU starvation and etcd restarts.');
+    (tuning && tuningWarranted(tuning) ? `. ${tuningRemedy(tuning)}` : '; otherwise check peer RTT, CPU starvation and etcd restarts.');
   return { code: 'frequent_elections', severity, summary, facts, remedy };
 };
 
-export type ElectionCause = 'explained' | 'stall_below_timeout' | 'no_stall' | 'no_data';
+export type ElectionCause = 'explained' | 'possibly_explained' | 'stall_below_timeout' | 'no_stall' | 'no_data';
 
 export interface ElectionExamination {
   readonly election: ElectionEvent;
   /** Worst probe fdatasync in the lookback before the election (exact, from the probe rounds). */
   readonly probeMax?: number;
-  /** etcd's worst WAL fsync in the minute before, at most (when the Evidence carries it). */
-  readonly walFsyncMax?: number;
+  /** etcd's worst WAL fsync in the lookback lies in (walFsyncAtLeast, walFsyncAtMost] (its bucket). */
+  readonly walFsyncAtLeast?: number;
+  readonly walFsyncAtMost?: number;
   readonly diskBusy?: number;
   readonly cause: ElectionCause;
 }
 
+/** The bucket (lower edge, upper edge] holding the longest observation; undefined when empty. */
+function longestBucket(h: HistogramSnapshot | undefined): { atLeast: number; atMost: number } | undefined {
+  if (!h) return undefined;
+  const atMost = maxBucketUpperBound(h);
+  if (atMost === undefined) return undefined;
+  const i = h.buckets.findIndex((b) => b.le === atMost);
+  return { atLeast: i > 0 ? h.buckets[i - 1]!.le : 0, atMost };
+}
+
 /**
- * Whether a stall explains an election: the leader silent for stall + heartbeat reaches the shortest
- * randomized election timeout (et) — the election model's condition for P > 0. The probe's maximum
- * is exact; etcd's WAL maximum is only a bucket's upper edge, so it may explain, and is used only
- * when no probe data exist.
+ * Whether a stall explains an election: the leader silent for stall + heartbeat exceeds the shortest
+ * randomized election timeout (et) — the election model's condition for P > 0.
+ * - explained: a proven stall does (the probe's exact maximum, or the lower edge of etcd's worst WAL bucket);
+ * - possibly_explained: only the upper edge of etcd's worst WAL bucket does (the bucket cannot tell);
+ * - stall_below_timeout: a proven stall ≥ stallThreshold, too short by itself;
+ * - no_stall / no_data.
  */
 export function examineElection(
   e: ElectionEvent,
@@ -67,26 +80,31 @@ export function examineElection(
 ): ElectionExamination {
   const to = e.at.getTime();
   const probeMax = maxOf(pointsBetween(points, to - lookbackMs, to));
-  const walMax = e.walFsyncMaxBefore;
-  const worst = probeMax ?? walMax;
+  const wal = longestBucket(e.walFsyncBefore);
+  const explains = (stallSeconds: number): boolean => exceeds(stallSeconds * 1000 + heartbeat, election);
   let cause: ElectionCause;
-  if (worst === undefined) cause = 'no_data';
-  else if (exceeds(worst * 1000 + heartbeat, election)) cause = 'explained';
-  else if (reaches(worst * 1000, stallThreshold)) cause = 'stall_below_timeout';
-  else cause = 'no_stall';
+  if (probeMax === undefined && wal === undefined) cause = 'no_data';
+  else {
+    const proven = Math.max(probeMax ?? 0, wal?.atLeast ?? 0);
+    if (explains(proven)) cause = 'explained';
+    else if (wal !== undefined && explains(wal.atMost)) cause = 'possibly_explained';
+    else if (reaches(proven * 1000, stallThreshold)) cause = 'stall_below_timeout';
+    else cause = 'no_stall';
+  }
   return {
     election: e,
     ...(probeMax !== undefined ? { probeMax } : {}),
-    ...(walMax !== undefined ? { walFsyncMax: walMax } : {}),
+    ...(wal !== undefined ? { walFsyncAtLeast: wal.atLeast, walFsyncAtMost: wal.atMost } : {}),
     ...(e.diskBusyBefore !== undefined ? { diskBusy: e.diskBusyBefore } : {}),
     cause,
   };
 }
 
 const CAUSE_WORDS: Record<ElectionCause, string> = {
-  explained: 'a stall + heartbeat reached the election timeout: the disk explains it',
-  stall_below_timeout: 'a stall, but too short to explain it by itself',
-  no_stall: 'no stall on this node\'s disk',
+  explained: 'a stall long enough to explain it',
+  possibly_explained: "etcd's WAL fsync bucket may hold a stall long enough",
+  stall_below_timeout: 'a stall, too short to explain it by itself',
+  no_stall: "no stall on this node's disk",
   no_data: 'no stall evidence',
 };
 
@@ -100,9 +118,11 @@ export const electionForensics: Rule = (ev, th) => {
   const s = runningSettings(ev);
   const exams = recent.map((e) => examineElection(e, ev.probePoints, th.forensicsLookback * 1000, s.heartbeat, s.election, th.stallThreshold));
   const explained = exams.filter((x) => x.cause === 'explained').length;
+  const possibly = exams.filter((x) => x.cause === 'possibly_explained').length;
   const facts: Fact[] = [
     { name: 'elections_examined', value: exams.length, unit: 'count', window: th.window },
     { name: 'elections_explained_by_stalls', value: explained, unit: 'count', window: th.window },
+    { name: 'elections_possibly_explained_by_stalls', value: possibly, unit: 'count', window: th.window },
     { name: 'lookback', value: th.forensicsLookback, unit: 'seconds' },
     { name: 'election_timeout', value: s.election / 1000, unit: 'seconds' },
     { name: 'heartbeat_interval', value: s.heartbeat / 1000, unit: 'seconds' },
@@ -113,10 +133,11 @@ export const electionForensics: Rule = (ev, th) => {
     facts.push({ name: `${k}_at`, value: x.election.at.toISOString() });
     facts.push({ name: `${k}_term`, value: `${x.election.termFrom}→${x.election.termTo}` });
     if (x.probeMax !== undefined) facts.push({ name: `${k}_max_probe_fsync`, value: x.probeMax, unit: 'seconds', window: th.forensicsLookback });
-    if (x.walFsyncMax !== undefined) {
+    if (x.walFsyncAtLeast !== undefined && x.walFsyncAtMost !== undefined) {
+      facts.push({ name: `${k}_wal_fsync_max_at_least`, value: x.walFsyncAtLeast, unit: 'seconds', window: th.forensicsLookback });
       facts.push(
-        Number.isFinite(x.walFsyncMax)
-          ? { name: `${k}_wal_fsync_max_at_most`, value: x.walFsyncMax, unit: 'seconds', window: th.forensicsLookback }
+        Number.isFinite(x.walFsyncAtMost)
+          ? { name: `${k}_wal_fsync_max_at_most`, value: x.walFsyncAtMost, unit: 'seconds', window: th.forensicsLookback }
           : { name: `${k}_wal_fsync_max_at_most`, value: 'above the highest bucket', window: th.forensicsLookback },
       );
     }
@@ -125,15 +146,15 @@ export const electionForensics: Rule = (ev, th) => {
   });
   const worst = Math.max(...exams.map((x) => x.probeMax ?? 0));
   const n = exams.length;
-  let summary = `${n} election${n === 1 ? '' : 's'} in the last ${fmtSeconds(th.window)}: `;
-  summary +=
-    explained > 0
-      ? `${explained} followed a stall on this node's disk long enough to explain ${explained === 1 ? 'it' : 'them'} (stall + heartbeat ≥ ${fmtMs(s.election)})`
-      : `none is explained by a stall on this node's disk (${CAUSE_WORDS[exams[exams.length - 1]!.cause]} for the latest)`;
+  const parts: string[] = [];
+  if (explained > 0) parts.push(`${explained} followed a stall on this node's disk long enough to explain ${explained === 1 ? 'it' : 'them'} (stall + heartbeat > ${fmtMs(s.election)})`);
+  if (possibly > 0) parts.push(`${possibly} followed etcd WAL fsyncs that may have been long enough (the buckets cannot tell)`);
+  if (parts.length === 0) parts.push(`none is explained by a stall on this node's disk (latest: ${CAUSE_WORDS[exams[n - 1]!.cause]})`);
+  let summary = `${n} election${n === 1 ? '' : 's'} in the last ${fmtSeconds(th.window)}: ${parts.join('; ')}`;
   if (worst > 0) summary += `; worst probe fdatasync in the ${fmtSeconds(th.forensicsLookback)} before: ${fmtSeconds(worst)}`;
-  const remedy =
-    explained > 0
-      ? "This node's disk stalls cause elections: fix the disk (its own disk or --wal-dir on one, a local-SSD flavor, ionice -c2 -n0); see stalls_threaten_leadership for the tuning stop-gap."
-      : "This node's disk does not explain them: look at the other members' agents (the leader's disk), peer RTT, CPU starvation and etcd restarts.";
-  return { code: 'election_forensics', severity: explained > 0 ? 'warning' : 'info', summary, facts, remedy };
+  const disk = explained + possibly > 0;
+  const remedy = disk
+    ? "This node's disk stalls cause elections: fix the disk (its own disk or --wal-dir on one, a local-SSD flavor, ionice -c2 -n0); see stalls_threaten_leadership for the tuning stop-gap."
+    : "This node's disk does not explain them: look at the other members' agents (the leader's disk), peer RTT, CPU starvation and etcd restarts.";
+  return { code: 'election_forensics', severity: disk ? 'warning' : 'info', summary, facts, remedy };
 };
