@@ -5,7 +5,7 @@ import { BENCH_FLAGS, parseBenchFlags, progressBar, renderBench, runBench } from
 import { DIAGNOSE_FLAGS, parseDiagnoseFlags, runDiagnose } from './commands/diagnose.js';
 import { run } from './commands/run.js';
 import { buildConfig, ConfigError, splitArgs, usage, type Config } from './config.js';
-import { createLogger } from './log.js';
+import { createLogger, type Logger } from './log.js';
 import { loadTls, resolveProbeDir, type TlsFiles } from './startup.js';
 import { VERSION } from './version.js';
 
@@ -53,7 +53,20 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
   const log = createLogger(config.logLevel, config.logFormat);
   for (const w of warnings) log.warn(w);
+  routeProcessWarnings(log);
   return run(config, tls, probeDir, log);
+}
+
+/**
+ * Node's own warnings go through the agent's log, so they keep its format. DEP0123 is dropped: grpc-js
+ * sets the TLS server name to the IP of an https://127.0.0.1 endpoint, which is what kubeadm's etcd
+ * certificates are issued for; nothing the operator can or should change.
+ */
+function routeProcessWarnings(log: Logger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (w: Error & { code?: string }) => {
+    if (w.code !== 'DEP0123') log.warn(`node: ${w.message}`, { code: w.code });
+  });
 }
 
 main(process.argv.slice(2), process.env).then(

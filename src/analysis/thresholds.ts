@@ -118,3 +118,51 @@ export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
   /** 2 minutes: longer than a few evaluation intervals, shorter than the analysis window. */
   clearAfter: seconds(120),
 });
+
+/** How a threshold is written on the command line: a duration (`10ms`, `5m`), a fraction in [0, 1], or a plain number. */
+export type ThresholdKind = 'milliseconds' | 'seconds' | 'fraction' | 'number';
+
+/**
+ * One line of help per threshold, for the flag table (`--wal-fsync-p99` …). `satisfies` makes a new
+ * field without help a compile error.
+ */
+export const THRESHOLD_HELP = {
+  walFsyncP99: { kind: 'milliseconds', help: "etcd WAL fsync p99 target (etcd FAQ: < 10 ms)" },
+  backendCommitP99: { kind: 'milliseconds', help: 'etcd backend commit p99 target (etcd FAQ: < 25 ms)' },
+  probeP99: { kind: 'milliseconds', help: "probe fdatasync p99 target (the WAL's 10 ms)" },
+  window: { kind: 'seconds', help: 'analysis window for percentiles, stalls and disk rates' },
+  stallThreshold: { kind: 'milliseconds', help: 'one fdatasync at least this long is a stall' },
+  stallWarningFraction: { kind: 'fraction', help: 'stalls from this fraction of the election timeout threaten leadership (warning)' },
+  stallCriticalFraction: { kind: 'number', help: 'stalls from this multiple of the election timeout are critical (1 = the timeout itself)' },
+  electionsPerDayWarning: { kind: 'number', help: 'elections per day above this: warning' },
+  electionsPerDayCritical: { kind: 'number', help: 'elections per day above this: critical' },
+  electionRateMinHistory: { kind: 'seconds', help: 'least history an election rate is computed over' },
+  forensicsLookback: { kind: 'seconds', help: 'how far before an election to look for stalls' },
+  diskBusyFraction: { kind: 'fraction', help: "etcd's device busy at least this fraction: saturated" },
+  diskQueueDepth: { kind: 'number', help: "average requests in flight on etcd's device at least this: saturated" },
+  peerRttP99: { kind: 'milliseconds', help: 'peer round-trip p99 above this: high' },
+  dbQuotaFraction: { kind: 'fraction', help: 'DB size at this fraction of the quota: warning' },
+  dbQuotaCriticalFraction: { kind: 'fraction', help: 'DB size at this fraction of the quota: critical' },
+  targetElectionsPerDay: { kind: 'number', help: 'elections per day the tuning recommendation must stay under' },
+  maxTuningElection: { kind: 'milliseconds', help: 'election timeouts needed above this make tuning "temporary": fix the disk' },
+  stallRepresentative: { kind: 'fraction', help: "election model: a stall's place in its bucket (0 lower edge, 0.5 midpoint, 1 upper edge)" },
+  clearAfter: { kind: 'seconds', help: 'a finding clears after its rule has been silent this long' },
+} as const satisfies Record<keyof Thresholds, { readonly kind: ThresholdKind; readonly help: string }>;
+
+/** Problems with a set of thresholds, one sentence each; empty when they are usable. */
+export function thresholdProblems(th: Thresholds): string[] {
+  const problems: string[] = [];
+  for (const [key, { kind }] of Object.entries(THRESHOLD_HELP) as Array<[keyof Thresholds, { kind: ThresholdKind }]>) {
+    const v = th[key];
+    if (!Number.isFinite(v)) problems.push(`${key} must be a finite number`);
+    else if (kind === 'fraction' && !(v >= 0 && v <= 1)) problems.push(`${key} must be within [0, 1]`);
+    else if (v < 0) problems.push(`${key} must not be negative`);
+  }
+  if (!(th.window > 0)) problems.push('window must be positive');
+  if (!(th.stallCriticalFraction > 0)) problems.push('stallCriticalFraction must be positive');
+  if (th.stallWarningFraction > th.stallCriticalFraction) problems.push('stallWarningFraction must not exceed stallCriticalFraction');
+  if (th.electionsPerDayWarning > th.electionsPerDayCritical) problems.push('electionsPerDayWarning must not exceed electionsPerDayCritical');
+  if (th.dbQuotaFraction > th.dbQuotaCriticalFraction) problems.push('dbQuotaFraction must not exceed dbQuotaCriticalFraction');
+  if (!(th.targetElectionsPerDay > 0)) problems.push('targetElectionsPerDay must be positive');
+  return problems;
+}

@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { HistogramSnapshot } from '../../src/analysis/histogram.js';
 import { FINDING_CODES, RULES, runRules, type Rule } from '../../src/analysis/rules/index.js';
-import { DEFAULT_THRESHOLDS, type Thresholds } from '../../src/analysis/thresholds.js';
+import { DEFAULT_THRESHOLDS, THRESHOLD_HELP, thresholdProblems, type Thresholds } from '../../src/analysis/thresholds.js';
 import type { DiskWindow, ElectionEvent, Evidence, Fact, HistogramWindow, ProbePoint, RawFinding } from '../../src/analysis/types.js';
 import { ETCD_DISK_BUCKETS, ETCD_PEER_RTT_BUCKETS, PROBE_BUCKETS } from '../../src/export/contract.js';
 import { ms, seconds } from '../../src/units.js';
@@ -517,4 +517,24 @@ t.test('every rule returns its own code, and runRules runs them all', async (t) 
     for (const x of f.facts) t.ok(typeof x.value === 'string' || Number.isFinite(x.value), `${f.code}.${x.name} is finite or text`);
   }
   t.same(runRules(ev(), TH), [], 'a healthy node with known settings raises nothing');
+});
+
+t.test('thresholds: documented defaults, help for every field, problems named', async (t) => {
+  t.same(Object.keys(THRESHOLD_HELP).sort(), Object.keys(DEFAULT_THRESHOLDS).sort(), 'every threshold has help, and only thresholds');
+  t.same(thresholdProblems(DEFAULT_THRESHOLDS), [], 'the defaults are usable');
+  t.equal(DEFAULT_THRESHOLDS.walFsyncP99, 10);
+  t.equal(DEFAULT_THRESHOLDS.backendCommitP99, 25);
+  t.equal(DEFAULT_THRESHOLDS.window, 300);
+  t.ok(DEFAULT_THRESHOLDS.targetElectionsPerDay < 1 / 7, 'target well under one per week');
+  const cases: Array<[string, Partial<Thresholds>, RegExp]> = [
+    ['fraction above 1', { diskBusyFraction: 1.2 }, /diskBusyFraction must be within \[0, 1\]/],
+    ['negative duration', { clearAfter: seconds(-1) }, /clearAfter must not be negative/],
+    ['NaN', { probeP99: ms(Number.NaN) }, /probeP99 must be a finite number/],
+    ['zero window', { window: seconds(0) }, /window must be positive/],
+    ['warning above critical', { electionsPerDayWarning: 30 }, /electionsPerDayWarning must not exceed/],
+    ['zero target', { targetElectionsPerDay: 0 }, /targetElectionsPerDay must be positive/],
+    ['stall warning above critical', { stallWarningFraction: 1, stallCriticalFraction: 0.8 }, /stallWarningFraction must not exceed/],
+  ];
+  for (const [name, over, want] of cases) t.match(thresholdProblems({ ...TH, ...over }).join('\n'), want, name);
+  t.same(thresholdProblems({ ...TH, stallCriticalFraction: 1.5 }), [], 'critical beyond the timeout itself is allowed');
 });
