@@ -154,7 +154,7 @@ export const electionForensics: Rule = (ev, th) => {
   if (worst > 0) summary += `; worst probe fdatasync in the ${fmtSeconds(th.forensicsLookback)} before: ${fmtSeconds(worst)}`;
   const disk = explained + possibly > 0;
   const remedy = disk
-    ? "This node's disk stalls cause elections: fix the disk (its own disk or --wal-dir on one, a local-SSD flavor, ionice -c2 -n0); see stalls_threaten_leadership for the tuning stop-gap."
+    ? `This node's disk stalls ${explained > 0 ? 'cause' : 'may cause'} elections: fix the disk (its own disk or --wal-dir on one, a local-SSD flavor, ionice -c2 -n0); see stalls_threaten_leadership for the tuning stop-gap.`
     : "This node's disk does not explain them: look at the other members' agents (the leader's disk), peer RTT, CPU starvation and etcd restarts.";
   return { code: 'election_forensics', severity: disk ? 'warning' : 'info', summary, facts, remedy };
 };

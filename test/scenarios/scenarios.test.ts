@@ -1,0 +1,89 @@
+// The CI subset of the scenarios: each kind of fault once, on a real 3-member etcd 3.4 cluster with
+// one real agent per member and a real Prometheus. Assertions are on outcomes only (an election
+// happened or did not, per etcdctl; each agent counted exactly the elections its member went through;
+// a killed member's agent reports etcd down and then up again), never on timings. About 5 minutes.
+import { existsSync } from 'node:fs';
+import t, { type Test } from 'tap';
+import { CLI } from '../helpers/agent-process.js';
+import { cannotRun, runScenario } from './harness.js';
+import type { ScenarioResult } from './report.js';
+import { renderResult } from './report.js';
+import { scenarioByName, withOverrides, type ScenarioSpec } from './scenarios.js';
+import { PROMETHEUS_BIN } from './prometheus.js';
+import { FIO_BIN, STRACE_BIN } from './faults.js';
+
+t.setTimeout(20 * 60 * 1000);
+
+const missing = [['/usr/bin/etcd', 'etcd-server'], ['/usr/bin/etcdctl', 'etcd-client'], [PROMETHEUS_BIN, 'prometheus'], [STRACE_BIN, 'strace'], [FIO_BIN, 'fio'], [CLI, 'the built agent (npm run build)']]
+  .filter(([file]) => !existsSync(file!))
+  .map(([, what]) => what);
+const skipAll = missing.length > 0 ? `needs ${missing.join(', ')}` : false;
+
+function spec(name: string, o: Partial<ScenarioSpec>): ScenarioSpec {
+  const s = scenarioByName(name);
+  if (!s) throw new Error(`no scenario ${name}`);
+  return withOverrides(s, { warmupSeconds: 4, ...o });
+}
+
+async function run(tt: Test, s: ScenarioSpec): Promise<ScenarioResult> {
+  const r = await runScenario(s, { log: (l) => tt.comment(l) });
+  tt.comment(`\n${renderResult(r)}`);
+  return r;
+}
+
+/** Every agent counted what etcdctl saw its own member go through (raft term increase). */
+function agentsMatchObserved(tt: Test, r: ScenarioResult): void {
+  for (const a of r.agents) {
+    const m = r.observed.members.find((x) => x.member === a.member);
+    tt.not(m?.termIncrease, undefined, `${a.member}: etcdctl answered before and after`);
+    tt.equal(a.elections, m?.termIncrease, `${a.member}: the agent's election count equals its member's observed raft term increase`);
+  }
+}
+
+t.test('healthy: no election, and every agent counts none', { skip: skipAll }, async (tt) => {
+  const r = await run(tt, spec('healthy', { measureSeconds: 12 }));
+  tt.equal(r.observed.elections, 0, 'no raft term increase');
+  tt.ok(r.observed.settled, 'the cluster agrees on term and leader at the end');
+  tt.equal(r.observed.stalls, 0, 'nothing injected');
+  tt.ok(r.observed.etcd.walFsyncCount > 0, "etcd's own WAL fsync histogram moved (the load ran)");
+  agentsMatchObserved(tt, r);
+  for (const a of r.agents) tt.ok(a.probe.count > 0, `${a.member}: the probe ran`);
+});
+
+t.test('slow-disk: injected fdatasync stalls cause elections, and every agent counts them', { skip: skipAll }, async (tt) => {
+  const r = await run(tt, spec('slow-disk', { measureSeconds: 25 }));
+  tt.ok(r.observed.stalls > 0, 'strace delayed some of etcd’s fdatasync calls');
+  tt.ok((r.observed.probeStalls ?? 0) > 0, "strace delayed some of the agents' probe fdatasync calls");
+  tt.ok(r.observed.elections > 0, 'the raft term rose: elections happened');
+  agentsMatchObserved(tt, r);
+});
+
+t.test('frozen-leader: a SIGSTOPped leader is replaced, and every agent counts the election', { skip: skipAll }, async (tt) => {
+  const r = await run(tt, spec('frozen-leader', { measureSeconds: 12 }));
+  tt.ok(r.observed.elections >= 1, 'at least one election (two candidates can each start one)');
+  tt.ok(r.observed.settled, 'the cluster agrees on term and leader at the end');
+  tt.not(r.observed.leaderAfter, r.observed.fault?.['frozen'], 'the frozen member is no longer the leader');
+  agentsMatchObserved(tt, r);
+});
+
+t.test('member-down: the agent on a killed member reports etcd down, then up after the restart', { skip: skipAll }, async (tt) => {
+  const r = await run(tt, spec('member-down', { measureSeconds: 20, fault: { kind: 'member-down', downMs: 10_000, target: 'follower', afterMs: 2000 } }));
+  const killed = r.observed.fault?.['killed'] as string | undefined;
+  tt.ok(killed, 'a member was killed');
+  tt.not(r.observed.fault?.['agentSawDownAfterMs'], null, 'its agent reported source_up{source="etcd_api"} 0 while it was down');
+  tt.not(r.observed.fault?.['agentSawUpAfterRestartMs'], null, 'and 1 again after the restart');
+  const agent = r.agents.find((a) => a.member === killed);
+  tt.same(agent?.etcdApiUp, { min: 0, last: 1 }, 'the polled source_up went to 0 and ended at 1');
+  tt.equal(r.observed.elections, 0, 'killing a follower starts no election');
+  agentsMatchObserved(tt, r);
+});
+
+const noisy = scenarioByName('noisy-shared')!;
+t.test('noisy-shared: fio beside etcd on one loop-mounted filesystem', { skip: skipAll || (cannotRun(noisy) ?? false) }, async (tt) => {
+  const r = await run(tt, spec('noisy-shared', { measureSeconds: 20 }));
+  const fio = r.observed.fault?.['fio'] as { writeMiBps?: number } | undefined;
+  tt.ok((fio?.writeMiBps ?? 0) > 0, 'fio wrote');
+  tt.ok(r.observed.etcd.walFsyncCount > 0, "etcd's own WAL fsync histogram moved");
+  for (const a of r.agents) tt.match(a.disk?.device, /^loop\d+$/, `${a.member}: the agent found etcd's data on the loop device`);
+  agentsMatchObserved(tt, r);
+});
