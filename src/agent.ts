@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from './log.js';
 import { errorMessage, failure, type Outcome, type Source, type SourceName } from './sources/source.js';
 import { AgentState, type SampleOf, type StateChange } from './state.js';
-import { seconds, ms, type Milliseconds } from './units.js';
+import { seconds, type Milliseconds } from './units.js';
 import { diagnose } from './analysis/diagnose.js';
 import type { FindingTracker } from './analysis/hysteresis.js';
 import type { Thresholds } from './analysis/thresholds.js';
@@ -70,7 +70,7 @@ async function diagnosisLoop(state: AgentState, schedule: DiagnosisSchedule, log
     }
     const now = new Date();
     const before = new Set(state.diagnosis?.findings.map((f) => f.code));
-    const result = diagnose(collectEvidence(state, now, ms(schedule.thresholds.window * 1000)), schedule.thresholds, tracker);
+    const result = diagnose(collectEvidence(state, now, schedule.thresholds), schedule.thresholds, tracker);
     tracker = result.tracker;
     state.diagnosis = result.diagnosis;
     for (const f of result.diagnosis.findings) {

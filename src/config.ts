@@ -1,7 +1,7 @@
 // One schema for every setting: each flag has its environment variable, default and parser here,
 // so `--help`, the README's flag table and the parser cannot disagree.
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
-import { DEFAULT_THRESHOLDS, type Thresholds } from './analysis/thresholds.js';
+import { DEFAULT_THRESHOLDS, THRESHOLD_HELP, thresholdProblems, type ThresholdKind, type Thresholds } from './analysis/thresholds.js';
 import { formatDuration, ms, parseDuration, parseSize, seconds, type Bytes, type Milliseconds } from './units.js';
 
 export const ENV_PREFIX = 'ETCD_LATENCY_AGENT_';
@@ -191,7 +191,29 @@ export const FLAGS = [
 
 export type AnyFlagSpec = (typeof FLAGS)[number];
 
-type ThresholdKind = 'ms' | 's' | 'fraction' | 'number';
+/** The flag of each diagnosis threshold; kinds, help and defaults (with their reasons) are in src/analysis/thresholds.ts. */
+const THRESHOLD_FLAG_NAMES: Record<keyof Thresholds, string> = {
+  walFsyncP99: 'wal-fsync-p99',
+  backendCommitP99: 'backend-commit-p99',
+  probeP99: 'probe-p99',
+  window: 'analysis-window',
+  stallThreshold: 'stall-threshold',
+  stallWarningFraction: 'stall-warning-fraction',
+  stallCriticalFraction: 'stall-critical-fraction',
+  electionsPerDayWarning: 'elections-per-day-warning',
+  electionsPerDayCritical: 'elections-per-day-critical',
+  electionRateMinHistory: 'election-rate-min-history',
+  forensicsLookback: 'forensics-lookback',
+  diskBusyFraction: 'disk-busy-fraction',
+  diskQueueDepth: 'disk-queue-depth',
+  peerRttP99: 'peer-rtt-p99',
+  dbQuotaFraction: 'db-quota-fraction',
+  dbQuotaCriticalFraction: 'db-quota-critical-fraction',
+  targetElectionsPerDay: 'target-elections-per-day',
+  maxTuningElection: 'max-tuning-election-timeout',
+  stallRepresentative: 'stall-representative',
+  clearAfter: 'finding-clear-after',
+};
 
 interface ThresholdFlag {
   readonly key: keyof Thresholds;
@@ -200,41 +222,24 @@ interface ThresholdFlag {
   readonly help: string;
 }
 
-/** The diagnosis thresholds as flags; defaults and their reasons are in src/analysis/thresholds.ts. */
-export const THRESHOLD_FLAGS: readonly ThresholdFlag[] = [
-  { key: 'walFsyncP99', flag: 'wal-fsync-p99', kind: 'ms', help: "etcd's WAL fsync p99 target (etcd FAQ)." },
-  { key: 'backendCommitP99', flag: 'backend-commit-p99', kind: 'ms', help: "etcd's backend commit p99 target (etcd FAQ)." },
-  { key: 'probeP99', flag: 'probe-p99', kind: 'ms', help: "The probe's fdatasync p99 target." },
-  { key: 'window', flag: 'analysis-window', kind: 's', help: 'Window over which quantiles, stalls and disk rates are computed.' },
-  { key: 'stallThreshold', flag: 'stall-threshold', kind: 'ms', help: 'An fdatasync at least this long is a stall.' },
-  { key: 'stallWarningFraction', flag: 'stall-warning-fraction', kind: 'fraction', help: 'A stall this fraction of the election timeout threatens leadership (warning).' },
-  { key: 'stallCriticalFraction', flag: 'stall-critical-fraction', kind: 'fraction', help: 'A stall this fraction of the election timeout is critical.' },
-  { key: 'electionsPerDayWarning', flag: 'elections-per-day-warning', kind: 'number', help: 'Elections per day above this: warning.' },
-  { key: 'electionsPerDayCritical', flag: 'elections-per-day-critical', kind: 'number', help: 'Elections per day above this: critical.' },
-  { key: 'electionRateMinHistory', flag: 'election-rate-min-history', kind: 's', help: 'A rate per day is not extrapolated from less history than this.' },
-  { key: 'forensicsLookback', flag: 'forensics-lookback', kind: 's', help: 'How far before each election to look for stalls.' },
-  { key: 'diskBusyFraction', flag: 'disk-busy-fraction', kind: 'fraction', help: "etcd's device busy this fraction of the time: saturated." },
-  { key: 'diskQueueDepth', flag: 'disk-queue-depth', kind: 'number', help: "Average requests in flight on etcd's device: saturated at this." },
-  { key: 'peerRttP99', flag: 'peer-rtt-p99', kind: 'ms', help: 'Peer round-trip p99 above this is high.' },
-  { key: 'dbQuotaFraction', flag: 'db-quota-fraction', kind: 'fraction', help: 'DB size at this fraction of the quota: warning.' },
-  { key: 'dbQuotaCriticalFraction', flag: 'db-quota-critical-fraction', kind: 'fraction', help: 'DB size at this fraction of the quota: critical.' },
-  { key: 'targetElectionsPerDay', flag: 'target-elections-per-day', kind: 'number', help: 'The tuning recommendation keeps predicted elections under this rate.' },
-  { key: 'maxTuningElection', flag: 'max-tuning-election-timeout', kind: 'ms', help: 'A recommended election timeout above this is only a stop-gap: the disk is the remedy.' },
-  { key: 'stallRepresentative', flag: 'stall-representative', kind: 'fraction', help: 'Where in a histogram bucket the election model places a stall (0 lower edge, 1 upper edge).' },
-  { key: 'clearAfter', flag: 'finding-clear-after', kind: 's', help: 'A finding clears only after its rule has been silent this long.' },
-];
+export const THRESHOLD_FLAGS: readonly ThresholdFlag[] = (Object.keys(THRESHOLD_HELP) as Array<keyof Thresholds>).map((key) => ({
+  key,
+  flag: THRESHOLD_FLAG_NAMES[key],
+  kind: THRESHOLD_HELP[key].kind,
+  help: THRESHOLD_HELP[key].help.replace(/^./, (c) => c.toUpperCase()) + '.',
+}));
 
 function thresholdDefault(f: ThresholdFlag): string {
   const v = DEFAULT_THRESHOLDS[f.key];
-  if (f.kind === 'ms') return formatDuration(ms(v));
-  if (f.kind === 's') return formatDuration(ms(v * 1000));
+  if (f.kind === 'milliseconds') return formatDuration(ms(v));
+  if (f.kind === 'seconds') return formatDuration(ms(v * 1000));
   return String(v);
 }
 
 function parseThreshold(f: ThresholdFlag, text: string): Parsed<number> {
-  if (f.kind === 'ms' || f.kind === 's') {
+  if (f.kind === 'milliseconds' || f.kind === 'seconds') {
     const d = duration(text);
-    return d.ok ? ok(f.kind === 'ms' ? d.value : seconds(d.value / 1000)) : d;
+    return d.ok ? ok(f.kind === 'milliseconds' ? d.value : seconds(d.value / 1000)) : d;
   }
   const n = Number(text);
   if (text.trim() === '' || !Number.isFinite(n) || n < 0) return bad(`"${text}" must be a number, 0 or more`);
@@ -245,7 +250,7 @@ function parseThreshold(f: ThresholdFlag, text: string): Parsed<number> {
 /** The threshold flags as FlagSpecs for parsing, --help and the README. */
 const thresholdSpecs = THRESHOLD_FLAGS.map((f) => ({
   flag: f.flag,
-  metavar: f.kind === 'ms' || f.kind === 's' ? 'DURATION' : f.kind === 'fraction' ? 'FRACTION' : 'NUMBER',
+  metavar: f.kind === 'milliseconds' || f.kind === 'seconds' ? 'DURATION' : f.kind === 'fraction' ? 'FRACTION' : 'NUMBER',
   help: f.help,
   default: thresholdDefault(f),
 }));
@@ -343,6 +348,12 @@ export function buildConfig(cli: ReadonlyMap<string, string>, env: NodeJS.Proces
     thresholds[f.key] = parsed.value;
   }
   config.thresholds = thresholds as unknown as Thresholds;
+  const problem = thresholdProblems(config.thresholds as Thresholds)[0];
+  if (problem !== undefined) {
+    // The analysis names fields (walFsyncP99); the user wrote flags (--wal-fsync-p99).
+    const asFlags = problem.replace(/\b[a-z][a-zA-Z0-9]*\b/g, (w) => (w in THRESHOLD_FLAG_NAMES ? `--${THRESHOLD_FLAG_NAMES[w as keyof Thresholds]}` : w));
+    throw new ConfigError(`thresholds: ${asFlags}`);
+  }
   const result = config as unknown as Config;
   checkCombinations(result);
   return result;

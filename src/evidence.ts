@@ -1,14 +1,16 @@
 // Cuts the Evidence for one diagnosis out of the agent's state: windows are differences of
 // cumulative totals, disk rates are differences of kernel counters. Reads memory only.
 import { histogramDelta, type HistogramSnapshot } from './analysis/histogram.js';
-import type { DiskWindow, Evidence, EtcdSettings, HistogramWindow } from './analysis/types.js';
+import type { Thresholds } from './analysis/thresholds.js';
+import type { DiskWindow, ElectionEvent, Evidence, EtcdSettings, HistogramWindow } from './analysis/types.js';
 import type { DeviceStats } from './sources/diskstats.js';
 import { ELECTION_RETENTION_MS, type AgentState, type DiskPoint, type TotalsPoint } from './state.js';
-import { seconds, type Milliseconds, type Seconds } from './units.js';
+import { ms, seconds, type Milliseconds, type Seconds } from './units.js';
 
 type TotalsKey = Exclude<keyof TotalsPoint, 'at'>;
 
-export function collectEvidence(state: AgentState, now: Date, window: Milliseconds): Evidence {
+export function collectEvidence(state: AgentState, now: Date, thresholds: Thresholds): Evidence {
+  const window = ms(thresholds.window * 1000);
   const since = new Date(now.getTime() - window);
   const start = state.history.totals.startOfWindow(since);
   const end = state.totals(now);
@@ -27,7 +29,7 @@ export function collectEvidence(state: AgentState, now: Date, window: Millisecon
     ...optional('backendCommit', windowOf('backendCommit')),
     ...optional('peerRoundTrip', windowOf('peerRoundTrip')),
     ...optional('disk', disk),
-    elections: state.history.elections.all(),
+    elections: state.history.elections.all().map((e) => withForensics(state, e, ms(thresholds.forensicsLookback * 1000))),
     electionHistory: seconds(Math.min(now.getTime() - state.startedAt.getTime(), ELECTION_RETENTION_MS) / 1000),
     ...optional('settings', settings),
     ...optional('members', api?.members.length),
@@ -51,6 +53,19 @@ function histogramWindow(start: TotalsPoint | undefined, end: TotalsPoint, key: 
   const histogram = from ? histogramDelta(from, to) : to;
   const window = seconds(start ? (end.at.getTime() - start.at.getTime()) / 1000 : 0);
   return window > 0 && histogram.count > 0 ? { histogram, window } : undefined;
+}
+
+/**
+ * What etcd's own WAL fsync and the disk did in the `lookback` before an election: the probe does not
+ * see stalls only etcd's fdatasyncs suffer, etcd's histogram does.
+ */
+function withForensics(state: AgentState, e: ElectionEvent, lookback: Milliseconds): ElectionEvent {
+  const since = new Date(e.at.getTime() - lookback);
+  const end = state.history.totals.atOrBefore(e.at);
+  const start = state.history.totals.startOfWindow(since);
+  const wal = end?.walFsync && start?.walFsync && start.at < end.at ? histogramDelta(start.walFsync, end.walFsync) : undefined;
+  const disk = diskWindow(state.history.disk.startOfWindow(since), state.history.disk.atOrBefore(e.at));
+  return { ...e, ...optional('walFsyncBefore', wal), ...optional('diskBusyBefore', disk?.busyFraction) };
 }
 
 function etcdSettings(state: AgentState): EtcdSettings | undefined {

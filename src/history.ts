@@ -31,6 +31,13 @@ export class TimeRing<T extends Timed> {
     return this.entries.find((e) => e.at.getTime() >= t) ?? this.latest();
   }
 
+  /** The newest entry at or before `t`. */
+  atOrBefore(t: Date): T | undefined {
+    const ms = t.getTime();
+    for (let i = this.entries.length - 1; i >= 0; i--) if (this.entries[i]!.at.getTime() <= ms) return this.entries[i];
+    return undefined;
+  }
+
   since(since: Date): T[] {
     const t = since.getTime();
     return this.entries.filter((e) => e.at.getTime() >= t);

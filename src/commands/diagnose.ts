@@ -13,7 +13,7 @@ import { renderReport, styleFor } from '../export/report.js';
 import { createLogger } from '../log.js';
 import { errorMessage } from '../sources/source.js';
 import type { TlsFiles } from '../startup.js';
-import { ms, parseDuration, type Milliseconds } from '../units.js';
+import { parseDuration, type Milliseconds } from '../units.js';
 import { buildSources } from './run.js';
 
 export const DIAGNOSE_FLAGS = { valued: ['duration', 'from'], boolean: ['json'] } as const;
@@ -43,7 +43,7 @@ async function sampleAndDiagnose(config: Config, tls: TlsFiles | undefined, prob
   await sleep(duration);
   await agent.stop();
   const now = new Date();
-  return diagnose(collectEvidence(agent.state, now, ms(config.thresholds.window * 1000)), config.thresholds).diagnosis;
+  return diagnose(collectEvidence(agent.state, now, config.thresholds), config.thresholds).diagnosis;
 }
 
 async function fetchDiagnosis(from: string, timeout: Milliseconds): Promise<Diagnosis> {

@@ -60,6 +60,7 @@ export function buildSources(config: Config, tls: TlsFiles | undefined, probeDir
         ...(config.etcdElectionTimeout !== undefined ? { electionTimeout: config.etcdElectionTimeout } : {}),
         ...(config.etcdWalDir !== undefined ? { walDir: config.etcdWalDir } : {}),
       },
+      dataDirHint: config.etcdDataDir,
       interval: config.configInterval,
     }),
   );

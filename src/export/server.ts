@@ -7,6 +7,8 @@ import { SOURCE_NAMES } from '../sources/source.js';
 import type { ListenAddress } from '../config.js';
 import { diagnosisJson } from './diagnosis-json.js';
 import { toJson } from './json.js';
+import { historyJson } from './history-json.js';
+import { pageAsset, pageInput, renderStatusPage, SECURITY_HEADERS } from './page/page.js';
 
 export interface ServerContext {
   readonly state: AgentState;
@@ -42,6 +44,20 @@ export function createApp(ctx: ServerContext): express.Express {
   app.disable('x-powered-by');
   app.disable('etag');
   app.use(onlyReadMethods);
+  app.use((_req, res, next) => {
+    res.set(SECURITY_HEADERS);
+    next();
+  });
+
+  app.get('/', (_req, res) => {
+    const input = pageInput(ctx.state, ctx.member, statusDocument(ctx.state, ctx.version), new Date());
+    res.type('html').set('Cache-Control', 'no-store').send(renderStatusPage(input, ctx.version));
+  });
+  app.get('/assets/:name', (req, res, next) => {
+    const asset = pageAsset(req.params.name);
+    if (!asset) return next();
+    res.type(asset.type).set('Cache-Control', 'public, max-age=86400').send(asset.body);
+  });
 
   app.get('/metrics', async (_req, res) => {
     const body = await ctx.registry.metrics();
@@ -56,6 +72,9 @@ export function createApp(ctx: ServerContext): express.Express {
   });
   app.get('/api/v1/status', (_req, res) => {
     res.type('application/json').send(toJson(statusDocument(ctx.state, ctx.version)));
+  });
+  app.get('/api/v1/history', (_req, res) => {
+    res.type('application/json').send(historyJson(ctx.state.history, new Date(), { since: ctx.state.startedAt }));
   });
   app.get('/api/v1/diagnosis', (_req, res) => {
     const d = ctx.state.diagnosis;

@@ -679,6 +679,11 @@ export interface EtcdConfigOptions {
   manifestPath: string;
   procPath: string;
   flags: EtcdConfigFlags;
+  /**
+   * The data dir the agent was told etcd uses (its --etcd-data-dir, possibly the default): picks the
+   * right etcd when several run on the host, without claiming the value came from a flag.
+   */
+  dataDirHint?: string;
   interval: Milliseconds;
 }
 
@@ -740,7 +745,7 @@ export function createEtcdConfigSource(opts: EtcdConfigOptions): Source<EtcdConf
 
       let chosen: EtcdProcess | undefined;
       if (processes.length > 0) {
-        const wanted = opts.flags.dataDir ?? manifest?.['data-dir'];
+        const wanted = opts.flags.dataDir ?? manifest?.['data-dir'] ?? opts.dataDirHint;
         if (wanted !== undefined && wanted !== '') {
           chosen = processes.find((p) => {
             const d = resolveEtcdConfig(layersOfProcess(p)).dataDir?.value;

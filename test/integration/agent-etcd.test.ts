@@ -27,6 +27,7 @@ function agentArgs(cluster: EtcdCluster, m: EtcdMemberProcess, extra: string[] =
     '--disk-interval=1s',
     '--probe-interval=500ms',
     '--etcd-manifest=/nonexistent/etcd.yaml',
+    '--diagnosis-interval=500ms',
   ];
   if (cluster.pki) args.push(`--etcd-cacert=${cluster.pki.ca}`, `--etcd-cert=${cluster.pki.clientCert}`, `--etcd-key=${cluster.pki.clientKey}`);
   return [...args, ...extra];
@@ -74,6 +75,19 @@ t.test('with a real etcd member: etcd families re-exported, config discovered, e
   t.equal(seriesValue(text, `${P}etcd_election_timeout_seconds{source="cmdline"}`), 1, 'election timeout from the etcd process');
   t.equal(promtoolCheck(text), '0', 'promtool check metrics reports no problems');
   t.match(text, /etcd_latency_agent_probe_info\{path="[^"]+",same_filesystem_as_etcd="true"\} 1/, "probe on etcd's filesystem");
+
+  const withDiagnosis = await agent.waitForMetrics((x) => x.includes(`${P}verdict{verdict="healthy"}`), 'a diagnosis');
+  t.equal(promtoolCheck(withDiagnosis), '0', 'the diagnosis metrics are clean too');
+  t.match(withDiagnosis, new RegExp(`${P}predicted_elections_per_day\\{settings="current"\\} `), 'a prediction for the running settings');
+  const res = await agent.get('/api/v1/diagnosis');
+  t.equal(res.status, 200);
+  const d = JSON.parse(res.body) as { member: string; verdict: string; findings: Array<{ code: string; severity: string }>; current?: { heartbeat: number; election: number } };
+  t.equal(d.member, m.name);
+  // This machine's disk is shared with the other tests: a slow probe round may make it "degraded".
+  const worst = d.findings.some((f) => f.severity === 'critical') ? 'at_risk' : d.findings.some((f) => f.severity === 'warning') ? 'degraded' : 'healthy';
+  t.equal(d.verdict, worst, `the verdict follows the findings (${d.findings.map((f) => f.code).join(', ') || 'none'})`);
+  t.notOk(d.findings.some((f) => ['etcd_unreachable', 'no_leader', 'frequent_elections'].includes(f.code)), 'nothing wrong with etcd itself');
+  t.same([d.current?.heartbeat, d.current?.election], [100, 1000], 'the model runs on the discovered settings');
 });
 
 t.test('etcd killed and restarted: reported down once, recovers, counters stay monotonic', async (t) => {

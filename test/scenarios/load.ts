@@ -103,7 +103,7 @@ export function startLoad(endpoints: readonly string[], opts: { rate: number; va
     async stop() {
       stopped = true;
       clearInterval(timer);
-      await Promise.race([Promise.allSettled([...pending]), new Promise((r) => setTimeout(r, (opts.timeoutMs ?? 5000) + 1000))]);
+      await Promise.race([Promise.allSettled([...pending]), new Promise((r) => setTimeout(r, (opts.timeoutMs ?? 5000) + 1000).unref())]);
       client.close();
     },
   };

@@ -69,7 +69,7 @@ export class Cleanups {
       while (this.items.length > 0) {
         const item = this.items.pop()!;
         try {
-          const timedOut = await Promise.race([item.run().then(() => false), sleep(timeoutMsEach).then(() => true)]);
+          const timedOut = await Promise.race([item.run().then(() => false), sleep(timeoutMsEach, undefined, { ref: false }).then(() => true)]);
           if (timedOut) {
             problems.push(`${item.name}: timed out after ${timeoutMsEach} ms; forced`);
             item.runSync();
@@ -223,15 +223,15 @@ export function spawnGroup(name: string, file: string, args: readonly string[], 
       if (!(await waitUntil(() => !alive(t), grace))) signal(t, 'SIGKILL');
       await waitUntil(() => !alive(t), 5000);
       // the tracer notices its tracee is gone and exits by itself
-      await Promise.race([exited, sleep(3000)]);
+      await Promise.race([exited, sleep(3000, undefined, { ref: false })]);
     } else if (running()) {
       signal(-pgid, o.sig ?? 'SIGTERM');
-      await Promise.race([exited, sleep(grace)]);
+      await Promise.race([exited, sleep(grace, undefined, { ref: false })]);
     }
     if (running()) signal(-pgid, 'SIGKILL');
     // anything left in the group (a grandchild that outlived its parent) goes too
     if (groupMembers(pgid).length > 0) signal(-pgid, 'SIGKILL');
-    await Promise.race([exited, sleep(5000)]);
+    await Promise.race([exited, sleep(5000, undefined, { ref: false })]);
   };
   return { name, child, pgid, logFile: opts.logFile, exited, running, stop, killSync };
 }

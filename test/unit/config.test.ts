@@ -90,4 +90,5 @@ t.test('thresholds are flags: defaults from the analysis, values checked', async
   t.throws(() => configFrom(['--disk-busy-fraction=1.5']), { message: /--disk-busy-fraction: "1.5" must be a fraction/ });
   t.throws(() => configFrom(['--wal-fsync-p99=10']), { message: /--wal-fsync-p99: "10" is not a duration/ });
   t.throws(() => configFrom(['--target-elections-per-day=-1']), { message: /--target-elections-per-day/ });
+  t.throws(() => configFrom(['--elections-per-day-warning=50']), { message: /--elections-per-day-warning must not exceed --elections-per-day-critical/ });
 });

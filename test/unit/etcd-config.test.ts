@@ -393,6 +393,10 @@ t.test('the source: several etcd processes', async (t) => {
   t.same(byDir.heartbeatInterval, { value: 130, origin: 'cmdline' }, 'the data dir flag picks the member');
   t.equal(byDir.foundIn, `${root}/300/cmdline (1 of 3 etcd processes)`);
 
+  const byHint = valueOf(await createEtcdConfigSource({ ...opts(root, none), dataDirHint: '/tmp/c/m3' }).sample(new Date()));
+  t.same(byHint.heartbeatInterval, { value: 130, origin: 'cmdline' }, "the agent's --etcd-data-dir picks the member too");
+  t.same(byHint.dataDir, { value: '/tmp/c/m3', origin: 'cmdline' }, 'without claiming the data dir came from a flag');
+
   const byEnvDir = valueOf(await createEtcdConfigSource(opts(root, none, { dataDir: '/tmp/c/m1' })).sample(new Date()));
   t.same(byEnvDir.heartbeatInterval, { value: 110, origin: 'env' }, 'a data dir set in the environment matches too');
 

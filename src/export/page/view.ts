@@ -1,0 +1,337 @@
+// The text parts of the status page, as HTML strings rendered from the JSON documents of the API
+// (/api/v1/diagnosis, /api/v1/status, /api/v1/history). The server renders the page with these
+// functions, and the browser re-renders each part with the very same functions after each refresh:
+// their source text is shipped to the browser (see VIEW_FUNCTIONS and client.ts).
+//
+// Rules that make that possible: every function here is a plain `function` declaration that uses
+// only its arguments, the other functions of VIEW_FUNCTIONS and JavaScript built-ins — no imports at
+// run time, no module-level constants. test/page/view.test.ts checks the shipped copy renders alike.
+// Everything that comes from state goes through `esc`.
+import type { Diagnosis } from '../../analysis/types.js';
+import type { HistoryDocument } from '../history-json.js';
+import type { statusDocument } from '../server.js';
+
+/** A value as it reads after JSON.stringify + JSON.parse: Dates are strings, Maps objects. */
+export type Json<T> = T extends Date
+  ? string
+  : T extends number
+    ? number
+    : T extends string
+      ? string
+      : T extends boolean
+        ? boolean
+        : T extends Map<unknown, infer V>
+          ? Record<string, Json<V>>
+          : T extends ReadonlyArray<infer E>
+            ? Json<E>[]
+            : T extends object
+              ? { [K in keyof T]: Json<T[K]> }
+              : T;
+
+export type DiagnosisDoc = Json<Diagnosis> & { readonly schemaVersion: number; readonly member: string };
+export type StatusDoc = Json<ReturnType<typeof statusDocument>>;
+export type HistoryDoc = Json<HistoryDocument>;
+type FindingDoc = DiagnosisDoc['findings'][number];
+type FactDoc = FindingDoc['facts'][number];
+type SourceDoc = StatusDoc['sources'][string];
+type HistorySeriesKey = keyof HistoryDoc['series'];
+
+// ───────────────────────────── words and numbers
+
+/** HTML-escapes any value (text and attribute values alike). */
+export function esc(v: unknown): string {
+  return String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function trimNum(v: number, digits: number): string {
+  return String(Number(v.toFixed(digits)));
+}
+
+/** Seconds as a person reads them: `850 µs`, `8.4 ms`, `1.5 s`, `2 min` (as analysis/format.ts). */
+export function fmtSec(s: number): string {
+  if (!Number.isFinite(s)) return s > 0 ? '∞' : String(s);
+  const a = Math.abs(s);
+  if (a === 0) return '0 ms';
+  if (a < 0.001) return `${trimNum(s * 1e6, 0)} µs`;
+  if (a < 1) return `${trimNum(s * 1000, a < 0.01 ? 1 : 0)} ms`;
+  if (a < 120) return `${trimNum(s, 2)} s`;
+  if (a < 3600) return `${trimNum(s / 60, 1)} min`;
+  return `${trimNum(s / 3600, 1)} h`;
+}
+
+export function fmtRatioV(r: number): string {
+  const p = r * 100;
+  if (p === 0 || p >= 10) return `${trimNum(p, 0)}%`;
+  if (p >= 1) return `${trimNum(p, 1)}%`;
+  return `${Number(p.toPrecision(2))}%`;
+}
+
+export function fmtRateV(r: number): string {
+  if (!Number.isFinite(r)) return String(r);
+  if (r === 0) return '0';
+  if (r >= 100) return String(Math.round(r));
+  return String(Number(r.toPrecision(2)));
+}
+
+export function fmtBytesV(b: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = b;
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${trimNum(v, i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+/** A fact's value with its unit, as the terminal report words it. */
+export function factValue(f: FactDoc): string {
+  const v = f.value;
+  if (typeof v === 'string') return v;
+  switch (f.unit) {
+    case 'seconds':
+      return fmtSec(v);
+    case 'ms':
+      return fmtSec(v / 1000);
+    case 'ratio':
+      return fmtRatioV(v);
+    case 'per_day':
+      return `${fmtRateV(v)}/day`;
+    case 'per_hour':
+      return `${fmtRateV(v)}/h`;
+    case 'bytes':
+      return fmtBytesV(v);
+    default:
+      return fmtRateV(v);
+  }
+}
+
+/** `<time>` of an ISO timestamp, shown in UTC to the second (the agent's logs and API use UTC). */
+export function timeTag(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return esc(iso);
+  return `<time datetime="${esc(d.toISOString())}">${esc(d.toISOString().slice(0, 19).replace('T', ' '))} UTC</time>`;
+}
+
+export function verdictLabel(v: string): string {
+  switch (v) {
+    case 'healthy':
+      return 'Healthy';
+    case 'degraded':
+      return 'Degraded';
+    case 'at_risk':
+      return 'At risk';
+    default:
+      return 'Unknown';
+  }
+}
+
+function severityRankV(s: string): number {
+  return s === 'critical' ? 0 : s === 'warning' ? 1 : 2;
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+// ───────────────────────────── the parts
+
+/** The verdict line (inside the aria-live region: it changes only when the verdict or the findings do). */
+export function viewVerdict(d: DiagnosisDoc | undefined): string {
+  if (!d) {
+    return '<p class="verdict-line"><span class="badge badge-unknown">Unknown</span> ' +
+      '<span>No diagnosis yet: the first evaluation runs one <code>--diagnosis-interval</code> after the agent starts.</span></p>';
+  }
+  const counts = ['critical', 'warning', 'info']
+    .map((s) => [s, d.findings.filter((f) => f.severity === s).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s}`);
+  const what = d.findings.length === 0
+    ? 'No findings.'
+    : `${plural(d.findings.length, 'finding', 'findings')}: ${counts.join(', ')}.`;
+  const meaning = d.verdict === 'healthy'
+    ? "etcd's disk and elections look fine on this node."
+    : d.verdict === 'degraded'
+      ? 'Something needs attention; see the findings.'
+      : d.verdict === 'at_risk'
+        ? 'Leadership of this member is threatened; act on the critical findings.'
+        : 'The agent has no view of the disk or of etcd yet.';
+  return `<p class="verdict-line"><span class="badge badge-${esc(d.verdict)}">${esc(verdictLabel(d.verdict))}</span> ` +
+    `<span>${esc(what)} ${esc(meaning)}</span></p>`;
+}
+
+/** When the diagnosis was made (outside the live region: it changes at every evaluation). */
+export function viewEvaluated(d: DiagnosisDoc | undefined): string {
+  return d ? `Evaluated ${timeTag(d.at)}.` : 'Not evaluated yet.';
+}
+
+export function viewFinding(f: FindingDoc): string {
+  const facts = f.facts.length === 0 ? '' :
+    '<div class="scroll" tabindex="0" role="region" aria-label="Evidence of ' + esc(f.code) + '"><table class="facts">' +
+    '<caption>Evidence</caption><thead><tr><th scope="col">Measure</th><th scope="col">Value</th><th scope="col">Over</th></tr></thead><tbody>' +
+    f.facts.map((x) =>
+      `<tr><th scope="row"><code>${esc(x.name)}</code></th><td>${esc(factValue(x))}</td><td>${x.window !== undefined ? esc(fmtSec(x.window)) : '—'}</td></tr>`,
+    ).join('') +
+    '</tbody></table></div>';
+  return `<li class="finding finding-${esc(f.severity)}" data-code="${esc(f.code)}">` +
+    `<h3><span class="sev sev-${esc(f.severity)}">${esc(f.severity.toUpperCase())}</span> <code>${esc(f.code)}</code></h3>` +
+    `<p class="summary">${esc(f.summary)}</p>` +
+    facts +
+    `<p class="remedy"><strong>Remedy:</strong> ${esc(f.remedy)}</p>` +
+    `<p class="muted">Active since ${timeTag(f.since)}.</p></li>`;
+}
+
+export function viewFindings(d: DiagnosisDoc | undefined): string {
+  if (!d) return '<p>No diagnosis yet.</p>';
+  if (d.findings.length === 0) return `<p>No findings at ${timeTag(d.at)}.</p>`;
+  const sorted = d.findings.slice().sort((a, b) => severityRankV(a.severity) - severityRankV(b.severity));
+  return `<ol class="findings">${sorted.map(viewFinding).join('')}</ol>`;
+}
+
+/** Current vs recommended heartbeat interval and election timeout, with their predictions. */
+export function viewTuning(d: DiagnosisDoc | undefined, s: StatusDoc): string {
+  const cfgSource = s.sources.etcd_config;
+  const cfg = cfgSource?.latest?.value as
+    | { heartbeatInterval?: { value: number; origin: string }; electionTimeout?: { value: number; origin: string } }
+    | undefined;
+  type Row = { heartbeat: number; election: number; electionsPerDay: number; failoverDetection: number };
+  const row = (label: string, p: Row): string =>
+    `<tr><th scope="row">${esc(label)}</th><td>${esc(fmtSec(p.heartbeat / 1000))}</td><td>${esc(fmtSec(p.election / 1000))}</td>` +
+    `<td>${esc(fmtRateV(p.electionsPerDay))}</td><td>${esc(fmtSec(p.failoverDetection / 1000))}</td></tr>`;
+  const table = (rows: string): string =>
+    '<div class="scroll" tabindex="0" role="region" aria-label="Heartbeat and election timeout"><table class="wide">' +
+    '<caption>Heartbeat interval and election timeout, with the elections per day the model predicts from the stalls measured on this node</caption>' +
+    '<thead><tr><th scope="col">Settings</th><th scope="col">Heartbeat interval</th><th scope="col">Election timeout</th>' +
+    '<th scope="col">Predicted elections per day</th><th scope="col">A dead leader is noticed after (mean)</th></tr></thead>' +
+    `<tbody>${rows}</tbody></table></div>`;
+  const origin = cfg?.heartbeatInterval && cfg.electionTimeout
+    ? `<p class="muted">Running settings read from: heartbeat ${esc(cfg.heartbeatInterval.origin)}, election timeout ${esc(cfg.electionTimeout.origin)}.</p>`
+    : '';
+  const t = d?.tuning;
+  if (t) {
+    const flags = `--heartbeat-interval=${t.recommended.heartbeat} --election-timeout=${t.recommended.election}`;
+    return `<p>Recommended on every member: <code>${esc(flags)}</code>` +
+      (t.temporary ? ' <strong>— a stop-gap: the disk is the remedy.</strong>' : '') + '</p>' +
+      table(row('Running now', t.current) + row('Recommended', t.recommended)) +
+      `<p>Fail-over cost: a real leader failure is noticed ${esc(fmtSec(t.addedFailoverDetection / 1000))} later ` +
+      `(${esc(fmtSec(t.recommended.failoverDetection / 1000))} instead of ${esc(fmtSec(t.current.failoverDetection / 1000))}).` +
+      (t.meetsTarget ? '' : ` No setting considered keeps elections under the target of ${esc(fmtRateV(t.targetElectionsPerDay))} per day.`) +
+      '</p>' +
+      (t.reasons.length > 0 ? `<ul class="reasons">${t.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` : '') +
+      origin;
+  }
+  if (d?.current) {
+    return table(row('Running now', d.current)) + '<p>No change recommended.</p>' + origin;
+  }
+  if (cfg?.heartbeatInterval && cfg.electionTimeout) {
+    return `<p>Running <code>--heartbeat-interval=${esc(cfg.heartbeatInterval.value)} --election-timeout=${esc(cfg.electionTimeout.value)}</code>; ` +
+      'no prediction yet: the model needs measured stalls (the probe or etcd\'s WAL fsync).</p>' + origin;
+  }
+  return "<p>Not known: etcd's heartbeat interval and election timeout were not discovered " +
+    '(pass <code>--etcd-heartbeat-interval</code> and <code>--etcd-election-timeout</code>).</p>';
+}
+
+/** Where etcd's data is, which device holds it, and what shares that disk. */
+export function viewDisk(d: DiagnosisDoc | undefined, s: StatusDoc): string {
+  const src = s.sources.diskstats;
+  const disk = src?.latest?.value as
+    | { path: string; mountPoint: string; fsType: string; device: string; disks: string[]; sharedWith: string[]; rotational?: boolean; model?: string }
+    | undefined;
+  const probe = s.sources.fsync_probe?.latest?.value as { file: string; sameFilesystemAsEtcd?: boolean | null } | undefined;
+  const item = (term: string, value: string): string => `<dt>${esc(term)}</dt><dd>${value}</dd>`;
+  let html = '';
+  if (disk) {
+    html += '<dl class="facts-list">' +
+      item("etcd's data", `<code>${esc(disk.path)}</code> on <code>${esc(disk.mountPoint)}</code> (${esc(disk.fsType)})`) +
+      item('Device', `<code>${esc(disk.device)}</code>` + (disk.disks.length > 0 && disk.disks.join() !== disk.device ? ` on ${disk.disks.map((x) => `<code>${esc(x)}</code>`).join(', ')}` : '')) +
+      (disk.model || disk.rotational !== undefined
+        ? item('Kind', esc([disk.model, disk.rotational === undefined ? '' : disk.rotational ? 'rotational (HDD)' : 'non-rotational (SSD/NVMe or virtual)'].filter((x) => x).join(', ')))
+        : '') +
+      item('Shares its disk with', disk.sharedWith.length > 0
+        ? disk.sharedWith.map((p) => `<code>${esc(p)}</code>`).join(', ')
+        : 'none of the checked busy paths') +
+      (probe
+        ? item('Probe file', `<code>${esc(probe.file)}</code>` + (probe.sameFilesystemAsEtcd === true ? ", on etcd's filesystem"
+          : probe.sameFilesystemAsEtcd === false ? " — <strong>not on etcd's filesystem</strong>: it measures another disk" : ''))
+        : '') +
+      '</dl>';
+  } else {
+    html += `<p>Not known yet${src?.lastError ? `: ${esc(src.lastError.message)}` : ''}.</p>`;
+  }
+  const rec = d?.disk;
+  if (rec) {
+    html += `<p><strong>Disk remedy:</strong> ${esc(rec.summary)}</p>` +
+      (rec.reasons.length > 0 ? `<ul class="reasons">${rec.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` : '');
+  }
+  return html;
+}
+
+function sourceState(src: SourceDoc): string {
+  if (src.up === true) return '<span class="badge badge-healthy">Up</span>';
+  if (src.up === false) return '<span class="badge badge-at_risk">Down</span>';
+  return '<span class="badge badge-unknown">Not sampled yet</span>';
+}
+
+/** Each enabled source: up or down, when it last succeeded, its errors and the last one. */
+export function viewSources(s: StatusDoc): string {
+  const names = Object.keys(s.sources);
+  if (names.length === 0) return '<p>No source is enabled.</p>';
+  const rows = names.map((name) => {
+    const src = s.sources[name]!;
+    const errors = Object.entries(src.errors).map(([reason, n]) => `${reason} ${n}`).join(', ');
+    const e = src.lastError;
+    const stale = e && src.lastSuccessAt && e.at < src.lastSuccessAt ? ' <span class="muted">(before the last success)</span>' : '';
+    return `<tr><th scope="row"><code>${esc(name)}</code></th><td>${sourceState(src)}</td><td>${timeTag(src.lastSuccessAt)}</td>` +
+      `<td>${src.lastSampleSeconds === null ? '—' : esc(fmtSec(src.lastSampleSeconds))}</td><td>${esc(errors || 'none')}</td>` +
+      `<td class="error">${e ? `${timeTag(e.at)} <code>${esc(e.reason)}</code>: ${esc(e.message)}${stale}` : '—'}</td></tr>`;
+  });
+  return '<div class="scroll" tabindex="0" role="region" aria-label="Sources"><table class="sources wide">' +
+    '<caption>What each source of the agent reads, and whether it can</caption>' +
+    '<thead><tr><th scope="col">Source</th><th scope="col">State</th><th scope="col">Last success</th>' +
+    '<th scope="col">Last sample took</th><th scope="col">Errors</th><th scope="col">Last error</th></tr></thead>' +
+    `<tbody>${rows.join('')}</tbody></table></div>`;
+}
+
+/** This member's role and term, as the etcd API reported them last, and the agent's own version. */
+export function viewMember(s: StatusDoc): string {
+  const api = s.sources.etcd_api;
+  const v = api?.up ? (api.latest?.value as { memberId: string; leaderId: string; raftTerm: number; version: string; members: unknown[] } | undefined) : undefined;
+  const role = !v ? "etcd's API is not answering" : v.leaderId === '0' ? 'no leader' : v.leaderId === v.memberId ? 'the leader' : 'a follower';
+  return esc(role) +
+    (v ? ` · raft term ${esc(v.raftTerm)} · ${esc(plural(v.members.length, 'member', 'members'))} · etcd ${esc(v.version)}` : '') +
+    ` · agent ${esc(s.version)}, up since ${timeTag(s.startedAt)}`;
+}
+
+/** The last values of a chart's series, in words: what the chart shows, for screen readers and without JavaScript. */
+export function viewChartSummary(h: HistoryDoc, keys: HistorySeriesKey[], labels: string[], ratio: boolean): string {
+  const fmt = (v: number): string => (ratio ? fmtRatioV(v) : fmtSec(v));
+  const parts = keys.map((k, i) => {
+    const values = h.series[k];
+    let last: number | null = null;
+    let peak: number | null = null;
+    for (const v of values) {
+      if (v === null) continue;
+      last = v;
+      if (peak === null || v > peak) peak = v;
+    }
+    return last === null || peak === null
+      ? `${labels[i]}: no data in the last hour`
+      : `${labels[i]}: ${fmt(last)} now, highest ${fmt(peak)}`;
+  });
+  return esc(parts.join('; ') + '.');
+}
+
+export function viewElections(h: HistoryDoc, s: StatusDoc): string {
+  const total = `${plural(s.elections, 'election', 'elections')} seen since the agent started (raft term increases).`;
+  if (h.elections.length === 0) return `<p>${esc(total)} None in the last hour.</p>`;
+  return `<p>${esc(total)} In the last hour:</p><ul class="elections">` +
+    h.elections.map((e) => `<li>${timeTag(e.at)}: term ${esc(e.termFrom)} → ${esc(e.termTo)}</li>`).join('') + '</ul>';
+}
+
+/** The functions the browser gets, as source text (client.ts). */
+export const VIEW_FUNCTIONS: ReadonlyArray<(...args: never[]) => unknown> = [
+  esc, trimNum, fmtSec, fmtRatioV, fmtRateV, fmtBytesV, factValue, timeTag, verdictLabel, severityRankV, plural,
+  viewVerdict, viewEvaluated, viewFinding, viewFindings, viewTuning, viewDisk, sourceState, viewSources, viewMember, viewChartSummary,
+  viewElections,
+];

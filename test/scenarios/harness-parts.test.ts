@@ -1,0 +1,165 @@
+// The scenario harness's own pieces that need no cluster: reading strace's logs, the per-member
+// strace wrapper, the Prometheus configuration and rule files, histogram extraction, the clean-up
+// registry. Fast; the scenarios themselves are in scenarios.test.ts.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { quantile } from '../../src/analysis/histogram.js';
+import { countBetween, etcdStraceLog, etcdStraceWrap, readStraceLog, STRACE_BIN, straceArgs } from './faults.js';
+import { histogramOf, parseFamilies, valueOf, windowQuantiles } from './observe.js';
+import { Cleanups, alive, spawnGroup } from './processes.js';
+import { collectRuleFiles, prometheusConfig, PROMTOOL_BIN, targetOf } from './prometheus.js';
+import { renderResult, type ScenarioResult } from './report.js';
+import { SCENARIOS } from './scenarios.js';
+
+const tmp = (t: { teardown(fn: () => void): void }, prefix: string): string => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  t.teardown(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+};
+
+t.test('readStraceLog: finished calls, delayed ones, and calls split by another thread', async (t) => {
+  const dir = tmp(t, 'strace-log-');
+  const file = join(dir, 's.log');
+  writeFileSync(
+    file,
+    [
+      '100 1700000000.001000 fdatasync(9)           = 0',
+      '101 1700000000.500000 fdatasync(11 <unfinished ...>',
+      '100 1700000000.600000 fdatasync(9)           = 0 (DELAYED)',
+      '101 1700000002.000000 <... fdatasync resumed>) = 0 (DELAYED)',
+      '102 1700000003.000000 fdatasync(12 <unfinished ...>', // still running when read: not counted
+      '100 1700000004.000000 +++ exited with 0 +++',
+      '',
+    ].join('\n'),
+  );
+  const log = readStraceLog(file);
+  t.same(log.calls, [1700000000001, 1700000000600, 1700000000500]);
+  t.same(log.delayed, [1700000000600, 1700000000500], 'a resumed call is timed at its entry');
+  t.equal(countBetween(log.delayed, 1700000000550, 1700000001000), 1);
+  t.same(readStraceLog(join(dir, 'absent.log')), { calls: [], delayed: [] }, 'no log: nothing');
+});
+
+t.test('straceArgs: the injection expression of the issue', async (t) => {
+  const args = straceArgs({ stallMs: 1500, every: 15, first: 20 }, '/x/log');
+  t.ok(args.includes('inject=fdatasync:delay_enter=1500ms:when=20+15'));
+  t.ok(args.includes('trace=fdatasync'));
+  t.same(args.slice(args.indexOf('-o'), args.indexOf('-o') + 2), ['-o', '/x/log']);
+});
+
+t.test('etcdStraceWrap: each member under strace with its own FIRST and log', { skip: existsSync(STRACE_BIN) ? false : 'needs strace' }, async (t) => {
+  const dir = tmp(t, 'strace-wrap-');
+  const wrap = etcdStraceWrap(dir, { stallMs: 10, every: 2 }, new Map([['m0', 1], ['m1', 3]]));
+  const script = readFileSync(wrap[1]!, 'utf8');
+  t.match(script, /m0\) first=1 ;;/);
+  t.match(script, /m1\) first=3 ;;/);
+  // Run a command that fdatasyncs 4 times under the wrapper as member m1: calls 3 (and 5…) are delayed.
+  const py = 'import os\nfd=os.open(os.environ["F"],os.O_WRONLY|os.O_CREAT)\nfor i in range(4):\n  os.write(fd,b"x"); os.fdatasync(fd)\n';
+  const r = spawnSync(wrap[0]!, [wrap[1]!, 'python3', '-c', py, '--name=m1'], { env: { ...process.env, F: join(dir, 'f') }, encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  const log = readStraceLog(etcdStraceLog(dir, 'm1'));
+  t.equal(log.calls.length, 4);
+  t.equal(log.delayed.length, 1, 'the 3rd call of the thread is delayed, the 5th never comes');
+});
+
+const exposition = `# HELP etcd_disk_wal_fsync_duration_seconds x
+# TYPE etcd_disk_wal_fsync_duration_seconds histogram
+etcd_disk_wal_fsync_duration_seconds_bucket{le="0.001"} 5
+etcd_disk_wal_fsync_duration_seconds_bucket{le="0.002"} 9
+etcd_disk_wal_fsync_duration_seconds_bucket{le="+Inf"} 10
+etcd_disk_wal_fsync_duration_seconds_sum 0.5
+etcd_disk_wal_fsync_duration_seconds_count 10
+# TYPE etcd_server_is_leader gauge
+etcd_server_is_leader 1
+# TYPE etcd_latency_agent_source_up gauge
+etcd_latency_agent_source_up{source="etcd_api"} 0
+etcd_latency_agent_source_up{source="fsync_probe"} 1
+`;
+
+t.test('histogramOf / valueOf / windowQuantiles on Prometheus text', async (t) => {
+  const s = parseFamilies(exposition, ['etcd_disk_wal_fsync_duration_seconds', 'etcd_server_is_leader', 'etcd_latency_agent_source_up']);
+  const h = histogramOf(s, 'etcd_disk_wal_fsync_duration_seconds')!;
+  t.same(h.buckets.map((b) => b.count), [5, 9, 10]);
+  t.equal(h.count, 10);
+  t.equal(quantile(h, 0.5), 0.001);
+  t.equal(valueOf(s, 'etcd_server_is_leader'), 1);
+  t.equal(valueOf(s, 'etcd_latency_agent_source_up', { source: 'etcd_api' }), 0);
+  const before = { buckets: [{ le: 0.001, count: 5 }, { le: 0.002, count: 5 }, { le: Infinity, count: 5 }], sum: 0.1, count: 5 };
+  const w = windowQuantiles(before, h)!;
+  t.equal(w.count, 5, 'only what happened in between');
+  t.equal(w.maxBound, Infinity, 'one observation above the last finite edge');
+});
+
+t.test('prometheusConfig: 1 s scrapes of every target, accepted by promtool', { skip: existsSync(PROMTOOL_BIN) ? false : 'needs promtool' }, async (t) => {
+  const dir = tmp(t, 'prom-config-');
+  const text = prometheusConfig(
+    {
+      'etcd-latency-agent': [targetOf('http://127.0.0.1:9379/metrics', { node: 'm0' })],
+      etcd: [targetOf('http://127.0.0.1:2381/metrics', { node: 'm0' })],
+    },
+    [],
+  );
+  const cfg = JSON.parse(text) as { global: Record<string, string>; scrape_configs: Array<{ job_name: string }> };
+  t.equal(cfg.global['scrape_interval'], '1s');
+  t.equal(cfg.global['evaluation_interval'], '1s');
+  t.same(cfg.scrape_configs.map((c) => c.job_name), ['etcd-latency-agent', 'etcd']);
+  writeFileSync(join(dir, 'p.yml'), text);
+  execFileSync(PROMTOOL_BIN, ['check', 'config', join(dir, 'p.yml')], { stdio: 'ignore' });
+});
+
+t.test('collectRuleFiles: plain rule files, PrometheusRule objects unwrapped, invalid ones reported', { skip: existsSync(PROMTOOL_BIN) ? false : 'needs promtool' }, async (t) => {
+  const rules = tmp(t, 'rules-src-');
+  const out = tmp(t, 'rules-out-');
+  const rule = '    rules:\n      - alert: Up\n        expr: up == 0\n        for: 1m\n';
+  writeFileSync(join(rules, 'a.rules.yaml'), `groups:\n  - name: a\n${rule}`);
+  writeFileSync(join(rules, 'b.rules.yaml'), `apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: b\nspec:\n  groups:\n    - name: b\n  ${rule.replace(/\n(?=.)/g, '\n  ')}`);
+  writeFileSync(join(rules, 'c.rules.yaml'), 'groups:\n  - name: c\n    rules:\n      - alert: Broken\n        expr: up ==\n');
+  writeFileSync(join(rules, 'ignored.yaml'), 'groups: []\n');
+  const r = collectRuleFiles(out, rules);
+  t.equal(r.loaded.length, 2, JSON.stringify(r));
+  t.ok(r.loaded.some((f) => f.endsWith('a.rules.yaml')), 'a plain file is used as it is');
+  t.ok(r.loaded.some((f) => f.startsWith(out) && f.endsWith('b.rules.json')), 'a PrometheusRule is unwrapped');
+  t.equal(r.rejected.length, 1);
+  t.match(r.rejected[0]!.file, /c\.rules\.yaml$/);
+  t.same(collectRuleFiles(out, join(rules, 'absent')), { loaded: [], rejected: [] }, 'no directory: no rules');
+});
+
+t.test('Cleanups: newest first, a process group is gone after run()', async (t) => {
+  const dir = tmp(t, 'cleanups-');
+  const order: string[] = [];
+  const c = new Cleanups();
+  c.add('first', () => void order.push('first'), () => undefined);
+  const g = spawnGroup('sleeper', '/bin/sh', ['-c', 'sleep 300 & sleep 300'], { logFile: join(dir, 'log') });
+  c.add('sleeper', () => g.stop({ graceMs: 2000 }), () => g.killSync());
+  const remove = c.add('removed', () => void order.push('removed'), () => undefined);
+  remove();
+  c.add('last', () => void order.push('last'), () => undefined);
+  t.ok(alive(g.pgid));
+  t.same(await c.run(), []);
+  t.same(order, ['last', 'first']);
+  t.notOk(alive(g.pgid), 'the group leader is gone');
+});
+
+t.test('every named scenario is valid, and a result renders', async (t) => {
+  const names = SCENARIOS.map((s) => s.name);
+  t.same(names, ['healthy', 'slow-disk', 'slow-disk-tuned', 'short-stalls', 'frozen-leader', 'member-down', 'noisy-shared', 'noisy-separate']);
+  for (const s of SCENARIOS) t.ok(s.electionMs >= 5 * s.heartbeatMs, `${s.name}: etcd accepts hb ${s.heartbeatMs} / et ${s.electionMs}`);
+  const r: ScenarioResult = {
+    scenario: 'x',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    settings: { heartbeatMs: 100, electionMs: 1000, members: 3 },
+    fault: { kind: 'none', description: 'none' },
+    expect: 'no elections',
+    durationSeconds: 10,
+    observed: { elections: 0, termBefore: 2, termAfter: 2, settled: true, stalls: 0, leaderTimeline: [], etcd: { walFsyncCount: 0, backendCommitCount: 0 }, members: [] },
+    load: { rate: 10, attempted: 0, succeeded: 0, failed: 0, skipped: 0 },
+    agents: [{ member: 'm0', elections: 0, observedTermIncrease: 0, electionsMatch: true, probe: { count: 0 }, findings: [], recommendation: { heartbeatMs: 100, electionMs: 1000 } }],
+    alerts: [],
+    alertsPending: [],
+    ruleFiles: [],
+    notes: [],
+  };
+  t.match(renderResult(r), /m0\s+—\s+—\s+—\s+0\s+yes/);
+});
