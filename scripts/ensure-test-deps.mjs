@@ -17,6 +17,7 @@ const DEBIAN = {
   mount: '/usr/bin/mount',
   // From the image's Kubernetes apt repository (Debian's own kubernetes-client is too old for kustomize components).
   kubectl: '/usr/bin/kubectl',
+  'prometheus-alertmanager': '/usr/bin/amtool',
 };
 
 const missing = Object.entries(DEBIAN).filter(([, file]) => !existsSync(file)).map(([pkg]) => pkg);
@@ -29,8 +30,8 @@ if (missing.length > 0) {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
   execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
-  // The Debian prometheus package starts a server on :9090 on install; tests start their own.
-  spawnSync('systemctl', ['stop', 'prometheus'], { stdio: 'ignore' });
+  // Debian starts the servers it installs; tests start their own on free ports.
+  spawnSync('systemctl', ['stop', 'prometheus', 'prometheus-alertmanager', 'prometheus-node-exporter'], { stdio: 'ignore' });
 }
 
 if (!existsSync('node_modules/.package-lock.json') || !existsSync('node_modules/tap')) {
