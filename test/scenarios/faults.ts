@@ -4,7 +4,7 @@
 // - member down: SIGKILL and restart (EtcdMemberProcess.kill/start);
 // - noisy neighbour: fio writing and syncing on a loop-mounted ext4 filesystem.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cleanups } from './processes.js';
 import { runSync, spawnGroup, type GroupChild } from './processes.js';
@@ -79,15 +79,15 @@ function shellWord(s: string): string {
 export interface StraceLog {
   /** Entry time (epoch ms) of every finished fdatasync. */
   readonly calls: number[];
-  /** Entry time (epoch ms) of every fdatasync strace delayed. */
-  readonly delayed: number[];
+  /** Every fdatasync strace delayed: entry time (epoch ms) and file descriptor. */
+  readonly delayed: Array<{ readonly at: number; readonly fd: number }>;
 }
 
 /**
  * The fdatasync calls in a strace log written with `-f -ttt`, and those strace delayed (their line
  * ends with ` (DELAYED)`). A call another thread interrupted is logged in two halves,
  * `PID TS fdatasync(9 <unfinished ...>` and `PID TS <... fdatasync resumed>) = 0 (DELAYED)`: its
- * entry time is the first half's. Calls still in progress are not counted. No log: nothing.
+ * entry time and fd are the first half's. Calls still in progress are not counted. No log: nothing.
  */
 export function readStraceLog(logFile: string): StraceLog {
   let text: string;
@@ -97,28 +97,53 @@ export function readStraceLog(logFile: string): StraceLog {
     return { calls: [], delayed: [] };
   }
   const calls: number[] = [];
-  const delayed: number[] = [];
-  const unfinished = new Map<string, number>();
+  const delayed: Array<{ at: number; fd: number }> = [];
+  const unfinished = new Map<string, { at: number; fd: number }>();
   for (const line of text.split('\n')) {
     const m = /^(\d+) +(\d+\.\d+) (.*)$/.exec(line);
     if (!m || !m[3]!.includes('fdatasync')) continue;
     const pid = m[1]!;
-    const ts = Number(m[2]) * 1000;
+    const at = Number(m[2]) * 1000;
     const rest = m[3]!;
+    const fd = Number(/^fdatasync\((\d+)/.exec(rest)?.[1] ?? NaN);
     if (rest.endsWith('<unfinished ...>')) {
-      unfinished.set(pid, ts);
+      unfinished.set(pid, { at, fd });
       continue;
     }
     if (!/\) += -?\d+/.test(rest)) continue;
-    let entry = ts;
+    let entry = { at, fd };
     if (rest.startsWith('<...')) {
-      entry = unfinished.get(pid) ?? ts;
+      entry = unfinished.get(pid) ?? { at, fd: NaN };
       unfinished.delete(pid);
     }
-    calls.push(entry);
+    calls.push(entry.at);
     if (rest.endsWith('(DELAYED)')) delayed.push(entry);
   }
   return { calls, delayed };
+}
+
+/** What an etcd file descriptor is: its WAL (fdatasync in the raft loop), its bbolt db (backend commit), or something else. */
+export type EtcdFile = 'wal' | 'db' | 'other';
+
+/** Reads /proc/PID/fd of a running etcd: fd → what the file is. Empty when the process is gone. */
+export function etcdFiles(pid: number | undefined): Map<number, EtcdFile> {
+  const out = new Map<number, EtcdFile>();
+  if (pid === undefined) return out;
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return out;
+  }
+  for (const fd of fds) {
+    try {
+      const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      out.set(Number(fd), target.includes('/member/wal/') ? 'wal' : target.endsWith('/member/snap/db') ? 'db' : 'other');
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return out;
 }
 
 /** How many of `times` (epoch ms) fall in [from, to]. */

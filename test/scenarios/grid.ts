@@ -31,7 +31,9 @@ export interface GridRow {
   readonly writes?: number;
   readonly stalls?: number;
   readonly stallsOnLeader?: number;
+  readonly walStallsOnLeader?: number;
   readonly elections?: number;
+  readonly leaderChanges?: number;
   readonly agentElectionsMatch?: boolean;
   readonly walFsyncP99?: number;
   readonly probeP99Max?: number;
@@ -56,7 +58,9 @@ export function rowOf(r: ScenarioResult, stallMs: number, repeat: number): GridR
     writes: r.load.succeeded,
     stalls: r.observed.stalls,
     ...(r.observed.stallsOnLeader !== undefined ? { stallsOnLeader: r.observed.stallsOnLeader } : {}),
+    ...(r.observed.walStallsOnLeader !== undefined ? { walStallsOnLeader: r.observed.walStallsOnLeader } : {}),
     elections: r.observed.elections,
+    ...(r.observed.leaderChanges !== undefined ? { leaderChanges: r.observed.leaderChanges } : {}),
     agentElectionsMatch: r.agents.every((a) => a.electionsMatch === true),
     ...(r.observed.etcd.walFsyncP99 !== undefined ? { walFsyncP99: r.observed.etcd.walFsyncP99 } : {}),
     ...(probeP99s.length > 0 ? { probeP99Max: Math.max(...probeP99s) } : {}),
@@ -64,7 +68,7 @@ export function rowOf(r: ScenarioResult, stallMs: number, repeat: number): GridR
 }
 
 const COLUMNS: ReadonlyArray<keyof GridRow> = [
-  'heartbeatMs', 'electionMs', 'stallMs', 'repeat', 'durationSeconds', 'writes', 'stalls', 'stallsOnLeader', 'elections', 'agentElectionsMatch', 'walFsyncP99', 'probeP99Max', 'error',
+  'heartbeatMs', 'electionMs', 'stallMs', 'repeat', 'durationSeconds', 'writes', 'stalls', 'stallsOnLeader', 'walStallsOnLeader', 'elections', 'leaderChanges', 'agentElectionsMatch', 'walFsyncP99', 'probeP99Max', 'error',
 ];
 
 export function toCsv(rows: readonly GridRow[]): string {
@@ -79,10 +83,10 @@ export function summarize(rows: readonly GridRow[]): string {
     const k = `${r.heartbeatMs}/${r.electionMs}/${r.stallMs}`;
     cells.set(k, [...(cells.get(k) ?? []), r]);
   }
-  const table: string[][] = [['hb', 'et', 'stall', 'runs', 'stalls', 'on leader', 'elections', 'elections per leader stall', 'agents match']];
+  const table: string[][] = [['hb', 'et', 'stall', 'runs', 'stalls', 'on leader', 'on leader WAL', 'elections', 'leader changes', 'leader changes per leader stall', 'agents match']];
   for (const rs of cells.values()) {
     const ok = rs.filter((r) => r.error === undefined);
-    const sum = (k: 'stalls' | 'stallsOnLeader' | 'elections') => ok.reduce((s, r) => s + (r[k] ?? 0), 0);
+    const sum = (k: 'stalls' | 'stallsOnLeader' | 'walStallsOnLeader' | 'elections' | 'leaderChanges') => ok.reduce((s, r) => s + (r[k] ?? 0), 0);
     const onLeader = sum('stallsOnLeader');
     table.push([
       String(rs[0]!.heartbeatMs),
@@ -91,8 +95,10 @@ export function summarize(rows: readonly GridRow[]): string {
       `${ok.length}/${rs.length}`,
       String(sum('stalls')),
       String(onLeader),
+      String(sum('walStallsOnLeader')),
       String(sum('elections')),
-      onLeader > 0 ? (sum('elections') / onLeader).toFixed(2) : '—',
+      String(sum('leaderChanges')),
+      onLeader > 0 ? (sum('leaderChanges') / onLeader).toFixed(2) : '—',
       ok.every((r) => r.agentElectionsMatch) ? 'yes' : 'NO',
     ]);
   }
@@ -130,7 +136,7 @@ export async function runGrid(opts: GridOptions = {}): Promise<{ rows: GridRow[]
           const r = await runScenario(spec, { log: (l) => log(`  ${l}`) });
           results.push(r);
           rows.push(rowOf(r, stallMs, repeat));
-          log(`  stalls ${r.observed.stalls} (${r.observed.stallsOnLeader ?? '?'} on leader), elections ${r.observed.elections}`);
+          log(`  stalls ${r.observed.stalls} (${r.observed.stallsOnLeader ?? '?'} on the leader, ${r.observed.walStallsOnLeader ?? '?'} on its WAL), elections ${r.observed.elections}`);
         } catch (err) {
           rows.push({ heartbeatMs: hb, electionMs: et, stallMs, repeat, error: err instanceof Error ? err.message.split('\n')[0]! : String(err) });
           log(`  failed: ${String(err)}`);

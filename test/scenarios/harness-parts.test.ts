@@ -37,8 +37,8 @@ t.test('readStraceLog: finished calls, delayed ones, and calls split by another 
   );
   const log = readStraceLog(file);
   t.same(log.calls, [1700000000001, 1700000000600, 1700000000500]);
-  t.same(log.delayed, [1700000000600, 1700000000500], 'a resumed call is timed at its entry');
-  t.equal(countBetween(log.delayed, 1700000000550, 1700000001000), 1);
+  t.same(log.delayed, [{ at: 1700000000600, fd: 9 }, { at: 1700000000500, fd: 11 }], 'a resumed call is timed (and its fd taken) at its entry');
+  t.equal(countBetween(log.delayed.map((d) => d.at), 1700000000550, 1700000001000), 1);
   t.same(readStraceLog(join(dir, 'absent.log')), { calls: [], delayed: [] }, 'no log: nothing');
 });
 

@@ -12,7 +12,7 @@ import { dirname, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startEtcdCluster, type EtcdCluster, type EtcdMemberProcess } from '../helpers/etcd-cluster.js';
 import { P, startScenarioAgent, type ScenarioAgent } from './agents.js';
-import { countBetween, readStraceLog, etcdStraceLog, etcdStraceWrap, fioSummary, loopUnavailable, makeLoopFs, startFio, type StallSpec } from './faults.js';
+import { countBetween, etcdFiles, readStraceLog, etcdStraceLog, etcdStraceWrap, fioSummary, loopUnavailable, makeLoopFs, startFio, type StallSpec } from './faults.js';
 import { startLoad, type Load } from './load.js';
 import { addHistograms, histogramOf, memberStatus, parseFamilies, scrapeEtcd, scrapeIsLeader, settledStatuses, valueOf, windowQuantiles, type EtcdMetricsSnapshot, type MemberStatus } from './observe.js';
 import { startPrometheus, targetOf, type PrometheusServer } from './prometheus.js';
@@ -112,6 +112,13 @@ function agentSnapshot(text: string, member: string): AgentSnapshot {
   };
 }
 
+/** Each member's status for the comparison: the one read together with its agent's counter when that synced, else the settled read. */
+function termsAt(settled: Map<string, MemberStatus>, synced: Map<string, { status?: MemberStatus; synced: boolean }>): Map<string, MemberStatus> {
+  const out = new Map(settled);
+  for (const [name, s] of synced) if (s.synced && s.status) out.set(name, s.status);
+  return out;
+}
+
 /**
  * The agent's counters at a moment when its raft term equals what etcdctl says its member's term
  * is: its election count then corresponds to that term, so the two can be compared. Bounded; on
@@ -125,9 +132,10 @@ async function syncedAgentSnapshot(cluster: EtcdCluster, member: EtcdMemberProce
     status = await memberStatus(cluster, member);
     snap = await agent.metrics().then((t) => agentSnapshot(t, member.name), () => undefined);
     if (status && snap?.raftTerm === status.raftTerm) {
-      // and still the same term afterwards: no election slipped in between the two reads
+      // and still the same afterwards, on both sides: no election slipped in between the reads
       const again = await memberStatus(cluster, member);
-      if (again?.raftTerm === status.raftTerm) return { snap, status, synced: true };
+      const snap2 = await agent.metrics().then((t) => agentSnapshot(t, member.name), () => undefined);
+      if (again?.raftTerm === status.raftTerm && snap2?.raftTerm === snap.raftTerm && snap2.elections === snap.elections) return { snap, status, synced: true };
     }
     await sleep(200);
   }
@@ -342,17 +350,20 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
   await sleep(spec.warmupSeconds * 1000);
 
   // ── window opens: baselines
-  const before = await settledStatuses(cluster, 15_000);
-  if (!before.settled) notes.push('the cluster had not settled when the window opened (elections already under way)');
-  const termBefore = Math.max(0, ...[...before.statuses.values()].map((s) => s.raftTerm));
+  const settledBefore = await settledStatuses(cluster, 15_000);
+  if (!settledBefore.settled) notes.push('the cluster had not settled when the window opened (elections already under way)');
   const leaderOf = (st: Map<string, MemberStatus>) => {
     const id = [...st.values()][0]?.leaderId;
     return [...st.values()].find((s) => s.memberId === id)?.member;
   };
-  const leaderBefore = leaderOf(before.statuses);
+  const leaderBefore = leaderOf(settledBefore.statuses);
   const etcdBefore = new Map<string, EtcdMetricsSnapshot | undefined>(await Promise.all(cluster.members.map(async (m) => [m.name, await scrapeEtcd(m)] as const)));
   const agentBefore = new Map(await Promise.all(cluster.members.map(async (m) => [m.name, await syncedAgentSnapshot(cluster, m, agentOf(m))] as const)));
   for (const [name, a] of agentBefore) if (!a.synced) notes.push(`agent ${name}: its raft term did not match etcdctl's when the window opened`);
+  // Each member's term at the window's start is the one read with its agent's counter (an election can
+  // slip in between the settled read and this one while stalls go on).
+  const before = termsAt(settledBefore.statuses, agentBefore);
+  const termBefore = Math.max(0, ...[...before.values()].map((s) => s.raftTerm));
   load.reset();
   const t0 = Date.now();
   const poller = startPoller(agents, cluster.members, t0);
@@ -407,21 +418,27 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
   await load.stop();
   await poller.stop();
   log('window closed; waiting for the cluster to settle');
-  const after = await settledStatuses(cluster, 20_000);
-  if (!after.settled) notes.push('the cluster had not settled (same term and leader everywhere) 20 s after the window');
-  const termAfter = Math.max(0, ...[...after.statuses.values()].map((s) => s.raftTerm));
-  const leaderAfter = leaderOf(after.statuses);
+  const settledAfter = await settledStatuses(cluster, 20_000);
+  if (!settledAfter.settled) notes.push('the cluster had not settled (same term and leader everywhere) 20 s after the window');
+  const leaderAfter = leaderOf(settledAfter.statuses);
   const etcdAfter = new Map<string, EtcdMetricsSnapshot | undefined>(await Promise.all(cluster.members.map(async (m) => [m.name, await scrapeEtcd(m)] as const)));
   const agentAfter = new Map(await Promise.all(cluster.members.map(async (m) => [m.name, await syncedAgentSnapshot(cluster, m, agentOf(m))] as const)));
   for (const [name, a] of agentAfter) if (!a.synced) notes.push(`agent ${name}: its raft term did not match etcdctl's when the window closed`);
+  const after = termsAt(settledAfter.statuses, agentAfter);
+  const termAfter = Math.max(0, ...[...after.values()].map((s) => s.raftTerm));
   const tEnd = Date.now();
   const durationSeconds = (tEnd - t0) / 1000;
   const straceLogs = new Map(names.map((n) => [n, readStraceLog(etcdStraceLog(dir, n))]));
+  // which fd is the WAL and which the bbolt db, read while etcd still runs
+  const filesOf = new Map(cluster.members.map((m) => [m.name, etcdFiles(m.pid())]));
   const diagnoses = new Map(await Promise.all(agents.map(async (a) => [a.member, await diagnosisOf(a)] as const)));
   const alerts = await prom.firedWithin(durationSeconds + 2).catch((err: unknown) => {
     notes.push(`alerts query failed: ${errorText(err)}`);
     return [] as string[];
   });
+  const alertHistory = await prom.alertHistory(durationSeconds + 2).catch(() => ({}));
+  const scrapeFailures = await prom.scrapeFailures(durationSeconds + 2).catch(() => ({}));
+  if (Object.keys(scrapeFailures).length > 0) notes.push(`failed Prometheus scrapes in the window: ${JSON.stringify(scrapeFailures)}`);
   const alertsPending = await prom.alerts().then(
     (as) => [...new Set(as.filter((a) => a.state === 'pending').map((a) => a.name))].sort(),
     () => [] as string[],
@@ -432,17 +449,22 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
   const slow = fault.kind === 'slow-disk';
   const stallFacts = (name: string) => {
     const logged = straceLogs.get(name)!;
-    const times = logged.delayed.filter((t) => t >= t0 && t <= tEnd).map((t) => Math.round(t - t0));
+    const files = filesOf.get(name)!;
+    const inWindow = logged.delayed.filter((d) => d.at >= t0 && d.at <= tEnd).map((d) => ({ atMs: Math.round(d.at - t0), file: files.get(d.fd) ?? 'other' }));
+    const onLeader = inWindow.filter((d) => poller.leadersAt(d.atMs).includes(name));
     return {
-      stalls: times.length,
-      stallsWhileLeader: times.filter((t) => poller.leadersAt(t).includes(name)).length,
+      stalls: inWindow.length,
+      walStalls: inWindow.filter((d) => d.file === 'wal').length,
+      stallsWhileLeader: onLeader.length,
+      walStallsWhileLeader: onLeader.filter((d) => d.file === 'wal').length,
       fdatasyncCalls: countBetween(logged.calls, t0, tEnd),
-      stallTimesMs: times,
+      stallTimesMs: inWindow.map((d) => d.atMs),
+      stallFiles: inWindow.map((d) => d.file),
     };
   };
   const members: MemberObservation[] = cluster.members.map((m) => {
-    const b = before.statuses.get(m.name);
-    const a = after.statuses.get(m.name);
+    const b = before.get(m.name);
+    const a = after.get(m.name);
     const eb = etcdBefore.get(m.name);
     const ea = etcdAfter.get(m.name);
     const counterDelta = (x?: number, y?: number) => (y === undefined ? undefined : x === undefined || y < x ? y : y - x);
@@ -494,6 +516,7 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
       };
     }
     const diag = diagnoses.get(m.name) ?? {};
+    const view = b && a ? { termBefore: b.raftTerm, termAfter: a.raftTerm, countBefore: b.elections, countAfter: a.elections } : undefined;
     return {
       member: m.name,
       ...(elections !== undefined ? { elections } : {}),
@@ -506,6 +529,7 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
         ...(polled?.probeMax !== undefined ? { max: polled.probeMax } : {}),
       },
       ...(disk ? { disk } : {}),
+      ...(view && (view.termBefore !== undefined || view.termAfter !== undefined) ? { agentView: view } : {}),
       ...(polled?.min !== undefined && polled.last !== undefined ? { etcdApiUp: { min: polled.min, last: polled.last } } : {}),
       ...diag,
     };
@@ -513,8 +537,9 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
 
   const stalls = slow ? members.reduce((s, m) => s + (m.stalls ?? 0), 0) : 0;
   const stallsOnLeader = slow ? members.reduce((s, m) => s + (m.stallsWhileLeader ?? 0), 0) : undefined;
+  const walStallsOnLeader = slow ? members.reduce((s, m) => s + (m.walStallsWhileLeader ?? 0), 0) : undefined;
   const probeStalls =
-    slow && fault.traceAgents ? agents.reduce((s, a) => s + (a.straceLog ? countBetween(readStraceLog(a.straceLog).delayed, t0, tEnd) : 0), 0) : undefined;
+    slow && fault.traceAgents ? agents.reduce((s, a) => s + (a.straceLog ? countBetween(readStraceLog(a.straceLog).delayed.map((d) => d.at), t0, tEnd) : 0), 0) : undefined;
 
   return {
     scenario: spec.name,
@@ -527,11 +552,13 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
       elections: termAfter - termBefore,
       termBefore,
       termAfter,
-      settled: after.settled,
+      ...(members.some((m) => m.leaderChanges !== undefined) ? { leaderChanges: Math.max(...members.map((m) => m.leaderChanges ?? 0)) } : {}),
+      settled: settledAfter.settled,
       ...(leaderBefore ? { leaderBefore } : {}),
       ...(leaderAfter ? { leaderAfter } : {}),
       stalls,
       ...(stallsOnLeader !== undefined ? { stallsOnLeader } : {}),
+      ...(walStallsOnLeader !== undefined ? { walStallsOnLeader } : {}),
       ...(probeStalls !== undefined ? { probeStalls } : {}),
       leaderTimeline: poller.timeline,
       etcd: {
@@ -549,6 +576,7 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
     agents: agentReports,
     alerts,
     alertsPending,
+    alertHistory,
     ruleFiles: prom.rules.loaded.map((f) => relative(process.cwd(), f)),
     notes,
   };

@@ -38,6 +38,10 @@ export interface PrometheusServer {
   alerts(): Promise<Array<{ name: string; state: string; labels: Record<string, string> }>>;
   /** Names of alerts that were firing at any rule evaluation in the last `seconds`. */
   firedWithin(seconds: number): Promise<string[]>;
+  /** For each alert that was pending or firing in the last `seconds`: how many rule evaluations (≈ seconds) in each state. */
+  alertHistory(seconds: number): Promise<Record<string, { pending: number; firing: number }>>;
+  /** Failed scrapes per target (job/node) in the last `seconds`; only targets with failures. */
+  scrapeFailures(seconds: number): Promise<Record<string, number>>;
   /** Waits until every target has been scraped successfully once (bounded). */
   waitForTargets(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -158,6 +162,22 @@ export async function startPrometheus(cleanups: Cleanups, dir: string, jobs: Rec
     async firedWithin(seconds) {
       const r = await query(`count by (alertname) (max_over_time(ALERTS{alertstate="firing"}[${Math.max(1, Math.ceil(seconds))}s]))`);
       return r.map((x) => x.metric['alertname'] ?? '?').sort();
+    },
+    async alertHistory(seconds) {
+      const r = await query(`max by (alertname, alertstate) (count_over_time(ALERTS[${Math.max(1, Math.ceil(seconds))}s]))`);
+      const out: Record<string, { pending: number; firing: number }> = {};
+      for (const x of r) {
+        const name = x.metric['alertname'] ?? '?';
+        const e = (out[name] ??= { pending: 0, firing: 0 });
+        if (x.metric['alertstate'] === 'firing') e.firing = x.value;
+        else e.pending = x.value;
+      }
+      return out;
+    },
+    async scrapeFailures(seconds) {
+      const w = `${Math.max(1, Math.ceil(seconds))}s`;
+      const r = await query(`sum by (job, node) (count_over_time(up[${w}]) - sum_over_time(up[${w}])) > 0`);
+      return Object.fromEntries(r.map((x) => [`${x.metric['job'] ?? '?'}/${x.metric['node'] ?? '?'}`, x.value]));
     },
     async waitForTargets(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;

@@ -22,8 +22,18 @@ export interface MemberObservation {
   readonly stalls?: number;
   /** Of those, the ones that began while this member claimed leadership (etcd_server_is_leader, polled each 500 ms). */
   readonly stallsWhileLeader?: number;
-  /** When each stall began, ms after the window opened. */
+  /**
+   * Of the stalls, those of an fdatasync on the WAL (made in etcd's raft loop); the rest are the bbolt
+   * db's (backend commit), which hold the batch lock the apply loop waits for — and the raft loop waits
+   * for the apply loop, so a db stall can silence a leader too (the runs show elections from both).
+   */
+  readonly walStalls?: number;
+  /** WAL stalls that began while this member claimed leadership. */
+  readonly walStallsWhileLeader?: number;
+  /** When each stall began, ms after the window opened… */
   readonly stallTimesMs?: readonly number[];
+  /** …and which file it was on (same order). */
+  readonly stallFiles?: readonly ('wal' | 'db' | 'other')[];
   /** fdatasync calls strace saw in etcd during the window (slow-disk only). */
   readonly fdatasyncCalls?: number;
   /** etcd_server_leader_changes_seen_total increase (a restarted member counts from 0 again). */
@@ -38,6 +48,11 @@ export interface Observed {
   readonly elections: number;
   readonly termBefore: number;
   readonly termAfter: number;
+  /**
+   * Leader changes: the largest increase of etcd_server_leader_changes_seen_total on any member.
+   * Fewer than `elections` when campaigns failed (split votes: each campaign raises the term).
+   */
+  readonly leaderChanges?: number;
   /** Every member agreed on term and leader at the end (waited for, bounded). */
   readonly settled: boolean;
   readonly leaderBefore?: string;
@@ -46,6 +61,8 @@ export interface Observed {
   readonly stalls: number;
   /** Stalls that began on the member that was leader then: the ones the election model is about. */
   readonly stallsOnLeader?: number;
+  /** Of those, the ones on the leader's WAL: the raft loop itself was stuck. */
+  readonly walStallsOnLeader?: number;
   /** Who claimed leadership (etcd_server_is_leader = 1), from ms after the window opened; polled each 500 ms. */
   readonly leaderTimeline: ReadonlyArray<{ readonly atMs: number; readonly leaders: readonly string[] }>;
   /** Stalls strace injected into the agents' probes during the window. */
@@ -71,6 +88,8 @@ export interface AgentReport {
   /** The observed term increase of this agent's member (etcdctl), for comparison. */
   readonly observedTermIncrease?: number;
   readonly electionsMatch?: boolean;
+  /** The agent's own raft term gauge and election counter at the window's ends (to examine a mismatch). */
+  readonly agentView?: { readonly termBefore?: number; readonly termAfter?: number; readonly countBefore: number; readonly countAfter: number };
   /** The agent's fdatasync probe over the window, seconds; max is the largest per-round maximum the harness saw (polled each second). */
   readonly probe: { readonly count: number; readonly p50?: number; readonly p99?: number; readonly max?: number };
   readonly disk?: {
@@ -103,6 +122,8 @@ export interface ScenarioResult {
   readonly alerts: readonly string[];
   /** Alerts pending (condition true, `for` not yet elapsed) at the end. */
   readonly alertsPending: readonly string[];
+  /** Per alert seen in the window: rule evaluations (1 s apart) it spent pending and firing. */
+  readonly alertHistory?: Record<string, { readonly pending: number; readonly firing: number }>;
   /** Rule files loaded into Prometheus (relative paths), and problems worth knowing. */
   readonly ruleFiles: readonly string[];
   readonly notes: readonly string[];
@@ -126,8 +147,8 @@ export function renderResult(r: ScenarioResult): string {
   lines.push(`expect   ${r.expect}`);
   lines.push('');
   lines.push(
-    `observed elections ${o.elections} (raft term ${o.termBefore} → ${o.termAfter}${o.settled ? '' : ', NOT settled'}; leader ${o.leaderBefore ?? '?'} → ${o.leaderAfter ?? '?'}), ` +
-      `injected stalls ${o.stalls}${o.stallsOnLeader !== undefined ? ` (${o.stallsOnLeader} on the leader)` : ''}${o.probeStalls !== undefined ? ` (+${o.probeStalls} in agent probes)` : ''}`,
+    `observed elections ${o.elections} (raft term ${o.termBefore} → ${o.termAfter}${o.settled ? '' : ', NOT settled'}; ${o.leaderChanges ?? '?'} leader changes, ${o.leaderBefore ?? '?'} → ${o.leaderAfter ?? '?'}), ` +
+      `injected stalls ${o.stalls}${o.stallsOnLeader !== undefined ? ` (${o.stallsOnLeader} on the leader, ${o.walStallsOnLeader ?? '?'} of them on its WAL)` : ''}${o.probeStalls !== undefined ? ` (+${o.probeStalls} in agent probes)` : ''}`,
   );
   lines.push(
     `etcd     WAL fsync p50 ${ms(o.etcd.walFsyncP50)} p99 ${ms(o.etcd.walFsyncP99)} (n=${o.etcd.walFsyncCount}); backend commit p50 ${ms(o.etcd.backendCommitP50)} p99 ${ms(o.etcd.backendCommitP99)} (n=${o.etcd.backendCommitCount})`,
@@ -158,6 +179,8 @@ export function renderResult(r: ScenarioResult): string {
   lines.push(renderTable(rows));
   lines.push('');
   lines.push(`alerts   fired: ${r.alerts.length ? r.alerts.join(', ') : 'none'}; pending at end: ${r.alertsPending.length ? r.alertsPending.join(', ') : 'none'}; rule files: ${r.ruleFiles.length ? r.ruleFiles.join(', ') : 'none'}`);
+  const history = Object.entries(r.alertHistory ?? {});
+  if (history.length > 0) lines.push(`         evaluations pending/firing: ${history.map(([n, h]) => `${n} ${h.pending}/${h.firing}`).join(', ')}`);
   for (const n of r.notes) lines.push(`note     ${n}`);
   return lines.join('\n');
 }
