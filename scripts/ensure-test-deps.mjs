@@ -18,6 +18,8 @@ const DEBIAN = {
   // From the image's Kubernetes apt repository (Debian's own kubernetes-client is too old for kustomize components).
   kubectl: '/usr/bin/kubectl',
   'prometheus-alertmanager': '/usr/bin/amtool',
+  // The status page's end-to-end tests drive it with playwright-core.
+  chromium: '/usr/bin/chromium',
 };
 
 const missing = Object.entries(DEBIAN).filter(([, file]) => !existsSync(file)).map(([pkg]) => pkg);

@@ -27,8 +27,15 @@ export interface DiagnosisSchedule {
 export function startAgent(sources: readonly AnySource[], log: Logger, schedule?: DiagnosisSchedule): Agent {
   const state = new AgentState(new Date(), new Set(sources.map((s) => s.name)));
   const abort = new AbortController();
-  const loops = sources.map((source) => runLoop(source, state, log, abort.signal));
-  if (schedule) loops.push(diagnosisLoop(state, schedule, log, abort.signal));
+  const wake = new Wakeup();
+  // A stall or an election is news that cannot wait for the next scheduled evaluation.
+  const onRecorded = schedule
+    ? (name: SourceName, before: RecordedBefore) => {
+        if (urgent(state, name, before, schedule.thresholds)) wake.wake();
+      }
+    : undefined;
+  const loops = sources.map((source) => runLoop(source, state, log, abort.signal, onRecorded));
+  if (schedule) loops.push(diagnosisLoop(state, schedule, log, abort.signal, wake));
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
@@ -39,14 +46,60 @@ export function startAgent(sources: readonly AnySource[], log: Logger, schedule?
   return { state, stop };
 }
 
-async function runLoop(source: AnySource, state: AgentState, log: Logger, signal: AbortSignal): Promise<void> {
+/** What a record() is compared against to tell whether it brought news. */
+interface RecordedBefore {
+  readonly elections: number;
+}
+
+/** True when the sample just recorded holds a stall or a new election: the diagnosis should look now. */
+function urgent(state: AgentState, name: SourceName, before: RecordedBefore, thresholds: Thresholds): boolean {
+  if (name === 'fsync_probe') {
+    const max = state.probe.lastRoundMax;
+    return state.sources.fsync_probe.up === true && max !== undefined && max * 1000 >= thresholds.stallThreshold;
+  }
+  return name === 'etcd_api' && state.elections.elections > before.elections;
+}
+
+/** A sleep that a wake-up cuts short; a wake-up while nobody sleeps ends the next sleep at once. */
+class Wakeup {
+  private pending = false;
+  private resolve: (() => void) | undefined;
+
+  wake(): void {
+    if (this.resolve) this.resolve();
+    else this.pending = true;
+  }
+
+  /** Resolves after `ms` or at a wake-up; rejects at abort, as timers/promises' sleep does. */
+  async sleep(ms: number, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    if (this.pending) {
+      this.pending = false;
+      return;
+    }
+    const timer = new AbortController();
+    const woken = new Promise<void>((resolve) => (this.resolve = resolve));
+    try {
+      await Promise.race([sleep(ms, undefined, { signal: AbortSignal.any([signal, timer.signal]) }), woken]);
+    } finally {
+      this.resolve = undefined;
+      timer.abort();
+    }
+  }
+}
+
+async function runLoop(source: AnySource, state: AgentState, log: Logger, signal: AbortSignal, onRecorded?: (name: SourceName, before: RecordedBefore) => void): Promise<void> {
+  let notes: ReadonlySet<string> = new Set();
   while (!signal.aborted) {
     const started = performance.now();
     const at = new Date();
     const outcome = await sampleSafely(source, at);
     const duration = seconds((performance.now() - started) / 1000);
+    const before: RecordedBefore = { elections: state.elections.elections };
     const change = state.record(source.name, outcome as Outcome<SampleOf[typeof source.name]>, at, duration);
+    onRecorded?.(source.name, before);
     if (change) logChange(log, change, source.interval);
+    if (outcome.ok) notes = logNewNotes(log, source.name, notes, outcome.value);
     const wait = Math.max(0, source.interval - (performance.now() - started));
     try {
       await sleep(wait, undefined, { signal });
@@ -60,11 +113,12 @@ async function runLoop(source: AnySource, state: AgentState, log: Logger, signal
  * Re-evaluates the diagnosis on its own schedule, so every output reads the same Diagnosis object
  * and none of them computes it on a request's path.
  */
-async function diagnosisLoop(state: AgentState, schedule: DiagnosisSchedule, log: Logger, signal: AbortSignal): Promise<void> {
+async function diagnosisLoop(state: AgentState, schedule: DiagnosisSchedule, log: Logger, signal: AbortSignal, wake: Wakeup): Promise<void> {
   let tracker: FindingTracker | undefined;
   while (!signal.aborted) {
     try {
-      await sleep(schedule.interval, undefined, { signal });
+      // Every --diagnosis-interval, and at once after a probe round with a stall or a new election.
+      await wake.sleep(schedule.interval, signal);
     } catch {
       return;
     }
@@ -105,6 +159,18 @@ function logChange(log: Logger, change: StateChange, retry: number): void {
       log.warn(`source failed; retrying every ${retry} ms`, fields);
       break;
   }
+}
+
+/**
+ * A sample may carry `notes` (what is missing or odd: no flush counters on an old kernel, a manifest
+ * that disagrees with the running etcd). Each is logged once, when it first appears; not on every
+ * sample, and not again after a failure and recovery while it stays the same.
+ */
+function logNewNotes(log: Logger, source: string, before: ReadonlySet<string>, value: unknown): ReadonlySet<string> {
+  const list = typeof value === 'object' && value !== null && Array.isArray((value as { notes?: unknown }).notes) ? (value as { notes: unknown[] }).notes : [];
+  const now = new Set(list.filter((n): n is string => typeof n === 'string'));
+  for (const n of now) if (!before.has(n)) log.info(n, { source });
+  return now;
 }
 
 async function closeQuietly(source: AnySource, log: Logger): Promise<void> {

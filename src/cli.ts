@@ -7,6 +7,7 @@ import { run } from './commands/run.js';
 import { buildConfig, ConfigError, splitArgs, usage, type Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { loadTls, resolveProbeDir, type TlsFiles } from './startup.js';
+import { loadWebConfig, type WebConfig } from './export/web-config.js';
 import { VERSION } from './version.js';
 
 const COMMANDS = { run: {}, diagnose: DIAGNOSE_FLAGS, bench: BENCH_FLAGS } as const;
@@ -17,6 +18,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   let config: Config;
   let tls: TlsFiles | undefined;
   let probeDir: string | undefined;
+  let web: WebConfig | undefined;
   let command: Command;
   let extra: ReadonlyMap<string, string>;
   const warnings: string[] = [];
@@ -35,6 +37,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     extra = cli.extra;
     config = buildConfig(cli.values, env);
     tls = loadTls(config, new Date(), warnings);
+    // Only `run` serves HTTP; a broken web config must stop it before anything listens unprotected.
+    if (command === 'run' && config.webConfigFile !== undefined) web = loadWebConfig(config.webConfigFile, new Date(), warnings);
     probeDir = config.probeEnabled || command === 'bench' ? await resolveProbeDir(config, warnings) : undefined;
     if (command === 'bench') {
       const { count, json } = parseBenchFlags(extra);
@@ -54,7 +58,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const log = createLogger(config.logLevel, config.logFormat);
   for (const w of warnings) log.warn(w);
   routeProcessWarnings(log);
-  return run(config, tls, probeDir, log);
+  return run(config, tls, probeDir, log, web);
 }
 
 /**

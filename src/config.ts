@@ -2,7 +2,8 @@
 // so `--help`, the README's flag table and the parser cannot disagree.
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
 import { DEFAULT_THRESHOLDS, THRESHOLD_HELP, thresholdProblems, type ThresholdKind, type Thresholds } from './analysis/thresholds.js';
-import { formatDuration, ms, parseDuration, parseSize, seconds, type Bytes, type Milliseconds } from './units.js';
+import { DEFAULT_WRITE_SIZE } from './sources/fsync-probe.js';
+import { formatDuration, isDurationSyntax, isSizeSyntax, ms, parseDuration, parseSize, seconds, type Bytes, type Milliseconds } from './units.js';
 
 export const ENV_PREFIX = 'ETCD_LATENCY_AGENT_';
 
@@ -13,6 +14,8 @@ export interface ListenAddress {
 
 export interface Config {
   readonly listenAddress: ListenAddress;
+  readonly webConfigFile?: string;
+  readonly webDisableApi: boolean;
   readonly etcdEndpoints: readonly string[];
   readonly etcdCacert?: string;
   readonly etcdCert?: string;
@@ -59,16 +62,25 @@ interface FlagSpec<K extends keyof Config> {
   readonly parse: (text: string) => Parsed<Config[K]>;
 }
 
+/**
+ * The longest duration a setting may have: Node.js timers take at most 2^31 - 1 ms (24.8 days) and
+ * fire after 1 ms when given more, which would turn a long interval into a busy loop.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
 function duration(text: string): Parsed<Milliseconds> {
   const d = parseDuration(text);
-  if (d === undefined) return bad(`"${text}" is not a duration; write it like 500ms, 10s or 1m`);
+  const tooLong = `"${text}" is too long: at most 596h (${MAX_DURATION_MS} ms, the longest timer Node.js can set)`;
+  if (d === undefined) return bad(isDurationSyntax(text) ? tooLong : `"${text}" is not a duration; write it like 500ms, 10s or 1m`);
   if (d <= 0) return bad(`"${text}" must be longer than zero`);
+  if (d > MAX_DURATION_MS) return bad(tooLong);
   return ok(d);
 }
 
 function size(text: string): Parsed<Bytes> {
   const s = parseSize(text);
-  return s === undefined ? bad(`"${text}" is not a size; write it like 2300, 64MiB or 1GiB`) : ok(s);
+  if (s !== undefined) return ok(s);
+  return bad(isSizeSyntax(text) ? `"${text}" is too large: at most 8PiB` : `"${text}" is not a size; write it like 2300, 64MiB or 1GiB`);
 }
 
 function httpUrl(text: string): Parsed<string> {
@@ -113,9 +125,12 @@ function boolean(text: string): Parsed<boolean> {
   return bad(`"${text}" must be true or false`);
 }
 
-function positiveInt(text: string): Parsed<number> {
-  const n = Number(text);
-  return Number.isInteger(n) && n > 0 ? ok(n) : bad(`"${text}" must be a whole number above zero`);
+function positiveInt(max: number) {
+  return (text: string): Parsed<number> => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n <= 0) return bad(`"${text}" must be a whole number above zero`);
+    return n <= max ? ok(n) : bad(`"${text}" is too many: at most ${max}`);
+  };
 }
 
 function path(text: string): Parsed<string> {
@@ -131,6 +146,10 @@ const flag = <K extends keyof Config>(spec: FlagSpec<K>): FlagSpec<K> => spec;
 export const FLAGS = [
   flag({ key: 'listenAddress', flag: 'listen-address', metavar: 'HOST:PORT', default: '0.0.0.0:9379', parse: listenAddress,
     help: 'Where to serve /metrics, /healthz, /readyz and /api/v1/status.' }),
+  flag({ key: 'webConfigFile', flag: 'web-config-file', metavar: 'FILE', parse: path,
+    help: "TLS and bearer-token authentication for the HTTP endpoint, in node_exporter's --web.config.file format (docs/security.md); /healthz and /readyz stay open." }),
+  flag({ key: 'webDisableApi', flag: 'web-disable-api', metavar: 'BOOL', default: 'false', parse: boolean,
+    help: 'Serve only /metrics, /healthz and /readyz: /api/* and the status page answer 404.' }),
   flag({ key: 'etcdEndpoints', flag: 'etcd-endpoints', metavar: 'URL[,URL]', default: 'http://127.0.0.1:2379', parse: urlList,
     help: "etcd client URLs; the first is the member this agent watches (its node's own member). kubeadm: https://127.0.0.1:2379 with the certs below." }),
   flag({ key: 'etcdCacert', flag: 'etcd-cacert', metavar: 'FILE', parse: path,
@@ -167,8 +186,8 @@ export const FLAGS = [
     help: "Where the probe writes; must be on etcd's filesystem. Default: beside the data dir if writable, else the temp dir (said in the log)." }),
   flag({ key: 'probeInterval', flag: 'probe-interval', metavar: 'DURATION', default: '1s', parse: duration,
     help: 'Time between probe rounds.' }),
-  flag({ key: 'probeWrites', flag: 'probe-writes', metavar: 'N', default: '10', parse: positiveInt,
-    help: 'WAL-sized writes, each followed by fdatasync, per probe round.' }),
+  flag({ key: 'probeWrites', flag: 'probe-writes', metavar: 'N', default: '10', parse: positiveInt(1000),
+    help: 'WAL-sized writes, each followed by fdatasync, per probe round (at most 1000).' }),
   flag({ key: 'probeFileSize', flag: 'probe-file-size', metavar: 'SIZE', default: '64MiB', parse: size,
     help: "Size of the preallocated probe file (etcd preallocates 64 MiB WAL segments); the probe never writes beyond it." }),
   flag({ key: 'probeMinFree', flag: 'probe-min-free', metavar: 'SIZE', default: '1GiB', parse: size,
@@ -362,6 +381,9 @@ export function buildConfig(cli: ReadonlyMap<string, string>, env: NodeJS.Proces
 function checkCombinations(c: Config): void {
   if ((c.etcdCert === undefined) !== (c.etcdKey === undefined)) {
     throw new ConfigError('--etcd-cert and --etcd-key go together: give both, or neither');
+  }
+  if (c.probeFileSize < DEFAULT_WRITE_SIZE) {
+    throw new ConfigError(`--probe-file-size must be at least ${DEFAULT_WRITE_SIZE} bytes: one probe write, which never goes beyond the file`);
   }
   if (c.etcdHeartbeatInterval !== undefined && c.etcdElectionTimeout !== undefined && c.etcdElectionTimeout < 5 * c.etcdHeartbeatInterval) {
     throw new ConfigError('--etcd-election-timeout must be at least 5× --etcd-heartbeat-interval (etcd refuses to start otherwise)');

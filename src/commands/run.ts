@@ -5,6 +5,8 @@ import { startAgent, type Agent, type AnySource } from '../agent.js';
 import type { Config } from '../config.js';
 import { createMetricsRegistry } from '../export/metrics.js';
 import { closeServer, createApp, listen } from '../export/server.js';
+import { initialSecurity, watchWebConfig } from '../export/http-security.js';
+import { describeWebConfig, type WebConfig } from '../export/web-config.js';
 import type { Logger } from '../log.js';
 import { createDiskstatsSource } from '../sources/diskstats.js';
 import { createEtcdApiSource } from '../sources/etcd-api.js';
@@ -67,13 +69,14 @@ export function buildSources(config: Config, tls: TlsFiles | undefined, probeDir
   return sources;
 }
 
-export async function run(config: Config, tls: TlsFiles | undefined, probeDir: string | undefined, log: Logger): Promise<number> {
+export async function run(config: Config, tls: TlsFiles | undefined, probeDir: string | undefined, log: Logger, web?: WebConfig): Promise<number> {
   const agent: Agent = startAgent(buildSources(config, tls, probeDir), log, { thresholds: config.thresholds, interval: config.diagnosisInterval });
   const member = config.memberName ?? hostname();
   const registry = createMetricsRegistry({ state: agent.state, version: VERSION, member });
+  const security = initialSecurity(web, config.webDisableApi);
   let server;
   try {
-    server = await listen(createApp({ state: agent.state, registry, version: VERSION, member }), config.listenAddress);
+    server = await listen(createApp({ state: agent.state, registry, version: VERSION, member, security }), config.listenAddress, web?.tls);
   } catch (err) {
     log.error(`cannot listen on ${config.listenAddress.host}:${config.listenAddress.port}: ${errorMessage(err)}; choose another --listen-address`);
     await agent.stop();
@@ -86,7 +89,10 @@ export async function run(config: Config, tls: TlsFiles | undefined, probeDir: s
     probe_dir: probeDir ?? 'disabled',
     etcd_endpoints: config.etcdEndpoints.join(','),
     etcd_metrics_url: config.etcdMetricsUrl,
+    ...describeWebConfig(web),
+    web_api: config.webDisableApi ? 'disabled' : 'enabled',
   });
+  const stopWatching = web ? watchWebConfig(web, server, security, log) : () => undefined;
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
@@ -96,6 +102,7 @@ export async function run(config: Config, tls: TlsFiles | undefined, probeDir: s
   const forceExit = () => process.exit(1);
   process.once('SIGTERM', forceExit);
   process.once('SIGINT', forceExit);
+  stopWatching();
   await Promise.all([closeServer(server), agent.stop()]);
   log.info('stopped');
   return 0;

@@ -5,7 +5,8 @@
 // on every complete bucket); a point is stamped at its bucket's end. For each bucket:
 // - probe / WAL fsync / backend commit p99: the quantile of the increase of the cumulative histogram
 //   between the snapshots that frame the bucket (the last one at or before each edge);
-// - probe max: the worst fdatasync of the probe rounds that ended inside the bucket;
+// - probe max: the worst fdatasync of the probe rounds counted in that increase (and the probe p99 is
+//   capped at it: interpolation inside a histogram bucket can overshoot);
 // - disk busy: the fraction of the time etcd's device was busy (diskstats io_ticks), the busiest of the
 //   device and its whole disks, as the diagnosis takes it.
 // A bucket without data (no snapshots around it, no observation in it) is null: a gap in the chart.
@@ -115,16 +116,21 @@ function busyBetween(start: DiskPoint | undefined, end: DiskPoint | undefined): 
   return busiest === null ? null : round(busiest, 1e4);
 }
 
-function probeMaxes(points: readonly ProbePoint[], edges: readonly number[]): Array<number | null> {
-  const out: Array<number | null> = new Array<number | null>(edges.length - 1).fill(null);
-  let b = 0;
-  for (const p of points) {
-    const t = p.at.getTime();
-    if (t <= edges[0]! || t > edges[edges.length - 1]!) continue;
-    while (t > edges[b + 1]!) b++;
-    out[b] = Math.max(out[b] ?? 0, round(p.max, 1e6));
-  }
-  return out;
+/**
+ * The worst probe round between each bucket's framing snapshots: (start, end], the very rounds whose
+ * fdatasyncs make up that bucket's histogram increase (a round and its snapshot share one time).
+ */
+function probeMaxes(points: readonly ProbePoint[], buckets: ReadonlyArray<{ start?: TotalsPoint; end?: TotalsPoint }>): Array<number | null> {
+  let j = 0;
+  return buckets.map(({ start, end }) => {
+    if (!start || !end || start === end) return null;
+    const from = start.at.getTime();
+    const to = end.at.getTime();
+    while (j < points.length && points[j]!.at.getTime() <= from) j++;
+    let max: number | null = null;
+    for (let k = j; k < points.length && points[k]!.at.getTime() <= to; k++) max = Math.max(max ?? 0, points[k]!.max);
+    return max === null ? null : round(max, 1e6);
+  });
 }
 
 const round = (v: number, per: number): number => Math.round(v * per) / per;
@@ -135,6 +141,7 @@ export function historyDocument(h: HistoryInput, now: Date, opts: HistoryOptions
   const edges = bucketEdges(now, span, step, opts.since);
   const totals = frames(h.totals.all(), edges);
   const disk = frames(h.disk.all(), edges);
+  const probeMax = probeMaxes(h.probePoints.all(), totals);
   const from = new Date(edges[0]!);
   const latestDisk = h.disk.latest()?.sample;
   return {
@@ -145,8 +152,13 @@ export function historyDocument(h: HistoryInput, now: Date, opts: HistoryOptions
     stepSeconds: step,
     t: edges.slice(1).map((e) => e / 1000),
     series: {
-      probeP99: totals.map((f) => p99Between(f.start, f.end, 'probe')),
-      probeMax: probeMaxes(h.probePoints.all(), edges),
+      // A quantile interpolated inside a histogram bucket can overshoot the real maximum: cap it there.
+      probeP99: totals.map((f, i) => {
+        const p99 = p99Between(f.start, f.end, 'probe');
+        const max = probeMax[i];
+        return p99 !== null && max !== null && max !== undefined ? Math.min(p99, max) : p99;
+      }),
+      probeMax,
       walFsyncP99: totals.map((f) => p99Between(f.start, f.end, 'walFsync')),
       backendCommitP99: totals.map((f) => p99Between(f.start, f.end, 'backendCommit')),
       diskBusy: disk.map((f) => busyBetween(f.start, f.end)),

@@ -24,21 +24,36 @@ export interface MetricsContext {
   readonly member: string;
 }
 
-/** A prom-client metric whose values are computed from the state at collection time. */
-class StateMetric {
-  readonly name: string;
-  readonly help: string;
-  readonly type: string;
-  readonly aggregator = 'sum';
-  constructor(spec: MetricSpec, private readonly values: () => readonly Value[]) {
-    this.name = spec.name;
-    this.help = spec.help;
-    this.type = spec.type;
+// The contract's metrics are rendered here, not by prom-client: at one scrape a second the render
+// runs cold (not JIT-optimised), and prom-client's generic formatting (label objects flattened,
+// escaped by regular expressions, per value) was most of a /metrics request (bench/README.md).
+// The text is the same, byte for byte, as prom-client's text format 0.0.4 would be.
+
+/** prom-client's value format: `Nan`, `+Inf`, `-Inf`, else the number as JavaScript prints it. */
+function valueText(v: number): string {
+  if (Number.isNaN(v)) return 'Nan';
+  if (!Number.isFinite(v)) return v < 0 ? '-Inf' : '+Inf';
+  return `${v}`;
+}
+
+const NEEDS_ESCAPE = /[\\\n"]/;
+/** A label value escaped as the text format wants: backslash, newline and double quote. */
+function labelText(v: string): string {
+  return NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : v;
+}
+
+/** HELP text escaping: backslash and newline. */
+const helpText = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+
+/** One metric's block: HELP, TYPE and one line per value (none when the value is unknown). */
+function renderMetric(spec: MetricSpec, values: readonly Value[]): string {
+  let out = `# HELP ${spec.name} ${helpText(spec.help)}\n# TYPE ${spec.name} ${spec.type}`;
+  for (const v of values) {
+    let labels = '';
+    for (const k in v.labels) labels += `${labels ? ',' : ''}${k}="${labelText(v.labels[k]!)}"`;
+    out += `\n${v.metricName ?? spec.name}${labels ? `{${labels}}` : ''} ${valueText(v.value)}`;
   }
-  async get() {
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [...this.values()] };
-  }
-  reset(): void {}
+  return out;
 }
 
 const one = (labels: Labels, value: number | boolean | undefined): Value[] =>
@@ -168,18 +183,76 @@ function valueFunctions(ctx: MetricsContext): Record<MetricKey, () => Value[]> {
   };
 }
 
-export function createMetricsRegistry(ctx: MetricsContext): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+/**
+ * prom-client's event-loop lag gauges are left out: their collector asks Node's delay histogram for
+ * its standard deviation and three percentiles on every scrape, which was a quarter of the CPU of a
+ * /metrics request (bench/README.md, scrape figures), and it samples the loop every 10 ms while the
+ * agent idles. Nothing reads them; the agent's own latencies are measured off the event loop.
+ */
+const DROPPED_DEFAULT_METRICS = [
   // prom-client names these gauges with a `_total` suffix, which promtool (rightly) flags; the
   // process's handle counts are not worth a lint failure in every scrape.
-  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
-    registry.removeSingleMetric(name);
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+  'nodejs_eventloop_lag_seconds',
+  'nodejs_eventloop_lag_min_seconds',
+  'nodejs_eventloop_lag_max_seconds',
+  'nodejs_eventloop_lag_mean_seconds',
+  'nodejs_eventloop_lag_stddev_seconds',
+  'nodejs_eventloop_lag_p50_seconds',
+  'nodejs_eventloop_lag_p90_seconds',
+  'nodejs_eventloop_lag_p99_seconds',
+];
+
+/** How long a rendered body may be served again while the state has not changed (process_* values age that long at most). */
+export const RENDER_REUSE_MS = 1000;
+
+/**
+ * A registry that renders at most once per state change (and per RENDER_REUSE_MS): scrapes that
+ * arrive while nothing was recorded get the same body, and concurrent scrapes share one render.
+ * Every record() counts an attempt and every evaluation replaces the diagnosis object, so the
+ * attempts and the diagnosis identify what the state holds.
+ */
+class StateRegistry extends Registry {
+  private cached: { key: string; diagnosis: Diagnosis | undefined; at: number; body: Promise<string> } | undefined;
+
+  constructor(
+    private readonly state: AgentState,
+    private readonly own: ReadonlyArray<readonly [MetricSpec, () => readonly Value[]]>,
+  ) {
+    super();
   }
+
+  override metrics(): Promise<string> {
+    const key = SOURCE_NAMES.map((n) => this.state.sources[n].attempts).join(',');
+    const now = performance.now();
+    const c = this.cached;
+    if (c && c.key === key && c.diagnosis === this.state.diagnosis && now - c.at < RENDER_REUSE_MS) return c.body;
+    const body = this.render();
+    const entry = { key, diagnosis: this.state.diagnosis, at: now, body };
+    this.cached = entry;
+    body.catch(() => {
+      if (this.cached === entry) this.cached = undefined;
+    });
+    return body;
+  }
+
+  /** prom-client's own metrics (process_*, nodejs_*), then the contract's, as one exposition. */
+  private async render(): Promise<string> {
+    const defaults = await super.metrics();
+    return `${defaults}\n${this.own.map(([spec, values]) => renderMetric(spec, values())).join('\n\n')}\n`;
+  }
+}
+
+export function createMetricsRegistry(ctx: MetricsContext): Registry {
   const fns = valueFunctions(ctx);
-  for (const key of Object.keys(METRICS) as MetricKey[]) {
-    // prom-client renders any object with name/help/type/get(); its typings only name its own classes.
-    registry.registerMetric(new StateMetric(METRICS[key], fns[key]) as unknown as Parameters<Registry['registerMetric']>[0]);
-  }
+  const registry = new StateRegistry(
+    ctx.state,
+    (Object.keys(METRICS) as MetricKey[]).map((key) => [METRICS[key], fns[key]] as const),
+  );
+  // 1 s: the delay histogram behind the dropped event-loop gauges cannot be switched off, only slowed.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
+  for (const name of DROPPED_DEFAULT_METRICS) registry.removeSingleMetric(name);
   return registry;
 }

@@ -9,12 +9,16 @@ import { diagnosisJson } from './diagnosis-json.js';
 import { toJson } from './json.js';
 import { historyJson } from './history-json.js';
 import { pageAsset, pageInput, renderStatusPage, SECURITY_HEADERS } from './page/page.js';
+import { createHttpServer, securityMiddleware, type HttpSecurity } from './http-security.js';
+import type { WebTls } from './web-config.js';
 
 export interface ServerContext {
   readonly state: AgentState;
   readonly registry: Registry;
   readonly version: string;
   readonly member: string;
+  /** Authentication and --web-disable-api (src/export/http-security.ts); none when absent. */
+  readonly security?: HttpSecurity;
 }
 
 
@@ -48,6 +52,8 @@ export function createApp(ctx: ServerContext): express.Express {
     res.set(SECURITY_HEADERS);
     next();
   });
+  // Bodies refused, bearer token checked (not on /healthz, /readyz), /api/* and the page switched off.
+  app.use(securityMiddleware(ctx.security));
 
   app.get('/', (_req, res) => {
     const input = pageInput(ctx.state, ctx.member, statusDocument(ctx.state, ctx.version), new Date());
@@ -95,20 +101,19 @@ function onlyReadMethods(req: Request, res: Response, next: NextFunction): void 
   res.status(405).set('Allow', 'GET, HEAD').type('text/plain').send('method not allowed\n');
 }
 
-/** Listens and resolves once bound; rejects with the bind error (port in use, bad address). */
-export function listen(app: express.Express, address: ListenAddress): Promise<Server> {
+/**
+ * Listens (HTTPS with `tls`) and resolves once bound; rejects with the bind error (port in use, bad
+ * address). Slow or idle clients must not hold sockets: the limits are in http-security.ts.
+ */
+export function listen(app: express.Express, address: ListenAddress, tls?: WebTls): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(address.port, address.host);
+    const server = createHttpServer(app, tls);
     server.once('listening', () => {
       server.off('error', reject);
       resolve(server);
     });
     server.once('error', reject);
-    // Slow or idle clients must not hold sockets: a scrape is small and quick.
-    server.requestTimeout = 10_000;
-    server.headersTimeout = 5_000;
-    server.keepAliveTimeout = 65_000;
-    server.maxHeadersCount = 50;
+    server.listen(address.port, address.host);
   });
 }
 

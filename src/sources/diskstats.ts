@@ -36,6 +36,8 @@ export interface DiskSample {
   /** Static facts, when known (sysfs queue/rotational, systeminformation model). */
   readonly rotational?: boolean;
   readonly model?: string;
+  /** What an operator should know about what is missing (the agent logs each note once when it appears). */
+  readonly notes?: readonly string[];
 }
 
 // ───────────────────────────── the source ─────────────────────────────
@@ -83,6 +85,7 @@ export function createDiskstatsSource(opts: DiskstatsOptions): Source<DiskSample
   const sysPath = trimSlash(opts.sysPath);
   const models = new Map<DeviceName, Promise<string | undefined>>();
   let cached: { at: number; placement: Placement } | undefined;
+  let flushNote: { devices: string; notes: readonly string[] } = { devices: '', notes: [] };
 
   const modelOf = (disk: DeviceName): Promise<string | undefined> => {
     let m = models.get(disk);
@@ -167,7 +170,12 @@ export function createDiskstatsSource(opts: DiskstatsOptions): Source<DiskSample
       }
       stats.push(s);
     }
-    return success({ ...placement, stats });
+    const noFlush = stats.filter((s) => s.flushRequests === undefined).map((s) => s.device).join(', ');
+    if (noFlush !== flushNote.devices) {
+      // Made once per set of devices, not per sample: history keeps an hour of samples.
+      flushNote = { devices: noFlush, notes: noFlush === '' ? [] : [`${file} has no flush counters for ${noFlush} (kernels before 5.5): etcd_latency_agent_disk_flush_* are absent for them; the other disk metrics are not affected`] };
+    }
+    return success({ ...placement, stats, ...(flushNote.notes.length > 0 ? { notes: flushNote.notes } : {}) });
   };
 
   return {

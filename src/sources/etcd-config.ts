@@ -227,9 +227,9 @@ export function resolveEtcdConfig(layers: EtcdConfigLayers): EtcdConfigSample {
 // It refuses (returns undefined) what it does not understand (aliases, `?` keys, tabs in indentation,
 // malformed nesting) instead of guessing: the kubelet would refuse a broken manifest too.
 
-type YamlValue = string | null | YamlValue[] | Map<string, YamlValue>;
+export type YamlValue = string | null | YamlValue[] | Map<string, YamlValue>;
 
-class YamlError extends Error {}
+export class YamlError extends Error {}
 
 interface Line {
   indent: number;
@@ -238,11 +238,22 @@ interface Line {
 
 const MAX_MANIFEST_CHARS = 1 << 20;
 
+/**
+ * `s` without trailing spaces and tabs. Not `s.replace(/[ \t]+$/, '')`: that regular expression is
+ * retried from every blank of a line and costs quadratic time on a long run of inner blanks (a
+ * 1 MiB line took minutes).
+ */
+function trimEndBlanks(s: string): string {
+  let end = s.length;
+  while (end > 0 && (s.charCodeAt(end - 1) === 32 || s.charCodeAt(end - 1) === 9)) end--;
+  return end === s.length ? s : s.slice(0, end);
+}
+
 function toLines(text: string): Line[] {
   const out: Line[] = [];
   let started = false;
   for (const raw of text.split(/\r\n|\n|\r/)) {
-    const trimmedEnd = raw.replace(/[ \t]+$/, '');
+    const trimmedEnd = trimEndBlanks(raw);
     const body = trimmedEnd.replace(/^ +/, '');
     if (body === '' || body.startsWith('#')) continue;
     if (body === '---' || body.startsWith('--- ') || body === '...') {
@@ -495,8 +506,8 @@ function fromJson(v: unknown, depth = 0): YamlValue {
   return String(v);
 }
 
-/** Parses the subset of YAML described above; throws YamlError for anything else. */
-function parseYaml(text: string): YamlValue {
+/** Parses the subset of YAML described above; throws YamlError for anything else. Also reads --web-config-file (src/export/web-config.ts). */
+export function parseYaml(text: string): YamlValue {
   if (text.length > MAX_MANIFEST_CHARS) throw new YamlError('too large');
   const t = text.replace(/^\uFEFF/, '').trim();
   if (t.startsWith('{')) {

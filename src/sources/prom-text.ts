@@ -37,7 +37,10 @@ const isNameChar = (c: number): boolean => isNameStart(c) || (c >= 48 && c <= 57
 const isMetricNameStart = (c: number): boolean => isNameStart(c) || c === 58; // + ':'
 const isMetricNameChar = (c: number): boolean => isNameChar(c) || c === 58;
 
-const FLOAT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+// Unambiguous on purpose: `\d+\.?\d*` lets the engine split a run of digits two ways, so a long
+// digit token that fails to match (garbage from a broken endpoint) costs quadratic time; this form
+// is linear (a 1 MB token is rejected in milliseconds, not hours).
+const FLOAT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const INTEGER = /^-?\d+$/;
 
 /** Parses a sample value as Go's ParseFloat does for exposition values: decimals, NaN, ±Inf. */
@@ -190,6 +193,11 @@ export function parsePromText(body: string, wanted: ReadonlySet<string>, stats?:
   let pos = 0;
   let lines = 0;
   let malformed = 0;
+  // Series come in runs of one name (a histogram's buckets, a counter's label sets): the family of
+  // the previous line's name is reused instead of being looked up again. Any comment line may be a
+  // TYPE line that changes what a name belongs to, so it forgets the run.
+  let runName: string | undefined;
+  let runFamily: string | undefined;
   while (pos < len) {
     let nl = body.indexOf('\n', pos);
     const terminated = nl !== -1;
@@ -206,6 +214,7 @@ export function parsePromText(body: string, wanted: ReadonlySet<string>, stats?:
     const first = body.charCodeAt(i);
     if (first === CH_HASH) {
       readType(body, i, end, wanted, types); // HELP and other comments are skipped
+      runName = undefined;
       continue;
     }
     if (!isMetricNameStart(first)) {
@@ -216,7 +225,13 @@ export function parsePromText(body: string, wanted: ReadonlySet<string>, stats?:
     i++;
     while (i < end && isMetricNameChar(body.charCodeAt(i))) i++;
     const name = body.slice(ns, i);
-    const family = familyOf(name, wanted, types);
+    let family: string | undefined;
+    if (name === runName) family = runFamily;
+    else {
+      family = familyOf(name, wanted, types);
+      runName = name;
+      runFamily = family;
+    }
     if (family === undefined) continue;
     if (!terminated) { malformed++; break; } // possibly cut short
     const sample = parseSampleLine(body, name, i, end);

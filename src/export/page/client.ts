@@ -7,6 +7,7 @@
 // without the DOM library); the calls into the view functions are type-checked.
 import {
   VIEW_FUNCTIONS,
+  chartSpecs,
   viewChartSummary,
   viewDisk,
   viewElections,
@@ -55,11 +56,7 @@ export function clientMain(win: any, refreshMs: number): void {
 
   const ms = (v: number | null): number | null => (v === null || !(v > 0) ? null : v * 1000);
   const pct = (v: number | null): number | null => (v === null ? null : v * 100);
-  const CHARTS: Array<{ id: string; keys: Array<keyof HistoryDoc['series']>; labels: string[]; colors: string[]; ratio: boolean }> = [
-    { id: 'chart-probe', keys: ['probeP99', 'probeMax'], labels: ['probe fdatasync p99', 'probe fdatasync max'], colors: ['#0550ae', '#bc4c00'], ratio: false },
-    { id: 'chart-etcd', keys: ['walFsyncP99', 'backendCommitP99'], labels: ['WAL fsync p99', 'backend commit p99'], colors: ['#6639ba', '#1a7f37'], ratio: false },
-    { id: 'chart-disk', keys: ['diskBusy'], labels: ['disk busy'], colors: ['#0550ae'], ratio: true },
-  ];
+  const CHARTS = chartSpecs();
 
   /** Draws each election as a dashed red line across the plot, at its time. */
   const electionMarks = (): any => ({
@@ -102,9 +99,20 @@ export function clientMain(win: any, refreshMs: number): void {
         width: chartWidth(el),
         height: chartHeight(),
         tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+        padding: [12, 28, 0, 0],
         scales: spec.ratio ? { x: { time: true }, y: { range: [0, 100] } } : { x: { time: true }, y: { distr: 3, log: 10 } },
         axes: [
-          { stroke: '#1f2328', grid: { stroke: '#d8dee4', width: 1 }, ticks: { stroke: '#d8dee4' } },
+          {
+            stroke: '#1f2328',
+            grid: { stroke: '#d8dee4', width: 1 },
+            ticks: { stroke: '#d8dee4' },
+            space: 80,
+            // 24-hour UTC clock times, with seconds only when a tick is not on a whole minute.
+            values: (_u: any, splits: number[]) => {
+              const seconds = splits.some((ts) => ts % 60 !== 0);
+              return splits.map((ts) => new Date(ts * 1000).toISOString().slice(11, seconds ? 19 : 16));
+            },
+          },
           {
             stroke: '#1f2328',
             grid: { stroke: '#d8dee4', width: 1 },

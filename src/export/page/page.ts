@@ -12,6 +12,7 @@ import { toJson } from '../json.js';
 import { clientScript } from './client.js';
 import { PAGE_CSS } from './style.js';
 import {
+  chartSpecs,
   esc,
   viewChartSummary,
   viewDisk,
@@ -67,20 +68,14 @@ export function pageInput(state: AgentState, member: string, status: unknown, no
   };
 }
 
-const CHARTS = [
-  { id: 'chart-probe', title: "Probe fdatasync on etcd's filesystem, per 10 s (log scale)", keys: ['probeP99', 'probeMax'], labels: ['p99', 'max'], ratio: false },
-  { id: 'chart-etcd', title: "etcd's WAL fsync and backend commit p99, per 10 s (log scale)", keys: ['walFsyncP99', 'backendCommitP99'], labels: ['WAL fsync p99', 'backend commit p99'], ratio: false },
-  { id: 'chart-disk', title: "Time etcd's device was busy, per 10 s", keys: ['diskBusy'], labels: ['busy'], ratio: true },
-] as const;
-
 export function renderStatusPage(p: PageInput, version: string): string {
   const v = encodeURIComponent(version);
   const verdict = p.diagnosis?.verdict ?? 'unknown';
   const device = p.history.device ? ` (<code>${esc(p.history.device)}</code>)` : '';
-  const charts = CHARTS.map((c) =>
+  const charts = chartSpecs().map((c) =>
     `<figure><figcaption id="${c.id}-title">${esc(c.title)}${c.id === 'chart-disk' ? device : ''}</figcaption>` +
     `<div class="chart" id="${c.id}" role="img" aria-labelledby="${c.id}-title" aria-describedby="${c.id}-summary"></div>` +
-    `<p class="chart-summary muted" id="${c.id}-summary">${viewChartSummary(p.history, [...c.keys], [...c.labels], c.ratio)}</p></figure>`,
+    `<p class="chart-summary muted" id="${c.id}-summary">${viewChartSummary(p.history, c.keys, c.labels, c.ratio)}</p></figure>`,
   ).join('');
   return `<!doctype html>
 <html lang="en" data-verdict="${esc(verdict)}">

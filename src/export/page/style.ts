@@ -13,6 +13,7 @@ body { margin: 0; }
 a { color: var(--link); }
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; border-radius: 2px; }
 code { font: 0.9em/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; overflow-wrap: anywhere; }
+.vh { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip-path: inset(50%); white-space: nowrap; border: 0; }
 .skip { position: absolute; left: -10000px; top: 0; background: var(--bg); padding: 0.5rem 1rem; }
 .skip:focus { left: 0.5rem; z-index: 10; }
 header, main, footer { max-width: 78rem; margin: 0 auto; padding: 0 1rem; }
@@ -40,6 +41,11 @@ p { margin: 0.4rem 0; }
 .finding-critical { border-left-color: var(--bad-fg); }
 .finding-warning { border-left-color: #bf8700; }
 .finding-info { border-left-color: var(--info-fg); }
+.evidence { margin: 0.4rem 0; }
+.evidence ul { display: inline; list-style: none; margin: 0; padding: 0; }
+.evidence li { display: inline; }
+.evidence li::before { content: " · "; color: var(--muted); }
+.evidence li:first-child::before { content: " "; }
 .remedy { background: var(--panel); padding: 0.4rem 0.6rem; border-radius: 4px; }
 .scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: 0.5rem 0; font-size: 0.95rem; }
@@ -47,13 +53,15 @@ caption { text-align: left; font-weight: 600; padding-bottom: 0.25rem; color: va
 th, td { text-align: left; padding: 0.3rem 0.75rem 0.3rem 0; border-bottom: 1px solid var(--line); vertical-align: top; }
 thead th { font-weight: 600; border-bottom: 2px solid var(--line); }
 tbody th { font-weight: 400; }
-.wide { min-width: 40rem; }
+.wide { min-width: 34rem; }
+.sources th, .sources td:not(.error), .wide th[scope="row"] { white-space: nowrap; }
+.sources th code { overflow-wrap: normal; }
 .sources td.error { min-width: 16rem; overflow-wrap: anywhere; }
 .facts-list { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 1rem; margin: 0.5rem 0; }
 .facts-list dt { font-weight: 600; }
 .facts-list dd { margin: 0; overflow-wrap: anywhere; }
 .reasons { margin: 0.25rem 0; padding-left: 1.25rem; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 34rem), 1fr)); gap: 1rem; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 24rem), 1fr)); gap: 1rem; }
 figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 0.5rem 0.75rem; min-width: 0; }
 figcaption { font-weight: 600; }
 .chart { min-height: 180px; width: 100%; }

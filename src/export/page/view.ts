@@ -146,7 +146,7 @@ export function viewVerdict(d: DiagnosisDoc | undefined): string {
   const counts = ['critical', 'warning', 'info']
     .map((s) => [s, d.findings.filter((f) => f.severity === s).length] as const)
     .filter(([, n]) => n > 0)
-    .map(([s, n]) => `${n} ${s}`);
+    .map(([s, n]) => (s === 'critical' ? `${n} critical` : plural(n, s, `${s}s`)));
   const what = d.findings.length === 0
     ? 'No findings.'
     : `${plural(d.findings.length, 'finding', 'findings')}: ${counts.join(', ')}.`;
@@ -168,12 +168,11 @@ export function viewEvaluated(d: DiagnosisDoc | undefined): string {
 
 export function viewFinding(f: FindingDoc): string {
   const facts = f.facts.length === 0 ? '' :
-    '<div class="scroll" tabindex="0" role="region" aria-label="Evidence of ' + esc(f.code) + '"><table class="facts">' +
-    '<caption>Evidence</caption><thead><tr><th scope="col">Measure</th><th scope="col">Value</th><th scope="col">Over</th></tr></thead><tbody>' +
+    '<div class="evidence"><strong>Evidence:</strong><ul>' +
     f.facts.map((x) =>
-      `<tr><th scope="row"><code>${esc(x.name)}</code></th><td>${esc(factValue(x))}</td><td>${x.window !== undefined ? esc(fmtSec(x.window)) : '—'}</td></tr>`,
+      `<li><code>${esc(x.name)}</code> ${esc(factValue(x))}${x.window !== undefined ? ` <span class="muted">over ${esc(fmtSec(x.window))}</span>` : ''}</li>`,
     ).join('') +
-    '</tbody></table></div>';
+    '</ul></div>';
   return `<li class="finding finding-${esc(f.severity)}" data-code="${esc(f.code)}">` +
     `<h3><span class="sev sev-${esc(f.severity)}">${esc(f.severity.toUpperCase())}</span> <code>${esc(f.code)}</code></h3>` +
     `<p class="summary">${esc(f.summary)}</p>` +
@@ -200,8 +199,9 @@ export function viewTuning(d: DiagnosisDoc | undefined, s: StatusDoc): string {
     `<tr><th scope="row">${esc(label)}</th><td>${esc(fmtSec(p.heartbeat / 1000))}</td><td>${esc(fmtSec(p.election / 1000))}</td>` +
     `<td>${esc(fmtRateV(p.electionsPerDay))}</td><td>${esc(fmtSec(p.failoverDetection / 1000))}</td></tr>`;
   const table = (rows: string): string =>
+    '<p class="muted">With the elections per day the model predicts from the stalls measured on this node:</p>' +
     '<div class="scroll" tabindex="0" role="region" aria-label="Heartbeat and election timeout"><table class="wide">' +
-    '<caption>Heartbeat interval and election timeout, with the elections per day the model predicts from the stalls measured on this node</caption>' +
+    '<caption class="vh">Heartbeat interval and election timeout, with predicted elections per day</caption>' +
     '<thead><tr><th scope="col">Settings</th><th scope="col">Heartbeat interval</th><th scope="col">Election timeout</th>' +
     '<th scope="col">Predicted elections per day</th><th scope="col">A dead leader is noticed after (mean)</th></tr></thead>' +
     `<tbody>${rows}</tbody></table></div>`;
@@ -287,7 +287,7 @@ export function viewSources(s: StatusDoc): string {
       `<td class="error">${e ? `${timeTag(e.at)} <code>${esc(e.reason)}</code>: ${esc(e.message)}${stale}` : '—'}</td></tr>`;
   });
   return '<div class="scroll" tabindex="0" role="region" aria-label="Sources"><table class="sources wide">' +
-    '<caption>What each source of the agent reads, and whether it can</caption>' +
+    '<caption class="vh">Sources of the agent: state, last success and last error</caption>' +
     '<thead><tr><th scope="col">Source</th><th scope="col">State</th><th scope="col">Last success</th>' +
     '<th scope="col">Last sample took</th><th scope="col">Errors</th><th scope="col">Last error</th></tr></thead>' +
     `<tbody>${rows.join('')}</tbody></table></div>`;
@@ -329,9 +329,18 @@ export function viewElections(h: HistoryDoc, s: StatusDoc): string {
     h.elections.map((e) => `<li>${timeTag(e.at)}: term ${esc(e.termFrom)} → ${esc(e.termTo)}</li>`).join('') + '</ul>';
 }
 
+/** The charts of the last hour: which series, their legend labels and line colours (3:1 or more on white). */
+export function chartSpecs(): Array<{ id: string; title: string; keys: HistorySeriesKey[]; labels: string[]; colors: string[]; ratio: boolean }> {
+  return [
+    { id: 'chart-probe', title: "Probe fdatasync on etcd's filesystem, per 10 s (log scale)", keys: ['probeP99', 'probeMax'], labels: ['p99', 'max'], colors: ['#0550ae', '#bc4c00'], ratio: false },
+    { id: 'chart-etcd', title: "etcd's WAL fsync and backend commit p99, per 10 s (log scale)", keys: ['walFsyncP99', 'backendCommitP99'], labels: ['WAL fsync p99', 'backend commit p99'], colors: ['#6639ba', '#1a7f37'], ratio: false },
+    { id: 'chart-disk', title: "Time etcd's device was busy, per 10 s", keys: ['diskBusy'], labels: ['busy'], colors: ['#0550ae'], ratio: true },
+  ];
+}
+
 /** The functions the browser gets, as source text (client.ts). */
 export const VIEW_FUNCTIONS: ReadonlyArray<(...args: never[]) => unknown> = [
   esc, trimNum, fmtSec, fmtRatioV, fmtRateV, fmtBytesV, factValue, timeTag, verdictLabel, severityRankV, plural,
   viewVerdict, viewEvaluated, viewFinding, viewFindings, viewTuning, viewDisk, sourceState, viewSources, viewMember, viewChartSummary,
-  viewElections,
+  viewElections, chartSpecs,
 ];

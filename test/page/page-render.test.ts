@@ -1,0 +1,206 @@
+// The status page as the server renders it, without a browser: headers (CSP, methods), escaping of
+// everything that comes from state, the assets, and the browser's copy of the view functions
+// rendering exactly what the server renders.
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { runInNewContext, Script } from 'node:vm';
+import { Registry } from 'prom-client';
+import t, { type Test } from 'tap';
+import type { Diagnosis } from '../../src/analysis/types.js';
+import { clientScript } from '../../src/export/page/client.js';
+import { PAGE_CSS } from '../../src/export/page/style.js';
+import { CONTENT_SECURITY_POLICY, PAGE_ASSETS, pageInput } from '../../src/export/page/page.js';
+import * as view from '../../src/export/page/view.js';
+import { closeServer, createApp, listen, statusDocument } from '../../src/export/server.js';
+import { failure, success, SOURCE_NAMES } from '../../src/sources/source.js';
+import { AgentState } from '../../src/state.js';
+import { ms, seconds } from '../../src/units.js';
+
+const EVIL = `<img src=x onerror="alert(1)">&'`;
+const NOW = new Date('2025-03-01T12:00:00Z');
+
+function stateWithEverything(): AgentState {
+  const state = new AgentState(new Date(NOW.getTime() - 60_000), new Set(SOURCE_NAMES));
+  state.record('etcd_api', failure('unreachable', `connect ECONNREFUSED ${EVIL}`), NOW, seconds(0.01));
+  state.record(
+    'etcd_config',
+    success({ heartbeatInterval: { value: ms(100), origin: 'manifest' }, electionTimeout: { value: ms(1000), origin: 'manifest' } }),
+    NOW,
+    seconds(0.01),
+  );
+  state.diagnosis = {
+    at: NOW,
+    verdict: 'at_risk',
+    findings: [
+      { code: 'probe_fsync_slow', severity: 'warning', summary: `slow ${EVIL}`, facts: [{ name: 'probe_fsync_p99', value: 0.031, unit: 'seconds', window: seconds(300) }], remedy: `fix ${EVIL}`, since: NOW },
+      { code: 'stalls_threaten_leadership', severity: 'critical', summary: 'stalls', facts: [{ name: 'stalls_per_hour', value: 12, unit: 'per_hour' }, { name: 'where', value: EVIL }], remedy: 'disk', since: NOW },
+    ],
+    current: { heartbeat: ms(100), election: ms(1000), electionsPerDay: 40, failoverDetection: ms(1500) },
+    tuning: {
+      current: { heartbeat: ms(100), election: ms(1000), electionsPerDay: 40, failoverDetection: ms(1500) },
+      recommended: { heartbeat: ms(300), election: ms(3000), electionsPerDay: 0.01, failoverDetection: ms(4500) },
+      addedFailoverDetection: ms(3000),
+      temporary: true,
+      meetsTarget: true,
+      targetElectionsPerDay: 0.05,
+      stallSource: 'probe',
+      members: 3,
+      reasons: [`because ${EVIL}`],
+    },
+    disk: { remedies: ['separate_disk'], summary: `separate ${EVIL}`, reasons: ['r'] },
+  } satisfies Diagnosis;
+  return state;
+}
+
+async function serve(t: Test, state: AgentState): Promise<string> {
+  const server: Server = await listen(createApp({ state, registry: new Registry(), version: '9.9.9', member: `m-${EVIL}` }), { host: '127.0.0.1', port: 0 });
+  t.teardown(() => closeServer(server));
+  const address = server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('no address');
+  return `http://127.0.0.1:${address.port}`;
+}
+
+t.test('GET / renders the verdict, findings, tuning and sources server-side, escaped, under a self-only CSP', async (t) => {
+  const url = await serve(t, stateWithEverything());
+  const res = await fetch(url + '/');
+  t.equal(res.status, 200);
+  t.match(res.headers.get('content-type'), /^text\/html/);
+  t.equal(res.headers.get('content-security-policy'), CONTENT_SECURITY_POLICY);
+  t.match(CONTENT_SECURITY_POLICY, /default-src 'self'/);
+  t.notMatch(CONTENT_SECURITY_POLICY, /unsafe|https?:|\*/, 'no inline code, no other origin');
+  t.equal(res.headers.get('x-powered-by'), null);
+  t.equal(res.headers.get('x-content-type-options'), 'nosniff');
+  const html = await res.text();
+  t.notMatch(html, /<img/, 'nothing from state is markup');
+  t.notMatch(html, /onerror="/);
+  t.match(html, /&#60;img src=x onerror=&#34;alert\(1\)&#34;&#62;&#38;&#39;/, 'escaped as text');
+  t.match(html, /class="badge badge-at_risk">At risk</);
+  t.match(html, /<title>At risk · etcd m-&#60;img/);
+  t.match(html, /data-code="stalls_threaten_leadership"[\s\S]*data-code="probe_fsync_slow"/, 'critical before warning');
+  t.match(html, /<li><code>probe_fsync_p99<\/code> 31 ms <span class="muted">over 5 min<\/span><\/li>/, 'facts with unit and window');
+  t.match(html, /12\/h/);
+  t.match(html, /--heartbeat-interval=300 --election-timeout=3000/);
+  t.match(html, /<th scope="row">Recommended<\/th><td>300 ms<\/td><td>3 s<\/td><td>0\.01<\/td><td>4\.5 s<\/td>/);
+  t.match(html, /noticed 3 s later/, 'fail-over cost');
+  t.match(html, /a stop-gap: the disk is the remedy/);
+  t.match(html, /<code>etcd_api<\/code><\/th><td><span class="badge badge-at_risk">Down<\/span>/);
+  t.match(html, /ECONNREFUSED &#60;img/, 'last error, escaped');
+  t.match(html, /role="status" aria-live="polite"/);
+  for (const tag of ['<main', '<header', '<footer', '<h1>', 'lang="en"', 'name="viewport"']) t.ok(html.includes(tag), tag);
+  // Attribute values are double-quoted with `"` escaped, so an attribute name is what follows a tag name or a closing quote.
+  t.notMatch(html, /<script>|<style|<[a-z0-9]+(\s+[a-z-]+(="[^"]*")?)*\s+(style|on[a-z]+)=/i, 'no inline script, style or handler');
+  t.notMatch(html, /(src|href)="(https?:)?\//, 'every URL is relative to the page (no other origin, no absolute path)');
+  const scripts = [...html.matchAll(/<script src="([^"]+)"/g)].map((m) => m[1]);
+  t.same(scripts, ['assets/uPlot.iife.min.js?v=9.9.9', 'assets/status.js?v=9.9.9']);
+});
+
+t.test('before the first diagnosis the page says so; HEAD works; other methods are refused', async (t) => {
+  const url = await serve(t, new AgentState(NOW, new Set(['fsync_probe'])));
+  const html = await (await fetch(url + '/')).text();
+  t.match(html, /badge-unknown">Unknown</);
+  t.match(html, /No diagnosis yet/);
+  t.match(html, /<code>fsync_probe<\/code><\/th><td><span class="badge badge-unknown">Not sampled yet/);
+  t.equal((await fetch(url + '/', { method: 'HEAD' })).status, 200);
+  t.equal((await fetch(url + '/', { method: 'POST' })).status, 405);
+  t.equal((await fetch(url + '/assets/status.js', { method: 'DELETE' })).status, 405);
+});
+
+t.test('assets: uPlot from node_modules, the page script and styles; nothing else', async (t) => {
+  const url = await serve(t, new AgentState(NOW, new Set()));
+  for (const name of PAGE_ASSETS) {
+    const res = await fetch(`${url}/assets/${name}`);
+    t.equal(res.status, 200, name);
+    t.match(res.headers.get('content-type'), name.endsWith('.js') ? /^text\/javascript/ : name.endsWith('.css') ? /^text\/css/ : /^image\/svg\+xml/, name);
+    t.equal(res.headers.get('content-security-policy'), CONTENT_SECURITY_POLICY);
+    t.ok((await res.text()).length > 100, `${name} has a body`);
+  }
+  t.match(await (await fetch(`${url}/assets/uPlot.iife.min.js`)).text(), /uPlot/);
+  // The image installs production dependencies only (npm ci --omit=dev): uPlot must be one of them.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
+  t.ok(pkg.dependencies.uplot, 'uplot is a production dependency');
+  for (const bad of ['nope.js', '..%2Fpackage.json', 'constructor', '__proto__', 'toString']) {
+    t.equal((await fetch(`${url}/assets/${bad}`)).status, 404, bad);
+  }
+});
+
+t.test('GET /api/v1/history answers JSON for the charts', async (t) => {
+  const state = stateWithEverything();
+  const url = await serve(t, state);
+  const res = await fetch(url + '/api/v1/history');
+  t.equal(res.status, 200);
+  t.match(res.headers.get('content-type'), /^application\/json/);
+  const doc = (await res.json()) as view.HistoryDoc;
+  t.equal(doc.schemaVersion, 1);
+  t.equal(doc.stepSeconds, 10);
+  t.ok(doc.t.length >= 1 && doc.t.length <= 360);
+  for (const k of ['probeP99', 'probeMax', 'walFsyncP99', 'backendCommitP99', 'diskBusy'] as const) t.equal(doc.series[k].length, doc.t.length, k);
+});
+
+t.test("the browser's copy of the view functions renders exactly what the server renders", async (t) => {
+  const script = clientScript();
+  t.doesNotThrow(() => new Script(script), 'the shipped script parses');
+  t.notMatch(script, /\bimport\b|\brequire\(|\bexports\./, 'no module syntax left in the shipped script');
+  // Load the view functions only (clientMain needs a DOM): the script minus its last call.
+  const functionsOnly = script.replace(/clientMain\(window, \d+\);/, 'globalThis.__view = { viewVerdict, viewFindings, viewTuning, viewDisk, viewSources, viewMember, viewElections, viewEvaluated, viewChartSummary };');
+  const sandbox: { __view?: Record<string, (...a: unknown[]) => string> } = {};
+  runInNewContext(functionsOnly, sandbox);
+  const shipped = sandbox.__view!;
+  const state = stateWithEverything();
+  const input = pageInput(state, 'm1', statusDocument(state, '9.9.9'), NOW);
+  const d = input.diagnosis;
+  const s = input.status;
+  const h = input.history;
+  t.equal(shipped.viewVerdict!(d), view.viewVerdict(d));
+  t.equal(shipped.viewVerdict!(undefined), view.viewVerdict(undefined));
+  t.equal(shipped.viewFindings!(d), view.viewFindings(d));
+  t.equal(shipped.viewTuning!(d, s), view.viewTuning(d, s));
+  t.equal(shipped.viewDisk!(d, s), view.viewDisk(d, s));
+  t.equal(shipped.viewSources!(s), view.viewSources(s));
+  t.equal(shipped.viewMember!(s), view.viewMember(s));
+  t.equal(shipped.viewElections!(h, s), view.viewElections(h, s));
+  t.equal(shipped.viewEvaluated!(d), view.viewEvaluated(d));
+  t.equal(shipped.viewChartSummary!(h, ['probeP99'], ['p99'], false), view.viewChartSummary(h, ['probeP99'], ['p99'], false));
+});
+
+t.test('view formatting: units as the terminal report words them', async (t) => {
+  t.equal(view.fmtSec(0.0004), '400 µs');
+  t.equal(view.fmtSec(0.0084), '8.4 ms');
+  t.equal(view.fmtSec(1.5), '1.5 s');
+  t.equal(view.fmtSec(300), '5 min');
+  t.equal(view.fmtRatioV(0.125), '13%');
+  t.equal(view.fmtRatioV(0.0004), '0.04%');
+  t.equal(view.fmtBytesV(1536), '1.5 KiB');
+  t.equal(view.factValue({ name: 'x', value: 2.5, unit: 'per_day' }), '2.5/day');
+  t.equal(view.factValue({ name: 'x', value: 1500, unit: 'ms' }), '1.5 s');
+  t.equal(view.esc(`<a href="x">'&`), '&#60;a href=&#34;x&#34;&#62;&#39;&#38;');
+  t.equal(view.timeTag('2025-03-01T12:00:05.123Z'), '<time datetime="2025-03-01T12:00:05.123Z">2025-03-01 12:00:05 UTC</time>');
+  t.equal(view.timeTag(null), '—');
+});
+
+/** WCAG 2 relative luminance and contrast ratio of two #rrggbb colours. */
+function contrast(a: string, b: string): number {
+  const lum = (hex: string): number => {
+    const [r, g, bl] = [1, 3, 5].map((i) => {
+      const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
+  };
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
+}
+
+t.test('colours: text at WCAG AA (4.5:1) on its background, chart lines and focus ring at 3:1', async (t) => {
+  const vars = Object.fromEntries([...PAGE_CSS.matchAll(/--([a-z-]+): (#[0-9a-f]{6})/g)].map((m) => [m[1]!, m[2]!]));
+  const text: Array<[string, string]> = [
+    ['fg', 'bg'], ['muted', 'bg'], ['muted', 'panel'], ['fg', 'panel'], ['link', 'bg'],
+    ['ok-fg', 'ok-bg'], ['warn-fg', 'warn-bg'], ['bad-fg', 'bad-bg'], ['info-fg', 'info-bg'], ['none-fg', 'none-bg'],
+  ];
+  for (const [fg, bg] of text) {
+    const ratio = contrast(vars[fg]!, vars[bg]!);
+    t.ok(ratio >= 4.5, `${fg} on ${bg}: ${ratio.toFixed(2)}:1`);
+  }
+  t.ok(contrast(vars.focus!, vars.bg!) >= 3, 'focus ring');
+  const lines = view.chartSpecs().flatMap((c) => c.colors);
+  for (const c of [...lines, '#cf222e']) t.ok(contrast(c, '#ffffff') >= 3, `chart line ${c} on white: ${contrast(c, '#ffffff').toFixed(2)}:1`);
+});
