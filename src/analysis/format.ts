@@ -46,6 +46,7 @@ export function fmtBytes(b: number): string {
   return `${trim(v, i === 0 ? 0 : 1)} ${units[i]}`;
 }
 
-function trim(v: number, digits: number): string {
+/** A number with at most `digits` decimals and no trailing zeros. */
+export function trim(v: number, digits: number): string {
   return String(Number(v.toFixed(digits)));
 }

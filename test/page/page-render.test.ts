@@ -11,6 +11,7 @@ import { clientScript } from '../../src/export/page/client.js';
 import { PAGE_CSS } from '../../src/export/page/style.js';
 import { CONTENT_SECURITY_POLICY, PAGE_ASSETS, pageInput } from '../../src/export/page/page.js';
 import * as view from '../../src/export/page/view.js';
+import { fmtBytes, fmtRatio, fmtSeconds } from '../../src/analysis/format.js';
 import { closeServer, createApp, listen, statusDocument } from '../../src/export/server.js';
 import { failure, success, SOURCE_NAMES } from '../../src/sources/source.js';
 import { AgentState } from '../../src/state.js';
@@ -163,13 +164,13 @@ t.test("the browser's copy of the view functions renders exactly what the server
 });
 
 t.test('view formatting: units as the terminal report words them', async (t) => {
-  t.equal(view.fmtSec(0.0004), '400 µs');
-  t.equal(view.fmtSec(0.0084), '8.4 ms');
-  t.equal(view.fmtSec(1.5), '1.5 s');
-  t.equal(view.fmtSec(300), '5 min');
-  t.equal(view.fmtRatioV(0.125), '13%');
-  t.equal(view.fmtRatioV(0.0004), '0.04%');
-  t.equal(view.fmtBytesV(1536), '1.5 KiB');
+  t.equal(fmtSeconds(0.0004), '400 µs');
+  t.equal(fmtSeconds(0.0084), '8.4 ms');
+  t.equal(fmtSeconds(1.5), '1.5 s');
+  t.equal(fmtSeconds(300), '5 min');
+  t.equal(fmtRatio(0.125), '13%');
+  t.equal(fmtRatio(0.0004), '0.04%');
+  t.equal(fmtBytes(1536), '1.5 KiB');
   t.equal(view.factValue({ name: 'x', value: 2.5, unit: 'per_day' }), '2.5/day');
   t.equal(view.factValue({ name: 'x', value: 1500, unit: 'ms' }), '1.5 s');
   t.equal(view.esc(`<a href="x">'&`), '&#60;a href=&#34;x&#34;&#62;&#39;&#38;');

@@ -4,9 +4,10 @@
 // their source text is shipped to the browser (see VIEW_FUNCTIONS and client.ts).
 //
 // Rules that make that possible: every function here is a plain `function` declaration that uses
-// only its arguments, the other functions of VIEW_FUNCTIONS and JavaScript built-ins — no imports at
-// run time, no module-level constants. test/page/view.test.ts checks the shipped copy renders alike.
+// only its arguments, the other functions of VIEW_FUNCTIONS and JavaScript built-ins — no module-level
+// constants; the wording of figures is analysis/format.ts's, shipped along with them. test/page/view.test.ts checks the shipped copy renders alike.
 // Everything that comes from state goes through `esc`.
+import { fmtBytes, fmtRate, fmtRatio, fmtSeconds, trim } from '../../analysis/format.js';
 import type { Diagnosis } from '../../analysis/types.js';
 import type { HistoryDocument } from '../history-json.js';
 import type { statusDocument } from '../server.js';
@@ -43,66 +44,25 @@ export function esc(v: unknown): string {
   return String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function trimNum(v: number, digits: number): string {
-  return String(Number(v.toFixed(digits)));
-}
-
-/** Seconds as a person reads them: `850 µs`, `8.4 ms`, `1.5 s`, `2 min` (as analysis/format.ts). */
-export function fmtSec(s: number): string {
-  if (!Number.isFinite(s)) return s > 0 ? '∞' : String(s);
-  const a = Math.abs(s);
-  if (a === 0) return '0 ms';
-  if (a < 0.001) return `${trimNum(s * 1e6, 0)} µs`;
-  if (a < 1) return `${trimNum(s * 1000, a < 0.01 ? 1 : 0)} ms`;
-  if (a < 120) return `${trimNum(s, 2)} s`;
-  if (a < 3600) return `${trimNum(s / 60, 1)} min`;
-  return `${trimNum(s / 3600, 1)} h`;
-}
-
-export function fmtRatioV(r: number): string {
-  const p = r * 100;
-  if (p === 0 || p >= 10) return `${trimNum(p, 0)}%`;
-  if (p >= 1) return `${trimNum(p, 1)}%`;
-  return `${Number(p.toPrecision(2))}%`;
-}
-
-export function fmtRateV(r: number): string {
-  if (!Number.isFinite(r)) return String(r);
-  if (r === 0) return '0';
-  if (r >= 100) return String(Math.round(r));
-  return String(Number(r.toPrecision(2)));
-}
-
-export function fmtBytesV(b: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = b;
-  let i = 0;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${trimNum(v, i === 0 ? 0 : 1)} ${units[i]}`;
-}
-
 /** A fact's value with its unit, as the terminal report words it. */
 export function factValue(f: FactDoc): string {
   const v = f.value;
   if (typeof v === 'string') return v;
   switch (f.unit) {
     case 'seconds':
-      return fmtSec(v);
+      return fmtSeconds(v);
     case 'ms':
-      return fmtSec(v / 1000);
+      return fmtSeconds(v / 1000);
     case 'ratio':
-      return fmtRatioV(v);
+      return fmtRatio(v);
     case 'per_day':
-      return `${fmtRateV(v)}/day`;
+      return `${fmtRate(v)}/day`;
     case 'per_hour':
-      return `${fmtRateV(v)}/h`;
+      return `${fmtRate(v)}/h`;
     case 'bytes':
-      return fmtBytesV(v);
+      return fmtBytes(v);
     default:
-      return fmtRateV(v);
+      return fmtRate(v);
   }
 }
 
@@ -170,7 +130,7 @@ export function viewFinding(f: FindingDoc): string {
   const facts = f.facts.length === 0 ? '' :
     '<div class="evidence"><strong>Evidence:</strong><ul>' +
     f.facts.map((x) =>
-      `<li><code>${esc(x.name)}</code> ${esc(factValue(x))}${x.window !== undefined ? ` <span class="muted">over ${esc(fmtSec(x.window))}</span>` : ''}</li>`,
+      `<li><code>${esc(x.name)}</code> ${esc(factValue(x))}${x.window !== undefined ? ` <span class="muted">over ${esc(fmtSeconds(x.window))}</span>` : ''}</li>`,
     ).join('') +
     '</ul></div>';
   return `<li class="finding finding-${esc(f.severity)}" data-code="${esc(f.code)}">` +
@@ -196,8 +156,8 @@ export function viewTuning(d: DiagnosisDoc | undefined, s: StatusDoc): string {
     | undefined;
   type Row = { heartbeat: number; election: number; electionsPerDay: number; failoverDetection: number };
   const row = (label: string, p: Row): string =>
-    `<tr><th scope="row">${esc(label)}</th><td>${esc(fmtSec(p.heartbeat / 1000))}</td><td>${esc(fmtSec(p.election / 1000))}</td>` +
-    `<td>${esc(fmtRateV(p.electionsPerDay))}</td><td>${esc(fmtSec(p.failoverDetection / 1000))}</td></tr>`;
+    `<tr><th scope="row">${esc(label)}</th><td>${esc(fmtSeconds(p.heartbeat / 1000))}</td><td>${esc(fmtSeconds(p.election / 1000))}</td>` +
+    `<td>${esc(fmtRate(p.electionsPerDay))}</td><td>${esc(fmtSeconds(p.failoverDetection / 1000))}</td></tr>`;
   const table = (rows: string): string =>
     '<p class="muted">With the elections per day the model predicts from the stalls measured on this node:</p>' +
     '<div class="scroll" tabindex="0" role="region" aria-label="Heartbeat and election timeout"><table class="wide">' +
@@ -214,9 +174,9 @@ export function viewTuning(d: DiagnosisDoc | undefined, s: StatusDoc): string {
     return `<p>Recommended on every member: <code>${esc(flags)}</code>` +
       (t.temporary ? ' <strong>— a stop-gap: the disk is the remedy.</strong>' : '') + '</p>' +
       table(row('Running now', t.current) + row('Recommended', t.recommended)) +
-      `<p>Fail-over cost: a real leader failure is noticed ${esc(fmtSec(t.addedFailoverDetection / 1000))} later ` +
-      `(${esc(fmtSec(t.recommended.failoverDetection / 1000))} instead of ${esc(fmtSec(t.current.failoverDetection / 1000))}).` +
-      (t.meetsTarget ? '' : ` No setting considered keeps elections under the target of ${esc(fmtRateV(t.targetElectionsPerDay))} per day.`) +
+      `<p>Fail-over cost: a real leader failure is noticed ${esc(fmtSeconds(t.addedFailoverDetection / 1000))} later ` +
+      `(${esc(fmtSeconds(t.recommended.failoverDetection / 1000))} instead of ${esc(fmtSeconds(t.current.failoverDetection / 1000))}).` +
+      (t.meetsTarget ? '' : ` No setting considered keeps elections under the target of ${esc(fmtRate(t.targetElectionsPerDay))} per day.`) +
       '</p>' +
       (t.reasons.length > 0 ? `<ul class="reasons">${t.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` : '') +
       origin;
@@ -283,7 +243,7 @@ export function viewSources(s: StatusDoc): string {
     const e = src.lastError;
     const stale = e && src.lastSuccessAt && e.at < src.lastSuccessAt ? ' <span class="muted">(before the last success)</span>' : '';
     return `<tr><th scope="row"><code>${esc(name)}</code></th><td>${sourceState(src)}</td><td>${timeTag(src.lastSuccessAt)}</td>` +
-      `<td>${src.lastSampleSeconds === null ? '—' : esc(fmtSec(src.lastSampleSeconds))}</td><td>${esc(errors || 'none')}</td>` +
+      `<td>${src.lastSampleSeconds === null ? '—' : esc(fmtSeconds(src.lastSampleSeconds))}</td><td>${esc(errors || 'none')}</td>` +
       `<td class="error">${e ? `${timeTag(e.at)} <code>${esc(e.reason)}</code>: ${esc(e.message)}${stale}` : '—'}</td></tr>`;
   });
   return '<div class="scroll" tabindex="0" role="region" aria-label="Sources"><table class="sources wide">' +
@@ -305,7 +265,7 @@ export function viewMember(s: StatusDoc): string {
 
 /** The last values of a chart's series, in words: what the chart shows, for screen readers and without JavaScript. */
 export function viewChartSummary(h: HistoryDoc, keys: HistorySeriesKey[], labels: string[], ratio: boolean): string {
-  const fmt = (v: number): string => (ratio ? fmtRatioV(v) : fmtSec(v));
+  const fmt = (v: number): string => (ratio ? fmtRatio(v) : fmtSeconds(v));
   const parts = keys.map((k, i) => {
     const values = h.series[k];
     let last: number | null = null;
@@ -340,7 +300,7 @@ export function chartSpecs(): Array<{ id: string; title: string; keys: HistorySe
 
 /** The functions the browser gets, as source text (client.ts). */
 export const VIEW_FUNCTIONS: ReadonlyArray<(...args: never[]) => unknown> = [
-  esc, trimNum, fmtSec, fmtRatioV, fmtRateV, fmtBytesV, factValue, timeTag, verdictLabel, severityRankV, plural,
+  esc, trim, fmtSeconds, fmtRatio, fmtRate, fmtBytes, factValue, timeTag, verdictLabel, severityRankV, plural,
   viewVerdict, viewEvaluated, viewFinding, viewFindings, viewTuning, viewDisk, sourceState, viewSources, viewMember, viewChartSummary,
   viewElections, chartSpecs,
 ];
