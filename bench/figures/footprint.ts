@@ -76,13 +76,16 @@ export async function footprint(o: BenchOptions): Promise<FigureResult> {
   const windows = Math.max(2, Math.min(numberOption(o, 'windows', 10), Math.floor(durationMs / 3000)));
   const windowMs = durationMs / windows;
   const scrapeEveryMs = numberOption(o, 'scrape-every', o.smoke ? 1 : 15) * 1000;
-  const variantFlags = (o.extra.get('variant') ?? DEFAULT_VARIANT).split(/\s+/).filter(Boolean);
+  // --variant-cli=PATH: the variant is another build (before/after a change) with no extra flags.
+  const variantCli = o.extra.get('variant-cli');
+  const variantFlags = (o.extra.get('variant') ?? (variantCli ? '' : DEFAULT_VARIANT)).split(/\s+/).filter(Boolean);
   return withWorkspace(F, async (ws) => {
     const cluster = await startCluster(ws);
     const load = startPutLoad(ws, cluster.endpoints, { rate: LOAD_RATE });
     const agents: Array<{ name: string; flags: string[]; agent: BenchAgent; samples: Sample[]; scraper: Scraper }> = [];
-    for (const [name, flags] of [['default', []], ...(variantFlags.length ? [['variant', variantFlags]] : [])] as Array<[string, string[]]>) {
-      const agent = await startDefaultAgent(ws, cluster.members[0]!, name, [], { nodeArgs: flags });
+    const hasVariant = variantFlags.length > 0 || variantCli !== undefined;
+    for (const [name, flags] of [['default', []], ...(hasVariant ? [['variant', variantFlags]] : [])] as Array<[string, string[]]>) {
+      const agent = await startDefaultAgent(ws, cluster.members[0]!, name, [], { nodeArgs: flags, ...(name === 'variant' && variantCli ? { cli: variantCli } : {}) });
       agents.push({ name, flags, agent, samples: [], scraper: new Scraper(`${agent.url}/metrics`) });
     }
     say(F, `agents ready (${agents.map((a) => `${a.name}: pid ${a.agent.pid()}${a.flags.length ? ` node ${a.flags.join(' ')}` : ''}`).join('; ')}); sampling every second for ${Math.round(durationMs / 1000)} s`);
@@ -113,6 +116,7 @@ export async function footprint(o: BenchOptions): Promise<FigureResult> {
     for (const a of agents) a.scraper.close();
     await load.stop();
     const sums = agents.map((a) => ({ name: a.name, flags: a.flags, ...summarise(a.samples, windows, windowMs) }));
+    const variantLabel = variantCli ? `${variantCli}${variantFlags.length ? ` with node ${variantFlags.join(' ')}` : ''}` : `node ${variantFlags.join(' ')}`;
     const d = sums[0]!;
     const v = sums[1];
     const rssMet = d.rssMax <= 64;
@@ -125,11 +129,11 @@ export async function footprint(o: BenchOptions): Promise<FigureResult> {
       targetMet: rssMet && cpuMet,
       summary: [
         `default: ${line(d)}`,
-        ...(v ? [`node ${v.flags.join(' ')} (same 10 min, side by side): ${line(v)}`] : []),
+        ...(v ? [`${variantLabel} (side by side, same run): ${line(v)}`] : []),
         `targets (default): RSS ≤ 64 MiB ${rssMet ? 'met' : 'MISSED'}; CPU ≤ 1% ${cpuMet ? 'met' : d.cpu.median <= 1 ? 'met by the median, not by every window' : 'MISSED'}`,
       ],
       method: {
-        setup: `1-member etcd 3.4 with ${LOAD_RATE} puts/s; the agent at its default settings (probe 10 fdatasyncs/s, etcd API 1 s, etcd /metrics 5 s, diskstats 5 s, diagnosis 5 s); probe on the same filesystem as etcd${v ? `; a second agent with node ${v.flags.join(' ')} beside it` : ''}`,
+        setup: `1-member etcd 3.4 with ${LOAD_RATE} puts/s; the agent at its default settings (probe 10 fdatasyncs/s, etcd API 1 s, etcd /metrics 5 s, diskstats 5 s, diagnosis 5 s); probe on the same filesystem as etcd${v ? `; a second agent (${variantLabel}) beside it` : ''}`,
         scrapes: `GET /metrics of each agent every ${scrapeEveryMs / 1000} s (${scrapes} rounds, ${scrapeErrors} errors)`,
         sampling: `VmRSS (RssAnon, RssFile) and utime+stime (all threads) from /proc/PID every second for ${Math.round(durationMs / 1000)} s; ${windows} windows of ${Math.round(windowMs / 1000)} s; the first window is start-up and is left out of the steady figures`,
       },

@@ -39,11 +39,13 @@ export async function startAgent(opts: {
   args: readonly string[];
   wrap?: readonly string[];
   nodeArgs?: readonly string[];
+  /** Another build of the agent than AGENT_CLI (before/after comparisons). */
+  cli?: string;
 }): Promise<BenchAgent> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const logFile = join(opts.dir, `agent-${opts.name}.log`);
-  const node = [process.execPath, ...(opts.nodeArgs ?? []), AGENT_CLI, `--listen-address=127.0.0.1:${port}`, ...opts.args];
+  const node = [process.execPath, ...(opts.nodeArgs ?? []), opts.cli ?? AGENT_CLI, `--listen-address=127.0.0.1:${port}`, ...opts.args];
   const [file, ...args] = opts.wrap?.length ? [...opts.wrap, ...node] : node;
   const group = new Group(`agent ${opts.name}`, file!, args, logFile, { env: { PATH: process.env.PATH } });
   let nodePid: number | undefined = opts.wrap?.length ? undefined : group.pgid;

@@ -62,13 +62,14 @@ export function probeDirFor(m: EtcdMemberProcess, name = `probe-${m.name}`): str
  * The agent at its default settings (probe interval, writes, file size, every source interval),
  * pointed at `member`, its probe beside the member's data dir. `extra` flags come last and win.
  */
-export async function startDefaultAgent(ws: Workspace, member: EtcdMemberProcess, name: string, extra: readonly string[] = [], o: { wrap?: readonly string[]; nodeArgs?: readonly string[]; probeDir?: string } = {}): Promise<BenchAgent> {
+export async function startDefaultAgent(ws: Workspace, member: EtcdMemberProcess, name: string, extra: readonly string[] = [], o: { wrap?: readonly string[]; nodeArgs?: readonly string[]; probeDir?: string; cli?: string } = {}): Promise<BenchAgent> {
   const agent = await startAgent({
     dir: ws.dir,
     name,
     args: [...memberArgs(member), `--probe-dir=${o.probeDir ?? probeDirFor(member, `probe-${name}`)}`, '--log-level=info', ...extra],
     ...(o.wrap ? { wrap: o.wrap } : {}),
     ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
+    ...(o.cli ? { cli: o.cli } : {}),
   });
   ws.defer(`agent ${name}`, () => agent.stop());
   if (!(await waitReady(agent))) throw new Error(`agent ${name} never became ready; see ${agent.logFile}`);

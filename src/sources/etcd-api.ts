@@ -18,6 +18,7 @@ import {
   EtcdPermissionDeniedError,
   type IOptions,
   type IMember,
+  type IMemberListResponse,
 } from 'etcd3';
 import { bytes, seconds, type Bytes, type Milliseconds, type Seconds } from '../units.js';
 import { errorMessage, failure, success, type FailureReason, type Outcome, type Source } from './source.js';
@@ -147,9 +148,17 @@ export function classifyEtcdError(err: unknown, tls?: EtcdApiOptions['tls']): { 
 
 class TimeoutGuardError extends Error {}
 
+/**
+ * How long a member list is reused. Members change when an operator adds or removes one; the raft
+ * term (elections) and the leader come from the status call, made every sample. Asking for the list
+ * once a second as well was a quarter of the agent's idle CPU (bench/README.md, footprint).
+ */
+export const MEMBER_LIST_EVERY_MS = 30_000;
+
 export function createEtcdApiSource(opts: EtcdApiOptions): EtcdApiSource {
   const endpoint = opts.endpoints[0];
   let client: Etcd3 | undefined;
+  let memberList: { at: number; list: IMemberListResponse } | undefined;
   let closed = false;
   let inflight: Promise<Outcome<EtcdApiSample>> | undefined;
 
@@ -176,6 +185,7 @@ export function createEtcdApiSource(opts: EtcdApiOptions): EtcdApiSource {
   const dropClient = (): void => {
     const c = client;
     client = undefined;
+    memberList = undefined; // a new channel starts with the list again (it opens the connection)
     try {
       c?.close();
     } catch {
@@ -192,8 +202,11 @@ export function createEtcdApiSource(opts: EtcdApiOptions): EtcdApiSource {
       const deadline = new Date(Date.now() + opts.timeout);
       const work = (async () => {
         // The member list first: it also opens the connection, so the timed status below measures a
-        // request on an established channel, not a TCP/TLS handshake.
-        const list = await c.cluster.memberList({}, { deadline });
+        // request on an established channel, not a TCP/TLS handshake. Reused for MEMBER_LIST_EVERY_MS.
+        const now = Date.now();
+        const cached = memberList && now - memberList.at < MEMBER_LIST_EVERY_MS && now >= memberList.at ? memberList.list : undefined;
+        const list = cached ?? (await c.cluster.memberList({}, { deadline }));
+        if (!cached) memberList = { at: now, list };
         const started = performance.now();
         const status = await c.maintenance.status({ deadline });
         const roundTrip = seconds((performance.now() - started) / 1000);

@@ -56,6 +56,17 @@ t.test('slow-disk: injected fdatasync stalls cause elections, and every agent co
   tt.ok((r.observed.probeStalls ?? 0) > 0, "strace delayed some of the agents' probe fdatasync calls");
   tt.ok(r.observed.elections > 0, 'the raft term rose: elections happened');
   agentsMatchObserved(tt, r);
+
+  // The diagnosis' tuning, applied: the same stalls must no longer cost an election.
+  const recs = r.agents.flatMap((a) => (a.recommendation ? [a.recommendation] : []));
+  tt.ok(recs.length > 0, `the agents recommend tuning (${recs.map((x) => `${x.heartbeatMs}/${x.electionMs}`).join(', ')})`);
+  if (recs.length === 0) return;
+  const rec = recs.reduce((a, b) => (b.electionMs > a.electionMs ? b : a));
+  tt.ok(rec.electionMs > 1500, 'the recommended election timeout is longer than the 1.5 s stalls');
+  const tuned = await run(tt, spec('slow-disk', { measureSeconds: 25, heartbeatMs: rec.heartbeatMs, electionMs: rec.electionMs }));
+  tt.ok(tuned.observed.stalls > 0, 'the same stalls were injected');
+  tt.equal(tuned.observed.elections, 0, `with hb ${rec.heartbeatMs} / et ${rec.electionMs} the stalls cause no election`);
+  agentsMatchObserved(tt, tuned);
 });
 
 t.test('frozen-leader: a SIGSTOPped leader is replaced, and every agent counts the election', { skip: skipAll }, async (tt) => {
