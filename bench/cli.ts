@@ -4,7 +4,7 @@
 // generated block of bench/README.md from bench/results/*.json. Results go to bench/results/<figure>.json,
 // or to bench/results/tmp/ when any option shortens the run (so a quick run never replaces a
 // figure quoted in the README).
-import { AGENT_CLI, activity, machine, parseOptions, say, writeResult, type BenchOptions, type FigureResult, type ResultFile } from './lib/common.js';
+import { AGENT_CLI, activity, buildIdentity, machine, parseOptions, say, writeResult, type BenchOptions, type FigureResult, type ResultFile } from './lib/common.js';
 import { scrapeLatency, scrapeThroughput } from './figures/scrape.js';
 import { footprint } from './figures/footprint.js';
 import { probeInterference } from './figures/interference.js';
@@ -66,13 +66,17 @@ async function main(argv: readonly string[]): Promise<number> {
     const startedAt = new Date().toISOString();
     say(name, `starting (${FIGURES[name]!.about})`);
     const before = await activity();
+    const buildBefore = buildIdentity();
     try {
       const result = await FIGURES[name]!.run(options);
       const after = await activity();
+      const buildAfter = buildIdentity();
+      if (buildAfter.sha256 !== buildBefore.sha256) say(name, `warning: ${AGENT_CLI} was rebuilt during this figure (${buildBefore.sha256} → ${buildAfter.sha256})`);
       const file: ResultFile = {
         ...result,
         command: `${process.env['BENCH_AGENT_CLI'] ? `BENCH_AGENT_CLI=${process.env['BENCH_AGENT_CLI']} ` : ''}npm run bench -- ${[name, ...argv.filter((a) => a.startsWith('--'))].join(' ')}`,
         agent: AGENT_CLI,
+        agentBuild: { before: buildBefore, after: buildAfter },
         startedAt,
         finishedAt: new Date().toISOString(),
         machine: m,

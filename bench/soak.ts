@@ -23,6 +23,7 @@ import { startAgentProcess, seriesValue, type AgentProcess } from '../test/helpe
 import { startEtcdCluster, type EtcdCluster } from '../test/helpers/etcd-cluster.js';
 import { monotonicSeries } from '../test/helpers/metrics-watch.js';
 import { parseDuration } from '../src/units.js';
+import { HISTORY_RETENTION_MS } from '../src/state.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const P = 'etcd_latency_agent_';
@@ -73,8 +74,15 @@ export interface SoakResult {
   machine: { cpus: number; cpu: string; memoryGiB: number; kernel: string; node: string; uid: number };
   settings: { faultEveryS: number; scrapeIntervalS: number; probeFs: 'loop ext4 (32 MiB)' | 'temp dir'; intervalsMs: typeof INTERVALS };
   faults: FaultRecord[];
-  rss: { samples: number; firstMiB: number; lastMiB: number; maxMiB: number; slopeMiBPerHour: number };
-  heap: { firstMiB?: number; lastMiB?: number; slopeMiBPerHour?: number };
+  /**
+   * slopeMiBPerHour is over the whole run after a minute's warm-up. The agent's history is designed to
+   * fill for its first hour (HISTORY_RETENTION_MS) and then stay; afterHistoryFull is the slope from
+   * then on (5 minutes later), when the run is long enough: that is the one that must be flat.
+   */
+  rss: { samples: number; firstMiB: number; lastMiB: number; maxMiB: number; slopeMiBPerHour: number; afterHistoryFull?: { fromS: number; slopeMiBPerHour: number; firstMiB: number; lastMiB: number } };
+  heap: { firstMiB?: number; lastMiB?: number; slopeMiBPerHour?: number; afterHistoryFull?: { fromS: number; slopeMiBPerHour: number; firstMiB: number; lastMiB: number } };
+  /** One point a minute: seconds since start, RSS and V8 heap used (MiB), open fds. */
+  series: Array<{ t: number; rssMiB: number; heapMiB?: number; fds: number }>;
   fds: { baseline: number; last: number; max: number; growth: number };
   cpu: { averagePercentOfOneCore: number };
   scrapes: { count: number; failed: number; p50Ms: number; p99Ms: number; maxMs: number; monotonicViolations: string[] };
@@ -362,6 +370,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const cpuFirst = samples[0];
     const cpuLast = samples.at(-1);
     const heapWarm = heap.filter(([h]) => h * 3600 >= Math.min(60, durationS / 4));
+    const fullFrom = (HISTORY_RETENTION_MS + 5 * 60_000) / 1000;
+    const rssFull = samples.filter((s) => s.t >= fullFrom);
+    const heapFull = heap.filter(([h]) => h * 3600 >= fullFrom);
+    const series: SoakResult['series'] = [];
+    for (const s of samples) {
+      if (series.length > 0 && s.t - series.at(-1)!.t < 60) continue;
+      const h = heap.find(([x]) => x * 3600 >= s.t);
+      series.push({ t: Math.round(s.t), rssMiB: round(s.rssMiB, 1), ...(h ? { heapMiB: round(h[1], 1) } : {}), fds: s.fds });
+    }
     const expectedRounds = Math.floor(durationS - faults.filter((f) => f.kind === 'enospc').reduce((a, f) => a + (f.endS - f.startS) + FAULT_EFFECT.enospc.graceMs / 1000, 0));
     const result: SoakResult = {
       kind: 'soak',
@@ -377,8 +394,19 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         lastMiB: round(samples.at(-1)?.rssMiB ?? 0),
         maxMiB: round(Math.max(0, ...samples.map((s) => s.rssMiB))),
         slopeMiBPerHour: round(slope(rssPts)),
+        ...(rssFull.length > 12
+          ? { afterHistoryFull: { fromS: fullFrom, slopeMiBPerHour: round(slope(rssFull.map((s): [number, number] => [s.t / 3600, s.rssMiB]))), firstMiB: round(rssFull[0]!.rssMiB), lastMiB: round(rssFull.at(-1)!.rssMiB) } }
+          : {}),
       },
-      heap: heapWarm.length > 1 ? { firstMiB: round(heapWarm[0]![1]), lastMiB: round(heapWarm.at(-1)![1]), slopeMiBPerHour: round(slope(heapWarm)) } : {},
+      heap: heapWarm.length > 1
+        ? {
+            firstMiB: round(heapWarm[0]![1]),
+            lastMiB: round(heapWarm.at(-1)![1]),
+            slopeMiBPerHour: round(slope(heapWarm)),
+            ...(heapFull.length > 60 ? { afterHistoryFull: { fromS: fullFrom, slopeMiBPerHour: round(slope(heapFull)), firstMiB: round(heapFull[0]![1]), lastMiB: round(heapFull.at(-1)![1]) } } : {}),
+          }
+        : {},
+      series,
       fds: { baseline: fdsBaseline, last: samples.at(-1)?.fds ?? 0, max: Math.max(0, ...samples.map((s) => s.fds)), growth: (samples.at(-1)?.fds ?? 0) - fdsBaseline },
       cpu: { averagePercentOfOneCore: cpuFirst && cpuLast && cpuLast.t > cpuFirst.t ? round((100 * (cpuLast.cpuSeconds - cpuFirst.cpuSeconds)) / (cpuLast.t - cpuFirst.t)) : 0 },
       scrapes: { count: attempts, failed: failedScrapes, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99), maxMs: sorted.at(-1) ?? 0, monotonicViolations: monotonicViolations.slice(0, 20) },
@@ -393,7 +421,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     };
     result.summary = [
       `${result.durationS} s, ${faults.length} faults (${kinds.join(', ')}), ${result.scrapes.count} scrapes (${failedScrapes} failed, p99 ${result.scrapes.p99Ms} ms)`,
-      `RSS ${result.rss.firstMiB} → ${result.rss.lastMiB} MiB (max ${result.rss.maxMiB}), slope ${result.rss.slopeMiBPerHour} MiB/h; heap slope ${result.heap.slopeMiBPerHour ?? '—'} MiB/h`,
+      `RSS ${result.rss.firstMiB} → ${result.rss.lastMiB} MiB (max ${result.rss.maxMiB}), slope ${result.rss.slopeMiBPerHour} MiB/h; heap slope ${result.heap.slopeMiBPerHour ?? '—'} MiB/h` +
+        (result.rss.afterHistoryFull ? `; once the 1 h history is full (t ≥ ${fullFrom} s): RSS ${result.rss.afterHistoryFull.slopeMiBPerHour} MiB/h, heap ${result.heap.afterHistoryFull?.slopeMiBPerHour ?? '—'} MiB/h` : ''),
       `fds ${result.fds.baseline} → ${result.fds.last} (max ${result.fds.max}); CPU ${result.cpu.averagePercentOfOneCore}% of a core`,
       `missed outside faults: ${SOURCES.map((s) => `${s} ${missed[s]!.missed}/${missed[s]!.checked}`).join(', ')}; probe rounds ${result.probeRounds.observed}/${result.probeRounds.expected}`,
       `exit ${exit.code} in ${exit.withinMs} ms, probe file removed: ${exit.probeFileRemoved}; crashed: ${crashed}; counter decreases: ${monotonicViolations.length}; etcd WAL fsyncs > 128 ms: ${result.slowWalFsyncs ?? '—'}`,

@@ -76,17 +76,21 @@ export async function footprint(o: BenchOptions): Promise<FigureResult> {
   const windows = Math.max(2, Math.min(numberOption(o, 'windows', 10), Math.floor(durationMs / 3000)));
   const windowMs = durationMs / windows;
   const scrapeEveryMs = numberOption(o, 'scrape-every', o.smoke ? 1 : 15) * 1000;
-  // --variant-cli=PATH: the variant is another build (before/after a change) with no extra flags.
+  const variantFlags = (o.extra.get('variant') ?? DEFAULT_VARIANT).split(/\s+/).filter(Boolean);
+  // --variant-cli=PATH: one more agent, another build (before/after a change), default flags.
   const variantCli = o.extra.get('variant-cli');
-  const variantFlags = (o.extra.get('variant') ?? (variantCli ? '' : DEFAULT_VARIANT)).split(/\s+/).filter(Boolean);
   return withWorkspace(F, async (ws) => {
     const cluster = await startCluster(ws);
     const load = startPutLoad(ws, cluster.endpoints, { rate: LOAD_RATE });
-    const agents: Array<{ name: string; flags: string[]; agent: BenchAgent; samples: Sample[]; scraper: Scraper }> = [];
-    const hasVariant = variantFlags.length > 0 || variantCli !== undefined;
-    for (const [name, flags] of [['default', []], ...(hasVariant ? [['variant', variantFlags]] : [])] as Array<[string, string[]]>) {
-      const agent = await startDefaultAgent(ws, cluster.members[0]!, name, [], { nodeArgs: flags, ...(name === 'variant' && variantCli ? { cli: variantCli } : {}) });
-      agents.push({ name, flags, agent, samples: [], scraper: new Scraper(`${agent.url}/metrics`) });
+    const agents: Array<{ name: string; label: string; flags: string[]; agent: BenchAgent; samples: Sample[]; scraper: Scraper }> = [];
+    const specs: Array<{ name: string; label: string; flags: string[]; cli?: string }> = [
+      { name: 'default', label: 'default', flags: [] },
+      ...(variantFlags.length ? [{ name: 'variant', label: `node ${variantFlags.join(' ')}`, flags: variantFlags }] : []),
+      ...(variantCli ? [{ name: 'other-build', label: `build ${variantCli}`, flags: [], cli: variantCli }] : []),
+    ];
+    for (const sp of specs) {
+      const agent = await startDefaultAgent(ws, cluster.members[0]!, sp.name, [], { nodeArgs: sp.flags, ...(sp.cli ? { cli: sp.cli } : {}) });
+      agents.push({ name: sp.name, label: sp.label, flags: sp.flags, agent, samples: [], scraper: new Scraper(`${agent.url}/metrics`) });
     }
     say(F, `agents ready (${agents.map((a) => `${a.name}: pid ${a.agent.pid()}${a.flags.length ? ` node ${a.flags.join(' ')}` : ''}`).join('; ')}); sampling every second for ${Math.round(durationMs / 1000)} s`);
     const t0 = performance.now();
@@ -115,10 +119,9 @@ export async function footprint(o: BenchOptions): Promise<FigureResult> {
     }
     for (const a of agents) a.scraper.close();
     await load.stop();
-    const sums = agents.map((a) => ({ name: a.name, flags: a.flags, ...summarise(a.samples, windows, windowMs) }));
-    const variantLabel = variantCli ? `${variantCli}${variantFlags.length ? ` with node ${variantFlags.join(' ')}` : ''}` : `node ${variantFlags.join(' ')}`;
+    const sums = agents.map((a) => ({ name: a.name, label: a.label, flags: a.flags, ...summarise(a.samples, windows, windowMs) }));
     const d = sums[0]!;
-    const v = sums[1];
+    const others = sums.slice(1);
     const rssMet = d.rssMax <= 64;
     const cpuMet = d.cpu.max <= 1;
     const line = (s: (typeof sums)[number]) =>
@@ -129,15 +132,15 @@ export async function footprint(o: BenchOptions): Promise<FigureResult> {
       targetMet: rssMet && cpuMet,
       summary: [
         `default: ${line(d)}`,
-        ...(v ? [`${variantLabel} (side by side, same run): ${line(v)}`] : []),
+        ...others.map((v) => `${v.label} (side by side, same run): ${line(v)}`),
         `targets (default): RSS ≤ 64 MiB ${rssMet ? 'met' : 'MISSED'}; CPU ≤ 1% ${cpuMet ? 'met' : d.cpu.median <= 1 ? 'met by the median, not by every window' : 'MISSED'}`,
       ],
       method: {
-        setup: `1-member etcd 3.4 with ${LOAD_RATE} puts/s; the agent at its default settings (probe 10 fdatasyncs/s, etcd API 1 s, etcd /metrics 5 s, diskstats 5 s, diagnosis 5 s); probe on the same filesystem as etcd${v ? `; a second agent (${variantLabel}) beside it` : ''}`,
+        setup: `1-member etcd 3.4 with ${LOAD_RATE} puts/s; the agent at its default settings (probe 10 fdatasyncs/s, etcd API 1 s, etcd /metrics 5 s, diskstats 5 s, diagnosis 5 s); probe on the same filesystem as etcd${others.length ? `; beside it, through the same run: ${others.map((v) => v.label).join('; ')}` : ''}`,
         scrapes: `GET /metrics of each agent every ${scrapeEveryMs / 1000} s (${scrapes} rounds, ${scrapeErrors} errors)`,
         sampling: `VmRSS (RssAnon, RssFile) and utime+stime (all threads) from /proc/PID every second for ${Math.round(durationMs / 1000)} s; ${windows} windows of ${Math.round(windowMs / 1000)} s; the first window is start-up and is left out of the steady figures`,
       },
-      results: Object.fromEntries(sums.map((s) => [s.name, { flags: s.flags, rssSteadyMiB: s.rss, rssSteadyMaxMiB: s.rssMax, anonMiB: s.anon, fileMiB: s.file, startupRssMaxMiB: s.startupRssMax, cpuPercentPerWindow: s.cpu, cpuPercentOverall: s.cpuOverall, windows: s.perWindow }])),
+      results: Object.fromEntries(sums.map((s) => [s.name, { label: s.label, flags: s.flags, rssSteadyMiB: s.rss, rssSteadyMaxMiB: s.rssMax, anonMiB: s.anon, fileMiB: s.file, startupRssMaxMiB: s.startupRssMax, cpuPercentPerWindow: s.cpu, cpuPercentOverall: s.cpuOverall, windows: s.perWindow }])),
       raw: Object.fromEntries(agents.map((a) => [a.name, a.samples.map((s) => ({ t: Math.round(s.t * 10) / 10, rssMiB: +(s.rss / MiB).toFixed(2), anonMiB: +(s.anon / MiB).toFixed(2), cpuSeconds: s.cpu }))])),
     };
   });

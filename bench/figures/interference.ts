@@ -3,7 +3,7 @@
 // but for --probe-enabled; in each window one of them is SIGSTOPped, so everything but the probe is
 // the same in A and B.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { histogramDelta, quantile as hQuantile, type HistogramSnapshot } from '../../src/analysis/histogram.js';
+import { histogramDelta, quantile as hQuantile, sumHistograms, type HistogramSnapshot } from '../../src/analysis/histogram.js';
 import { extractEtcdMetrics } from '../../src/sources/etcd-metrics.js';
 import type { EtcdMemberProcess } from '../../test/helpers/etcd-cluster.js';
 import { deviceOf, fmtMs, fmtNum, numberOption, say, type BenchOptions, type FigureResult } from '../lib/common.js';
@@ -29,6 +29,8 @@ interface Window {
   /** Exact: the histogram's sum / count. */
   readonly walFsyncMean: number;
   readonly puts: ReturnType<typeof latencySummary> & { failed: number; skipped: number };
+  /** etcd's WAL fsync histogram over the window (delta of two scrapes). */
+  readonly histogram: HistogramSnapshot;
 }
 
 export async function probeInterference(o: BenchOptions): Promise<FigureResult> {
@@ -43,7 +45,9 @@ export async function probeInterference(o: BenchOptions): Promise<FigureResult> 
     const cluster = await startCluster(ws);
     const m = cluster.members[0]!;
     const probeDir = probeDirFor(m, 'probe-on');
-    const on = await startDefaultAgent(ws, m, 'probe-on', [], { probeDir });
+    // --on-flags='--probe-writes=3 …': agent flags for the probe-on arm (default: none, the defaults).
+    const onFlags = (o.extra.get('on-flags') ?? '').split(/\s+/).filter(Boolean);
+    const on = await startDefaultAgent(ws, m, 'probe-on', onFlags, { probeDir });
     const off = await startDefaultAgent(ws, m, 'probe-off', ['--probe-enabled=false']);
     const stopped = new Set<number>();
     const stop = (pid: number) => {
@@ -84,6 +88,7 @@ export async function probeInterference(o: BenchOptions): Promise<FigureResult> 
         walFsyncP99: hQuantile(d, 0.99) ?? NaN,
         walFsyncMean: d.count > 0 ? d.sum / d.count : NaN,
         puts: { ...latencySummary(puts.latencies), failed: puts.failed, skipped: puts.skipped },
+        histogram: d,
       });
       const w = windows[windows.length - 1]!;
       say(F, `pair ${pair} probe ${probe}: ${w.walFsyncCount} WAL fsyncs, p99 ≈ ${fmtMs(w.walFsyncP99)}, mean ${fmtMs(w.walFsyncMean)}; put p99 ${fmtMs(w.puts.p99)}`);
@@ -110,6 +115,13 @@ export async function probeInterference(o: BenchOptions): Promise<FigureResult> 
     const putRatio = spread(pairsOut.map((p) => p.putP99Ratio));
     const onP99 = spread(windows.filter((w) => w.probe === 'on').map((w) => w.walFsyncP99));
     const offP99 = spread(windows.filter((w) => w.probe === 'off').map((w) => w.walFsyncP99));
+    // Pooled: every window of an arm added up (all its fsyncs), then one p99 per arm.
+    const pooled = (probe: 'on' | 'off') => {
+      const h = sumHistograms(windows.filter((w) => w.probe === probe).map((w) => w.histogram));
+      return { count: h?.count ?? 0, p99: h ? (hQuantile(h, 0.99) ?? NaN) : NaN, mean: h && h.count > 0 ? h.sum / h.count : NaN };
+    };
+    const pooledOn = pooled('on');
+    const pooledOff = pooled('off');
     const targetMet = p99Ratio.median <= 1.05;
     return {
       figure: F,
@@ -117,15 +129,15 @@ export async function probeInterference(o: BenchOptions): Promise<FigureResult> 
       targetMet,
       summary: [
         `WAL fsync p99 ratio on/off ${fmtSpread(p99Ratio, fmtNum(3))} per interleaved pair; mean (exact sum/count) ratio ${fmtSpread(meanRatio, fmtNum(3))}; client put p99 ratio ${fmtSpread(putRatio, fmtNum(3))}`,
-        `WAL fsync p99 with the probe on ${fmtSpread(onP99, fmtMs)}, off ${fmtSpread(offP99, fmtMs)}`,
+        `WAL fsync p99 with the probe on ${fmtSpread(onP99, fmtMs)}, off ${fmtSpread(offP99, fmtMs)}; pooled over all windows: on ${fmtMs(pooledOn.p99)} (${pooledOn.count} fsyncs, mean ${fmtMs(pooledOn.mean)}), off ${fmtMs(pooledOff.p99)} (${pooledOff.count}, mean ${fmtMs(pooledOff.mean)}), ratio ${(pooledOn.p99 / pooledOff.p99).toFixed(3)}`,
         `target ratio ≤ 1.05 (median of pairs): ${targetMet ? 'met' : 'MISSED'}`,
       ],
       method: {
-        setup: `1-member etcd 3.4, ${rate} puts/s of 256 bytes (each a WAL write + fdatasync); two agents at default settings, one with --probe-enabled=false; probe file on ${deviceOf(probeDir)}, etcd's WAL on ${deviceOf(m.dataDir)}`,
+        setup: `1-member etcd 3.4, ${rate} puts/s of 256 bytes (each a WAL write + fdatasync); two agents at default settings${onFlags.length ? ` (the probe-on one with ${onFlags.join(' ')})` : ''}, one with --probe-enabled=false; probe file on ${deviceOf(probeDir)}, etcd's WAL on ${deviceOf(m.dataDir)}`,
         windows: `${pairs} pairs of ${Math.round(windowMs / 1000)} s windows, ABBA order; in each window the other agent is SIGSTOPped; ${settleMs} ms settle after each switch`,
         quantiles: "etcd's etcd_disk_wal_fsync_duration_seconds delta per window; p50/p99 interpolated inside etcd's power-of-two buckets (as histogram_quantile does), the mean exact (sum/count); put latencies exact, client side",
       },
-      results: { p99Ratio, meanRatio, putP99Ratio: putRatio, walFsyncP99On: onP99, walFsyncP99Off: offP99, pairs: pairsOut },
+      results: { p99Ratio, meanRatio, putP99Ratio: putRatio, walFsyncP99On: onP99, walFsyncP99Off: offP99, pooledOn, pooledOff, pairs: pairsOut },
       raw: windows,
     };
   });

@@ -27,6 +27,8 @@ import { ROOT } from '../lib/common.js';
 
 // ───────────────────────────────────────────── a synthetic node with N disks under etcd's volume
 
+const signed = (v: number, digits: number): string => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(digits)}`;
+
 const diskName = (i: number): string => `sd${String.fromCharCode(97 + Math.floor(i / 26))}${String.fromCharCode(97 + (i % 26))}`;
 
 /** 20-field /proc/diskstats line (kernel 5.5+: with discard and flush counters). */
@@ -100,6 +102,15 @@ function stateWith(disk: DiskSample | undefined, etcd: EtcdMetricsSample): Agent
   return state;
 }
 
+/**
+ * One /metrics render after a state change, as a scrape a second sees it: the registry renders at
+ * most once per state change, so the state is touched first (one cheap record()).
+ */
+function freshRender(state: AgentState, registry: ReturnType<typeof createMetricsRegistry>): Promise<string> {
+  state.record('etcd_config', { ok: false, reason: 'not_found', message: 'bench' }, new Date(), seconds(0));
+  return registry.metrics();
+}
+
 /** Mean seconds per call of `fn` over `n` awaited calls. */
 async function timeAsync(n: number, fn: (i: number) => Promise<unknown>): Promise<number> {
   const t0 = process.hrtime.bigint();
@@ -128,9 +139,10 @@ async function devicePart(ws: Workspace, o: BenchOptions): Promise<DeviceRow[]> 
       const first = await source.sample(new Date());
       if (!first.ok) throw new Error(`synthetic node with ${n} disks: ${first.message}`);
       if (first.value.disks.length !== n) throw new Error(`synthetic node with ${n} disks: the agent found ${first.value.disks.length}`);
-      const registry = createMetricsRegistry({ state: stateWith(first.value, member), version: 'bench', member: 'm0' });
+      const state = stateWith(first.value, member);
+      const registry = createMetricsRegistry({ state, version: 'bench', member: 'm0' });
       const body = await registry.metrics();
-      return { n, node, source, registry, sample: first.value, renderBytes: body.length, diskSeries: body.split('\n').filter((l) => l.startsWith('etcd_latency_agent_disk_') && !l.startsWith('etcd_latency_agent_disk_info')).length };
+      return { n, node, source, state, registry, sample: first.value, renderBytes: body.length, diskSeries: body.split('\n').filter((l) => l.startsWith('etcd_latency_agent_disk_') && !l.startsWith('etcd_latency_agent_disk_info')).length };
     }),
   );
   const times = new Map(counts.map((n) => [n, { sample: [] as number[], placement: [] as number[], render: [] as number[] }]));
@@ -142,7 +154,7 @@ async function devicePart(ws: Workspace, o: BenchOptions): Promise<DeviceRow[]> 
       const sample = await timeAsync(per, () => s.source.sample(new Date(t0)));
       // Placement every call: `now` a minute apart forces the mount → device → disks walk.
       const placement = await timeAsync(Math.max(2, per / 10), (i) => s.source.sample(new Date(t0 + (b * per + i + 1) * 61_000)));
-      const render = await timeAsync(Math.max(2, per / 4), () => s.registry.metrics());
+      const render = await timeAsync(Math.max(2, per / 4), () => freshRender(s.state, s.registry));
       if (b === 0) continue; // warm-up batch
       const t = times.get(s.n)!;
       t.sample.push(sample);
@@ -225,14 +237,15 @@ async function memberPart(ws: Workspace, o: BenchOptions) {
   // on every scrape), batches interleaved.
   const bodies = await Promise.all(clusters.map(async (c) => Buffer.from(await (await fetch(c.members[0]!.metricsUrl)).arrayBuffer())));
   const parsed = bodies.map((b) => extractEtcdMetrics(b.toString('utf8')));
-  const registries = parsed.map((p) => createMetricsRegistry({ state: stateWith(undefined, p), version: 'bench', member: 'm0' }));
+  const states = parsed.map((p) => stateWith(undefined, p));
+  const registries = states.map((state) => createMetricsRegistry({ state, version: 'bench', member: 'm0' }));
   const parseT: number[][] = sizes.map(() => []);
   const renderT: number[][] = sizes.map(() => []);
   const batches = o.smoke ? 2 : 9;
   for (let b = 0; b < batches + 1; b++) {
     for (let k = 0; k < sizes.length; k++) {
       const p = await timeAsync(o.smoke ? 3 : 100, async () => extractEtcdMetrics(bodies[k]!.toString('utf8')));
-      const r = await timeAsync(o.smoke ? 3 : 50, () => registries[k]!.metrics());
+      const r = await timeAsync(o.smoke ? 3 : 50, () => freshRender(states[k]!, registries[k]!));
       if (b === 0) continue;
       parseT[k]!.push(p);
       renderT[k]!.push(r);
@@ -286,13 +299,13 @@ export async function scale(o: BenchOptions): Promise<FigureResult> {
       target: 'flat per device/member; report the slope',
       summary: [
         ...devices.map(devLine),
-        `per tracked device: sample +${dSample.slope.toFixed(1)} µs, placement +${dPlace.slope.toFixed(1)} µs, render +${dRender.slope.toFixed(1)} µs, /metrics +${slopes.perDevice.metricsBytes.toFixed(0)} bytes`,
+        `per tracked device: sample ${signed(dSample.slope, 1)} µs, placement ${signed(dPlace.slope, 1)} µs, render ${signed(dRender.slope, 1)} µs, /metrics ${signed(slopes.perDevice.metricsBytes, 0)} bytes`,
         memLine(c3),
         memLine(c5),
-        `per member: CPU ${slopes.perMember.cpuPercent >= 0 ? '+' : ''}${slopes.perMember.cpuPercent.toFixed(3)} % of a core, parse +${slopes.perMember.parseUs.toFixed(1)} µs, render +${slopes.perMember.renderUs.toFixed(1)} µs, /metrics +${slopes.perMember.metricsBytes.toFixed(0)} bytes, etcd body +${slopes.perMember.etcdBodyBytes.toFixed(0)} bytes`,
+        `per member: CPU ${signed(slopes.perMember.cpuPercent, 3)} % of a core, parse ${signed(slopes.perMember.parseUs, 1)} µs, render ${signed(slopes.perMember.renderUs, 1)} µs, /metrics ${signed(slopes.perMember.metricsBytes, 0)} bytes, etcd body ${signed(slopes.perMember.etcdBodyBytes, 0)} bytes`,
       ],
       method: {
-        devices: 'synthetic /proc + /sys: etcd on dm-0 (xfs) striped over N disks, / on vda1; diskstats source and /metrics registry timed in-process in interleaved batches (first batch warm-up); slopes are least squares over the tracked devices (N disks + dm-0)',
+        devices: 'synthetic /proc + /sys: etcd on dm-0 (xfs) striped over N disks, / on vda1; diskstats source and /metrics registry timed in-process in interleaved batches (first batch warm-up); a render is timed after a state change (the registry reuses a render while the state is unchanged); slopes are least squares over the tracked devices (N disks + dm-0)',
         members: m.method,
       },
       results: { devices, members: m.perCluster, slopes },

@@ -1,7 +1,8 @@
 // What every figure shares: where the repository is, the command-line options, the machine and what
 // else was running on it, and how raw results are written to bench/results/.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -239,10 +240,37 @@ export interface FigureResult {
   readonly notes?: readonly string[];
 }
 
+/** Which agent build ran: a digest of its compiled JavaScript and when it was built. */
+export function buildIdentity(cli: string = AGENT_CLI): { sha256: string; builtAt: string } {
+  const dir = dirname(cli);
+  const files: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.js')) files.push(p);
+    }
+  };
+  try {
+    walk(dir);
+  } catch {
+    return { sha256: 'unknown', builtAt: 'unknown' };
+  }
+  const hash = createHash('sha256');
+  let newest = 0;
+  for (const f of files.sort()) {
+    hash.update(f.slice(dir.length)).update(readFileSync(f));
+    newest = Math.max(newest, statSync(f).mtimeMs);
+  }
+  return { sha256: hash.digest('hex').slice(0, 16), builtAt: new Date(newest).toISOString() };
+}
+
 export interface ResultFile extends FigureResult {
   readonly command: string;
   /** The agent build the figure ran (dist/cli.js unless BENCH_AGENT_CLI says otherwise). */
   readonly agent: string;
+  /** That build at the start and at the end of the figure (others may rebuild dist/ meanwhile). */
+  readonly agentBuild: { readonly before: ReturnType<typeof buildIdentity>; readonly after: ReturnType<typeof buildIdentity> };
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly machine: Machine;
