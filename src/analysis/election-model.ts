@@ -86,12 +86,84 @@ export function bucketRanges(h: HistogramSnapshot): BucketRange[] {
   return out;
 }
 
+/** `count` observations modelled as stalls of `stall` seconds each. */
+export interface StallGroup {
+  readonly stall: number;
+  readonly count: number;
+}
+
+/** A range of stall lengths (seconds). */
+export interface StallRange {
+  readonly lo: number;
+  readonly hi: number;
+}
+
 /**
- * Elections per day predicted for (hb, et, n) from a window of observed stalls: each observation in
- * bucket (lo, hi] is a stall of `representativeStall(lo, hi, representative)`, each stall starts an
- * election with `pElection`, and the window's expected count is scaled to a day. Every observation
- * is taken to happen on the leader (this member's disk seen as the leader's: the conservative case).
- * 0 for an empty histogram or a window that is not positive.
+ * What the histogram's sum says about the mean of the highest non-empty bucket — the longest stalls,
+ * the ones that cost elections. Every other observation lies in its own bucket, so their sum is
+ * between Σ count·lo and Σ count·hi; the rest of the sum belongs to the top bucket. With stalls of
+ * one length (a disk that stalls the same way each time, or strace's injected delays) this pins
+ * their length to a few milliseconds where the bucket alone spans a factor of two. Undefined when
+ * the sum does not fit the buckets (a window across a counter reset, a missing sum): then the
+ * bucket's own range is all there is.
+ */
+export function topBucketMean(h: HistogramSnapshot): { readonly bucket: BucketRange; readonly mean: StallRange } | undefined {
+  const ranges = bucketRanges(h).filter((r) => r.count > 0);
+  const top = ranges[ranges.length - 1];
+  if (!top || !Number.isFinite(h.sum) || h.sum <= 0) return undefined;
+  const others = ranges.slice(0, -1);
+  const othersMin = others.reduce((a, r) => a + r.count * r.lo, 0);
+  const othersMax = others.reduce((a, r) => a + r.count * r.hi, 0);
+  const lo = Math.max(top.lo, (h.sum - othersMax) / top.count);
+  const hi = Math.min(top.hi, (h.sum - othersMin) / top.count);
+  // A little slack for float sums: etcd's sum is a float64 over millions of observations.
+  if (!(hi >= lo - 1e-9 * Math.max(1, h.sum))) return undefined;
+  return { bucket: top, mean: { lo: Math.min(lo, hi), hi } };
+}
+
+/**
+ * The model's best estimate of the stalls a window holds: each bucket's observations at
+ * `representativeStall(lo, hi, position)`, except the top bucket when its sum pins it
+ * (`topBucketMean`): then at the same position inside the range the sum allows.
+ */
+export function estimatedStalls(h: HistogramSnapshot, position: number): StallGroup[] {
+  const pinned = topBucketMean(h);
+  return bucketRanges(h)
+    .filter((r) => r.count > 0)
+    .map((r) =>
+      pinned && r.lo === pinned.bucket.lo
+        ? { stall: representativeStall(pinned.mean.lo, pinned.mean.hi, position), count: r.count }
+        : { stall: representativeStall(r.lo, r.hi, position), count: r.count },
+    );
+}
+
+/**
+ * The longest the window's stalls can be: every observation at its bucket's upper edge. The +Inf
+ * bucket has no edge; there the sum bounds it (k stalls above lo whose sum is at most S leave at
+ * most S − (k − 1)·lo to the longest), and at least 2·lo is assumed. What a recommendation must
+ * tolerate: settings that survive these survive every stall the histogram can hold.
+ */
+export function longestStalls(h: HistogramSnapshot): StallGroup[] {
+  const pinned = topBucketMean(h);
+  return bucketRanges(h)
+    .filter((r) => r.count > 0)
+    .map((r) => {
+      if (r.hi !== Infinity) return { stall: r.hi, count: r.count };
+      const fromSum = pinned ? pinned.mean.hi * r.count - (r.count - 1) * r.lo : 0;
+      return { stall: Math.max(2 * r.lo, fromSum), count: r.count };
+    });
+}
+
+/** Expected elections from a set of stalls on the leader: Σ count × P(election | stall). */
+export function expectedElections(stalls: readonly StallGroup[], hb: Milliseconds, et: Milliseconds, n: number): number {
+  return stalls.reduce((a, g) => a + g.count * pElection(ms(g.stall * 1000), hb, et, n), 0);
+}
+
+/**
+ * Elections per day predicted for (hb, et, n) from a window of observed stalls (`estimatedStalls`),
+ * each of which starts an election with `pElection`; the window's expected count scaled to a day.
+ * Every observation is taken to happen on the leader (this member's disk seen as the leader's: the
+ * conservative case). 0 for an empty histogram or a window that is not positive.
  */
 export function predictElectionsPerDay(
   stallHist: HistogramWindow,
@@ -101,13 +173,13 @@ export function predictElectionsPerDay(
   representative = 1,
 ): number {
   if (!(stallHist.window > 0) || observations(stallHist.histogram) <= 0) return 0;
-  let expected = 0;
-  for (const r of bucketRanges(stallHist.histogram)) {
-    if (r.count <= 0) continue;
-    const p = pElection(ms(representativeStall(r.lo, r.hi, representative) * 1000), hb, et, n);
-    expected += r.count * p;
-  }
-  return (expected * SECONDS_PER_DAY) / stallHist.window;
+  return (expectedElections(estimatedStalls(stallHist.histogram, representative), hb, et, n) * SECONDS_PER_DAY) / stallHist.window;
+}
+
+/** Elections per day if every stall were as long as its bucket allows (`longestStalls`): the recommendation's test. */
+export function worstCaseElectionsPerDay(stallHist: HistogramWindow, hb: Milliseconds, et: Milliseconds, n: number): number {
+  if (!(stallHist.window > 0) || observations(stallHist.histogram) <= 0) return 0;
+  return (expectedElections(longestStalls(stallHist.histogram), hb, et, n) * SECONDS_PER_DAY) / stallHist.window;
 }
 
 /** Mean time for followers to notice a dead leader: the mean of the uniform draw in [et, 2·et). */
@@ -127,6 +199,7 @@ export function predictSettings(
     election: et,
     electionsPerDay: predictElectionsPerDay(stallHist, hb, et, n, representative),
     failoverDetection: failoverDetection(et),
+    stallWindow: stallHist.window,
   };
 }
 
@@ -165,16 +238,18 @@ export interface RecommendInput {
   readonly peerRttMean?: Milliseconds;
   readonly targetElectionsPerDay: number;
   readonly maxTuningElection: Milliseconds;
-  /** Position of a stall inside its bucket (0 lower edge … 1 upper edge): the model's calibration knob. */
+  /** Position of a stall inside its bucket (0 lower edge … 1 upper edge) for the predicted rates: the model's calibration knob. */
   readonly stallRepresentative: number;
+}
+
+/** True when settings keep even the longest stalls the window can hold under the target rate. */
+function tolerates(input: RecommendInput, c: Candidate, n: number): boolean {
+  return worstCaseElectionsPerDay(input.stalls, c.heartbeat, c.election, n) < input.targetElectionsPerDay;
 }
 
 /** The smallest grid election timeout meeting the target when only etcd's own rules apply (no RTT); Infinity if none. */
 function stallOnlyElection(input: RecommendInput, n: number): number {
-  for (const c of candidateSettings()) {
-    if (predictElectionsPerDay(input.stalls, c.heartbeat, c.election, n, input.stallRepresentative) < input.targetElectionsPerDay) return c.election;
-  }
-  return Infinity;
+  return candidateSettings().find((c) => tolerates(input, c, n))?.election ?? Infinity;
 }
 
 const SOURCE_WORDS: Record<StallSource, string> = {
@@ -199,19 +274,12 @@ export function recommendSettings(input: RecommendInput): TuningRecommendation {
 
   const candidates = candidateSettings(input.peerRttMean);
   if (candidates.length === 0) candidates.push({ heartbeat: HEARTBEAT_GRID[HEARTBEAT_GRID.length - 1]!, election: ETCD_MAX_ELECTION });
-  let recommended: SettingsPrediction | undefined;
-  for (const c of candidates) {
-    const p = predictSettings(input.stalls, c.heartbeat, c.election, n, rep);
-    if (p.electionsPerDay < input.targetElectionsPerDay) {
-      recommended = p;
-      break;
-    }
-  }
-  const meetsTarget = recommended !== undefined;
-  if (recommended === undefined) {
-    const last = candidates[candidates.length - 1]!;
-    recommended = predictSettings(input.stalls, last.heartbeat, last.election, n, rep);
-  }
+  // Chosen against the longest stalls the buckets allow, not the estimate: the recommendation must
+  // hold for every stall the window saw, and applied on a real cluster it must stop the elections.
+  const chosen = candidates.find((c) => tolerates(input, c, n));
+  const meetsTarget = chosen !== undefined;
+  const pick = chosen ?? candidates[candidates.length - 1]!;
+  const recommended = predictSettings(input.stalls, pick.heartbeat, pick.election, n, rep);
   // Temporary: the timeout the stalls alone need (RTT rules aside) is above maxTuningElection, or
   // nothing helps. A timeout that large only because of the peer RTT is not a disk problem.
   const forStalls = input.peerRttMean === undefined ? (meetsTarget ? recommended.election : Infinity) : stallOnlyElection(input, n);
@@ -231,15 +299,24 @@ export function recommendSettings(input: RecommendInput): TuningRecommendation {
   if (input.peerRttMean !== undefined) {
     reasons.push(`mean peer RTT ${fmtMs(input.peerRttMean)}: election timeout ≥ ${fmtMs(MIN_ELECTION_PER_RTT * input.peerRttMean)}, heartbeat ≥ the RTT`);
   }
+  const longest = longestStalls(input.stalls.histogram).at(-1);
+  const pinned = topBucketMean(input.stalls.histogram);
+  if (pinned && longest) {
+    reasons.push(
+      `longest stalls: ${pinned.bucket.count} in (${fmtSeconds(pinned.bucket.lo)}, ${pinned.bucket.hi === Infinity ? '+Inf' : fmtSeconds(pinned.bucket.hi)}], ` +
+        `${fmtSeconds(pinned.mean.lo)}–${fmtSeconds(pinned.mean.hi)} on average by the histogram's sum`,
+    );
+  }
   if (meetsTarget) {
     reasons.push(
-      `smallest election timeout predicted under the target: ${fmtMs(recommended.election)} with heartbeat ${fmtMs(recommended.heartbeat)} ` +
-        `(${fmtRate(recommended.electionsPerDay)} elections/day)`,
+      `smallest election timeout under the target even if every stall is as long as its bucket allows` +
+        `${longest ? ` (up to ${fmtSeconds(longest.stall)})` : ''}: ${fmtMs(recommended.election)} with heartbeat ${fmtMs(recommended.heartbeat)} ` +
+        `(predicted ${fmtRate(recommended.electionsPerDay)} elections/day)`,
     );
   } else {
     reasons.push(
-      `no setting within etcd's limits (election timeout ≤ ${fmtMs(ETCD_MAX_ELECTION)}) is predicted under the target: ` +
-        `the largest gives ${fmtRate(recommended.electionsPerDay)} elections/day; the disk must be fixed`,
+      `no setting within etcd's limits (election timeout ≤ ${fmtMs(ETCD_MAX_ELECTION)}) keeps the longest stalls under the target: ` +
+        `the largest is predicted at ${fmtRate(recommended.electionsPerDay)} elections/day; the disk must be fixed`,
     );
   }
   if (meetsTarget && tooLarge) {

@@ -113,8 +113,11 @@ export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
    * remedy; the mean fail-over detection would also double (1.5 s → 3 s and up).
    */
   maxTuningElection: ms(2000),
-  /** 1 = the bucket's upper edge: conservative (never under-estimates a stall); see docs/election-model.md. */
-  stallRepresentative: 1,
+  /**
+   * 0.5 = the bucket's midpoint, for predicted rates only (the top bucket is narrowed by the histogram's
+   * sum first); recommendations assume the upper edge. Calibrated on the scenario grid: docs/election-model.md.
+   */
+  stallRepresentative: 0.5,
   /** 2 minutes: longer than a few evaluation intervals, shorter than the analysis window. */
   clearAfter: seconds(120),
 });
@@ -145,7 +148,7 @@ export const THRESHOLD_HELP = {
   dbQuotaCriticalFraction: { kind: 'fraction', help: 'DB size at this fraction of the quota: critical' },
   targetElectionsPerDay: { kind: 'number', help: 'elections per day the tuning recommendation must stay under' },
   maxTuningElection: { kind: 'milliseconds', help: 'election timeouts needed above this make tuning "temporary": fix the disk' },
-  stallRepresentative: { kind: 'fraction', help: "election model: a stall's place in its bucket (0 lower edge, 0.5 midpoint, 1 upper edge)" },
+  stallRepresentative: { kind: 'fraction', help: "election model, predicted rates: a stall's place in its bucket (0 lower edge, 0.5 midpoint, 1 upper edge); recommendations always assume the upper edge" },
   clearAfter: { kind: 'seconds', help: 'a finding clears after its rule has been silent this long' },
 } as const satisfies Record<keyof Thresholds, { readonly kind: ThresholdKind; readonly help: string }>;
 

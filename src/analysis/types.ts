@@ -119,6 +119,8 @@ export interface SettingsPrediction {
   readonly electionsPerDay: number;
   /** Mean time for followers to notice a dead leader: 1.5 × election (uniform draw in [et, 2et)). */
   readonly failoverDetection: Milliseconds;
+  /** The stall window the rate was extrapolated from: electionsPerDay × stallWindow / 1 day were expected in it. */
+  readonly stallWindow: Seconds;
 }
 
 export interface TuningRecommendation {

@@ -37,8 +37,18 @@ export interface GridRow {
   readonly agentElectionsMatch?: boolean;
   readonly walFsyncP99?: number;
   readonly probeP99Max?: number;
+  /** The election model, as the agents served it at the end of the run: the largest of their rates. */
+  readonly predictedPerDay?: number;
+  /** Elections that rate means over the stall window it came from (the run): the largest of the agents'. */
+  readonly predictedElections?: number;
   readonly error?: string;
 }
+
+/**
+ * The model says "elections will happen" in a run when it expects at least one more likely than not:
+ * for λ expected elections (a Poisson count), P(≥ 1) = 1 − e^(−λ) ≥ ½.
+ */
+export const predictsElections = (expected: number): boolean => expected >= Math.LN2;
 
 export const DEFAULT_SETTINGS: ReadonlyArray<readonly [number, number]> = [
   [100, 1000],
@@ -49,6 +59,8 @@ export const DEFAULT_STALLS = [700, 1200, 1800, 2500];
 
 export function rowOf(r: ScenarioResult, stallMs: number, repeat: number): GridRow {
   const probeP99s = r.agents.map((a) => a.probe.p99).filter((v): v is number => v !== undefined);
+  // Each agent predicts as if its member led (docs/election-model.md): the cluster's risk is the worst.
+  const predictions = r.agents.flatMap((a) => (a.prediction ? [a.prediction] : []));
   return {
     heartbeatMs: r.settings.heartbeatMs,
     electionMs: r.settings.electionMs,
@@ -64,11 +76,17 @@ export function rowOf(r: ScenarioResult, stallMs: number, repeat: number): GridR
     agentElectionsMatch: r.agents.every((a) => a.electionsMatch === true),
     ...(r.observed.etcd.walFsyncP99 !== undefined ? { walFsyncP99: r.observed.etcd.walFsyncP99 } : {}),
     ...(probeP99s.length > 0 ? { probeP99Max: Math.max(...probeP99s) } : {}),
+    ...(predictions.length > 0
+      ? {
+          predictedPerDay: Math.max(...predictions.map((p) => p.electionsPerDay)),
+          predictedElections: Math.max(...predictions.map((p) => (p.electionsPerDay * p.stallWindowSeconds) / 86_400)),
+        }
+      : {}),
   };
 }
 
 const COLUMNS: ReadonlyArray<keyof GridRow> = [
-  'heartbeatMs', 'electionMs', 'stallMs', 'repeat', 'durationSeconds', 'writes', 'stalls', 'stallsOnLeader', 'walStallsOnLeader', 'elections', 'leaderChanges', 'agentElectionsMatch', 'walFsyncP99', 'probeP99Max', 'error',
+  'heartbeatMs', 'electionMs', 'stallMs', 'repeat', 'durationSeconds', 'writes', 'stalls', 'stallsOnLeader', 'walStallsOnLeader', 'elections', 'leaderChanges', 'agentElectionsMatch', 'walFsyncP99', 'probeP99Max', 'predictedPerDay', 'predictedElections', 'error',
 ];
 
 export function toCsv(rows: readonly GridRow[]): string {
@@ -76,18 +94,62 @@ export function toCsv(rows: readonly GridRow[]): string {
   return [COLUMNS.join(','), ...rows.map((r) => COLUMNS.map((c) => cell(r[c])).join(','))].join('\n') + '\n';
 }
 
-/** Per cell (settings × stall), repeats summed: the figures the election model predicts. */
-export function summarize(rows: readonly GridRow[]): string {
+/** One grid point (settings × stall length), its runs pooled: will elections happen, predicted and observed. */
+export interface GridPoint {
+  readonly heartbeatMs: number;
+  readonly electionMs: number;
+  readonly stallMs: number;
+  readonly runs: number;
+  /** Runs with the model's prediction. */
+  readonly predictedRuns: number;
+  readonly predictedElections: number;
+  readonly observedElections: number;
+  readonly predicted: boolean;
+  readonly observed: boolean;
+  /** Runs whose own prediction ("will happen" or not) matched what the run did. */
+  readonly runsMatching: number;
+}
+
+const cellsOf = (rows: readonly GridRow[]): GridRow[][] => {
   const cells = new Map<string, GridRow[]>();
   for (const r of rows) {
     const k = `${r.heartbeatMs}/${r.electionMs}/${r.stallMs}`;
     cells.set(k, [...(cells.get(k) ?? []), r]);
   }
-  const table: string[][] = [['hb', 'et', 'stall', 'runs', 'stalls', 'on leader', 'on leader WAL', 'elections', 'leader changes', 'leader changes per leader stall', 'agents match']];
-  for (const rs of cells.values()) {
+  return [...cells.values()];
+};
+
+/** Model against reality per grid point: failed runs and runs without a prediction are left out. */
+export function gridPoints(rows: readonly GridRow[]): GridPoint[] {
+  return cellsOf(rows).map((rs) => {
+    const ok = rs.filter((r) => r.error === undefined && r.predictedElections !== undefined);
+    const predictedElections = ok.reduce((s, r) => s + r.predictedElections!, 0);
+    const observedElections = ok.reduce((s, r) => s + (r.elections ?? 0), 0);
+    return {
+      heartbeatMs: rs[0]!.heartbeatMs,
+      electionMs: rs[0]!.electionMs,
+      stallMs: rs[0]!.stallMs,
+      runs: rs.length,
+      predictedRuns: ok.length,
+      predictedElections,
+      observedElections,
+      predicted: predictsElections(predictedElections),
+      observed: observedElections > 0,
+      runsMatching: ok.filter((r) => predictsElections(r.predictedElections!) === (r.elections ?? 0) > 0).length,
+    };
+  });
+}
+
+/** Per cell (settings × stall), repeats summed: the figures the election model predicts. */
+export function summarize(rows: readonly GridRow[]): string {
+  const points = gridPoints(rows);
+  const table: string[][] = [['hb', 'et', 'stall', 'runs', 'stalls', 'on leader', 'on leader WAL', 'elections', 'leader changes', 'leader changes per leader stall', 'agents match', 'predicted', 'will happen: predicted / observed', 'runs matching']];
+  for (const [i, rs] of cellsOf(rows).entries()) {
     const ok = rs.filter((r) => r.error === undefined);
     const sum = (k: 'stalls' | 'stallsOnLeader' | 'walStallsOnLeader' | 'elections' | 'leaderChanges') => ok.reduce((s, r) => s + (r[k] ?? 0), 0);
     const onLeader = sum('stallsOnLeader');
+    const p = points[i]!;
+    const yes = (b: boolean) => (b ? 'yes' : 'no');
     table.push([
       String(rs[0]!.heartbeatMs),
       String(rs[0]!.electionMs),
@@ -100,9 +162,14 @@ export function summarize(rows: readonly GridRow[]): string {
       String(sum('leaderChanges')),
       onLeader > 0 ? (sum('leaderChanges') / onLeader).toFixed(2) : '—',
       ok.every((r) => r.agentElectionsMatch) ? 'yes' : 'NO',
+      p.predictedRuns > 0 ? p.predictedElections.toFixed(p.predictedElections >= 10 ? 0 : 2) : '—',
+      p.predictedRuns > 0 ? `${yes(p.predicted)} / ${yes(p.observed)}${p.predicted === p.observed ? '' : ' ✗'}` : '—',
+      `${p.runsMatching}/${p.predictedRuns}`,
     ]);
   }
-  return renderTable(table);
+  const scored = points.filter((p) => p.predictedRuns > 0);
+  const matching = scored.filter((p) => p.predicted === p.observed).length;
+  return `${renderTable(table)}\nwill / will not happen: predicted = observed in ${matching} of ${scored.length} points; ${scored.reduce((s, p) => s + p.runsMatching, 0)} of ${scored.reduce((s, p) => s + p.predictedRuns, 0)} runs\n`;
 }
 
 export async function runGrid(opts: GridOptions = {}): Promise<{ rows: GridRow[]; table: string; jsonFile: string; csvFile: string }> {

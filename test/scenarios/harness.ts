@@ -145,7 +145,9 @@ async function syncedAgentSnapshot(cluster: EtcdCluster, member: EtcdMemberProce
 interface DiagnosisView {
   verdict?: string;
   findings?: string[];
+  severities?: Record<string, string>;
   recommendation?: { heartbeatMs: number; electionMs: number };
+  prediction?: { electionsPerDay: number; stallWindowSeconds: number };
 }
 
 /** GET /api/v1/diagnosis when the agent serves it (200); else nothing. */
@@ -156,12 +158,19 @@ async function diagnosisOf(agent: ScenarioAgent): Promise<DiagnosisView> {
     const raw = JSON.parse(r.body) as Record<string, unknown>;
     const d = (typeof raw['diagnosis'] === 'object' && raw['diagnosis'] !== null ? raw['diagnosis'] : raw) as {
       verdict?: unknown;
-      findings?: Array<{ code?: unknown }>;
+      findings?: Array<{ code?: unknown; severity?: unknown }>;
       tuning?: { recommended?: { heartbeat?: unknown; election?: unknown } };
+      current?: { electionsPerDay?: unknown; stallWindow?: unknown };
     };
     const out: DiagnosisView = {};
     if (typeof d.verdict === 'string') out.verdict = d.verdict;
-    if (Array.isArray(d.findings)) out.findings = d.findings.map((f) => String(f?.code ?? '?'));
+    if (Array.isArray(d.findings)) {
+      out.findings = d.findings.map((f) => String(f?.code ?? '?'));
+      out.severities = Object.fromEntries(d.findings.map((f) => [String(f?.code ?? '?'), String(f?.severity ?? '?')]));
+    }
+    const perDay = Number(d.current?.electionsPerDay);
+    const window = Number(d.current?.stallWindow);
+    if (Number.isFinite(perDay) && Number.isFinite(window)) out.prediction = { electionsPerDay: perDay, stallWindowSeconds: window };
     const rec = d.tuning?.recommended;
     const hb = Number(rec?.heartbeat);
     const et = Number(rec?.election);

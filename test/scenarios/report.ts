@@ -104,7 +104,11 @@ export interface AgentReport {
   readonly etcdApiUp?: { readonly min: number; readonly last: number };
   readonly verdict?: string;
   readonly findings?: readonly string[];
+  /** Each active finding's severity, by code. */
+  readonly severities?: Readonly<Record<string, string>>;
   readonly recommendation?: { readonly heartbeatMs: number; readonly electionMs: number };
+  /** The election model's prediction for the running settings, and the stall window it was extrapolated from. */
+  readonly prediction?: { readonly electionsPerDay: number; readonly stallWindowSeconds: number };
 }
 
 export interface ScenarioResult {

@@ -7,9 +7,12 @@ import {
   ETCD_MAX_ELECTION,
   failoverDetection,
   pElection,
+  longestStalls,
   predictElectionsPerDay,
   recommendSettings,
   representativeStall,
+  topBucketMean,
+  worstCaseElectionsPerDay,
   type RecommendInput,
 } from '../../src/analysis/election-model.js';
 import type { HistogramSnapshot } from '../../src/analysis/histogram.js';
@@ -18,20 +21,25 @@ import type { EtcdSettings, HistogramWindow } from '../../src/analysis/types.js'
 import { ETCD_DISK_BUCKETS } from '../../src/export/contract.js';
 import { ms, seconds } from '../../src/units.js';
 
-/** A histogram on the given edges from `{ le: count-in-that-bucket }` (non-cumulative); key Infinity for +Inf. */
-function hist(edges: readonly number[], perBucket: Record<number, number>): HistogramSnapshot {
+/**
+ * A histogram on the given edges from `{ le: count-in-that-bucket }` (non-cumulative); key Infinity for
+ * +Inf. The sum puts every observation at its bucket's midpoint (+Inf: 1.5 × its lower edge) unless given.
+ */
+function hist(edges: readonly number[], perBucket: Record<number, number>, sum?: number): HistogramSnapshot {
   let c = 0;
-  let sum = 0;
+  let mid = 0;
+  let lo = 0;
   const buckets = [...edges, Infinity].map((le) => {
     const k = perBucket[le] ?? 0;
     c += k;
-    sum += k * (le === Infinity ? edges[edges.length - 1]! : le);
+    mid += k * (le === Infinity ? 1.5 * lo : (lo + le) / 2);
+    lo = le;
     return { le, count: c };
   });
-  return { buckets, sum, count: c };
+  return { buckets, sum: sum ?? mid, count: c };
 }
-const wal = (perBucket: Record<number, number>, window = 300): HistogramWindow => ({
-  histogram: hist(ETCD_DISK_BUCKETS, perBucket),
+const wal = (perBucket: Record<number, number>, window = 300, sum?: number): HistogramWindow => ({
+  histogram: hist(ETCD_DISK_BUCKETS, perBucket, sum),
   window: seconds(window),
 });
 const near = (a: number, b: number, eps = 1e-9): boolean => Math.abs(a - b) <= eps * Math.max(1, Math.abs(b));
@@ -132,24 +140,62 @@ t.test('bucketRanges turns cumulative buckets into per-bucket counts', async (t)
   ]);
 });
 
+t.test('topBucketMean narrows the longest stalls by the histogram sum', async (t) => {
+  // 2990 fast fsyncs in (1, 2] ms add between 2.99 and 5.98 s to the sum; the rest is the top bucket's.
+  const cases: Array<[string, HistogramSnapshot, { lo: number; hi: number } | undefined]> = [
+    ['ten 1.5 s stalls beside 2990 fsyncs of 1.5 ms: 1.35–1.65 s', hist(ETCD_DISK_BUCKETS, { 0.002: 2990, 2.048: 10 }, 2990 * 0.0015 + 15), { lo: 1.3505, hi: 1.6495 }],
+    ['stalls alone: the sum is exact', hist(ETCD_DISK_BUCKETS, { 2.048: 4 }, 4 * 1.2), { lo: 1.2, hi: 1.2 }],
+    ['the bucket still bounds it: what the sum allows is cut at its lower edge', hist(ETCD_DISK_BUCKETS, { 0.002: 1000, 2.048: 1 }, 3), { lo: 1.024, hi: 2 }],
+    ['a sum too large for the buckets: nothing', hist(ETCD_DISK_BUCKETS, { 0.002: 10, 2.048: 1 }, 3), undefined],
+    ['+Inf has no upper edge: the sum alone says 20 s', hist(ETCD_DISK_BUCKETS, { [Infinity]: 2 }, 40), { lo: 20, hi: 20 }],
+    ['a sum below what the buckets hold (a reset inside the window): nothing', hist(ETCD_DISK_BUCKETS, { 0.002: 10, 2.048: 1 }, 0.5), undefined],
+    ['no sum: nothing', hist(ETCD_DISK_BUCKETS, { 2.048: 1 }, 0), undefined],
+    ['empty: nothing', hist(ETCD_DISK_BUCKETS, {}), undefined],
+  ];
+  for (const [name, h, want] of cases) {
+    const got = topBucketMean(h)?.mean;
+    if (want === undefined) t.equal(got, undefined, name);
+    else t.ok(got && near(got.lo, want.lo, 1e-6) && near(got.hi, want.hi, 1e-6), `${name}: got ${JSON.stringify(got)}`);
+  }
+});
+
+t.test('longestStalls: upper edges, and for +Inf what the sum allows the longest one', async (t) => {
+  t.same(longestStalls(hist(ETCD_DISK_BUCKETS, { 0.002: 5, 2.048: 2 })), [{ stall: 0.002, count: 5 }, { stall: 2.048, count: 2 }], 'finite buckets: their upper edges');
+  // three stalls above 8.192 s summing to 60 s: the longest is at most 60 − 2 × 8.192
+  const inf = longestStalls(hist(ETCD_DISK_BUCKETS, { [Infinity]: 3 }, 60));
+  t.ok(near(inf[0]!.stall, 60 - 2 * 8.192), `+Inf: ${inf[0]!.stall}`);
+  t.equal(longestStalls(hist(ETCD_DISK_BUCKETS, { [Infinity]: 3 }, 0))[0]!.stall, 16.384, '+Inf without a usable sum: the next power of two');
+});
+
 t.test('predictElectionsPerDay scales the window expected count to a day', async (t) => {
-  const tenStalls = wal({ 0.002: 2990, 2.048: 10 });
+  const pinned = wal({ 0.002: 2990, 2.048: 10 }, 300, 2990 * 0.0015 + 15);
+  const unpinned = wal({ 0.002: 2990, 2.048: 10 }, 300, 1);
+  const p = (s: number, hb: number, et: number) => 1 - (1 - Math.min(1, Math.max(0, (s + hb - et) / et))) ** 2;
   const cases: Array<[string, HistogramWindow, number, number, number, number, number]> = [
     // name, window, hb, et, n, representative, expected per day
-    ['empty window: nothing predicted', wal({}), 100, 1000, 3, 1, 0],
-    ['window of length 0: nothing predicted', { ...tenStalls, window: seconds(0) }, 100, 1000, 3, 1, 0],
+    ['empty window: nothing predicted', wal({}), 100, 1000, 3, 0.5, 0],
+    ['window of length 0: nothing predicted', { ...pinned, window: seconds(0) }, 100, 1000, 3, 0.5, 0],
     ['only fast fsyncs: no election', wal({ 0.002: 3000, 0.008: 20 }), 100, 1000, 3, 1, 0],
-    ['ten 1–2 s stalls in 5 min at upper edge: each one certain', tenStalls, 100, 1000, 3, 1, 10 * 288],
-    ['midpoint 1.536 s: P = 1 − 0.364² each', tenStalls, 100, 1000, 3, 0.5, 10 * 288 * (1 - 0.364 ** 2)],
-    ['same stalls over twice the window: half the rate', { ...tenStalls, window: seconds(600) }, 100, 1000, 3, 1, 10 * 144],
-    ['single member: never', tenStalls, 100, 1000, 1, 1, 0],
-    ['2.5 s / 250 ms tolerates stalls ≤ 2.048 s', tenStalls, 250, 2500, 3, 1, 0],
-    ['stalls in +Inf (> 8.192 s) are read as 16.384 s at the upper edge', wal({ [Infinity]: 1 }), 2000, 15_000, 3, 1, 288 * (1 - (1 - 3384 / 15_000) ** 2)],
+    ['ten 1.5 s stalls, midpoint of what the sum allows: 1.5 s each', pinned, 100, 1000, 3, 0.5, 10 * 288 * p(1500, 100, 1000)],
+    ['the same at the upper end of that range: 1.6495 s', pinned, 100, 1000, 3, 1, 10 * 288 * p(1649.5, 100, 1000)],
+    ['a sum that does not fit the buckets: the bucket midpoint, 1.536 s', unpinned, 100, 1000, 3, 0.5, 10 * 288 * p(1536, 100, 1000)],
+    ['same stalls over twice the window: half the rate', { ...pinned, window: seconds(600) }, 100, 1000, 3, 0.5, 5 * 288 * p(1500, 100, 1000)],
+    ['single member: never', pinned, 100, 1000, 1, 0.5, 0],
+    ['2 s / 200 ms tolerates stalls of 1.5 s', pinned, 200, 2000, 3, 0.5, 0],
+    ['one 20 s stall in +Inf, known from the sum', wal({ [Infinity]: 1 }, 300, 20), 2000, 15_000, 3, 0.5, 288 * p(20_000, 2000, 15_000)],
   ];
   for (const [name, w, hb, et, n, rep, want] of cases) {
     const got = predictElectionsPerDay(w, ms(hb), ms(et), n, rep);
-    t.ok(near(got, want), `${name}: got ${got}, want ${want}`);
+    t.ok(near(got, want, 1e-6), `${name}: got ${got}, want ${want}`);
   }
+});
+
+t.test('worstCaseElectionsPerDay puts every stall at its upper edge whatever the sum says', async (t) => {
+  const pinned = wal({ 0.002: 2990, 2.048: 10 }, 300, 2990 * 0.0015 + 15);
+  t.equal(worstCaseElectionsPerDay(pinned, ms(100), ms(1000), 3), 10 * 288, '2.048 s stalls at 100/1000: each certain');
+  t.equal(worstCaseElectionsPerDay(pinned, ms(200), ms(2000), 3), 10 * 288 * (1 - (1 - 248 / 2000) ** 2), 'at 200/2000 the upper edge still can');
+  t.equal(worstCaseElectionsPerDay(pinned, ms(250), ms(2500), 3), 0, '250/2500 tolerates anything up to 2.048 s');
+  t.equal(worstCaseElectionsPerDay({ ...pinned, window: seconds(0) }, ms(100), ms(1000), 3), 0, 'no window: nothing');
 });
 
 t.test('failover detection is the mean of the uniform draw: 1.5 × election', async (t) => {
@@ -219,18 +265,19 @@ t.test('recommendSettings: table of stall distributions', async (t) => {
       temporary: false,
     },
     {
-      name: 'midpoint calibration asks for less: 1.536 s + 175 ms < 1.75 s',
-      in: input({ stalls: wal({ 0.002: 3000, 2.048: 20 }), stallRepresentative: 0.5 }),
-      hb: 175,
-      et: 1750,
+      name: 'the calibration moves the rates, not the choice: 1.5 s stalls pinned by the sum still get the upper edge',
+      in: input({ stalls: wal({ 0.002: 3000, 2.048: 20 }, 300, 3000 * 0.0015 + 30), stallRepresentative: 0 }),
+      hb: 250,
+      et: 2500,
       meets: true,
-      temporary: false,
+      temporary: true,
+      reason: /1\.43 s–1\.57 s on average by the histogram's sum/,
     },
     {
-      name: 'stalls above the top bucket: 20 s, temporary',
+      name: 'stalls above the top bucket: ~12 s each by the sum, so the longest ≤ 22 s: 25 s, temporary',
       in: input({ stalls: wal({ 0.002: 3000, [Infinity]: 3 }) }),
-      hb: 2000,
-      et: 20_000,
+      hb: 2500,
+      et: 25_000,
       meets: true,
       temporary: true,
     },
