@@ -30,7 +30,9 @@ LABEL org.opencontainers.image.title="etcd-latency-agent" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.base.name="docker.io/library/node:20.20.2-bookworm-slim"
-ENV NODE_ENV=production
+# A 1 MiB young generation: the footprint figure (bench/README.md) measured 2 MiB less RSS steady and
+# 9 MiB less at start-up, with no measurable CPU cost; the agent allocates little per second.
+ENV NODE_ENV=production NODE_OPTIONS=--max-semi-space-size=1
 WORKDIR /app
 # package.json is also read at run time (../package.json from dist/cli.js) for --version and build_info.
 COPY package.json package-lock.json ./

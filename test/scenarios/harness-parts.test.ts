@@ -13,6 +13,7 @@ import { Cleanups, alive, spawnGroup } from './processes.js';
 import { collectRuleFiles, prometheusConfig, PROMTOOL_BIN, targetOf } from './prometheus.js';
 import { renderResult, type ScenarioResult } from './report.js';
 import { SCENARIOS } from './scenarios.js';
+import { gridPoints, predictsElections, summarize, type GridRow } from './grid.js';
 
 const tmp = (t: { teardown(fn: () => void): void }, prefix: string): string => {
   const d = mkdtempSync(join(tmpdir(), prefix));
@@ -162,4 +163,38 @@ t.test('every named scenario is valid, and a result renders', async (t) => {
     notes: [],
   };
   t.match(renderResult(r), /m0\s+—\s+—\s+—\s+0\s+yes/);
+});
+
+t.test('gridPoints: a point predicts elections when it expects at least one more likely than not, and is scored against any observed', async (t) => {
+  t.equal(predictsElections(0.69), false, 'λ = 0.69: P(≥ 1) just under ½');
+  t.equal(predictsElections(0.7), true, 'λ = 0.7: P(≥ 1) just over ½');
+  const row = (stallMs: number, repeat: number, predictedElections: number | undefined, elections: number, error?: string): GridRow => ({
+    heartbeatMs: 100,
+    electionMs: 1000,
+    stallMs,
+    repeat,
+    elections,
+    ...(predictedElections !== undefined ? { predictedElections } : {}),
+    ...(error ? { error } : {}),
+  });
+  const points = gridPoints([
+    row(700, 1, 0, 0),
+    row(700, 2, 0, 1), // an election the model did not expect
+    row(1500, 1, 3.2, 4),
+    row(1500, 2, 2.9, 0), // one run saw none: the point still did
+    row(2500, 1, 0.4, 0),
+    row(2500, 2, 0.4, 0), // pooled λ = 0.8: the point predicts elections, none came
+    row(3000, 1, undefined, 2), // no prediction (agents without a diagnosis): not scored
+    row(3000, 2, 9, 9, 'etcd did not start'), // failed: not scored
+  ]);
+  t.same(
+    points.map((p) => [p.stallMs, p.predictedRuns, p.predicted, p.observed, p.runsMatching]),
+    [
+      [700, 2, false, true, 1],
+      [1500, 2, true, true, 1],
+      [2500, 2, true, false, 2],
+      [3000, 0, false, false, 0],
+    ],
+  );
+  t.match(summarize([row(700, 1, 0, 0), row(1500, 1, 3, 2)]), /predicted = observed in 2 of 2 points; 2 of 2 runs/);
 });

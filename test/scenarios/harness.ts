@@ -30,7 +30,7 @@ export interface RunOptions {
 
 /** Why this machine cannot run `spec`, or undefined when it can. */
 export function cannotRun(spec: ScenarioSpec): string | undefined {
-  if (spec.fault.kind === 'noisy') return loopUnavailable();
+  if (spec.fault.kind === 'noisy' || spec.storage === 'ram-disk') return loopUnavailable();
   return undefined;
 }
 
@@ -148,6 +148,7 @@ interface DiagnosisView {
   severities?: Record<string, string>;
   recommendation?: { heartbeatMs: number; electionMs: number };
   prediction?: { electionsPerDay: number; stallWindowSeconds: number };
+  diskRemedies?: string[];
 }
 
 /** GET /api/v1/diagnosis when the agent serves it (200); else nothing. */
@@ -161,6 +162,7 @@ async function diagnosisOf(agent: ScenarioAgent): Promise<DiagnosisView> {
       findings?: Array<{ code?: unknown; severity?: unknown }>;
       tuning?: { recommended?: { heartbeat?: unknown; election?: unknown } };
       current?: { electionsPerDay?: unknown; stallWindow?: unknown };
+      disk?: { remedies?: unknown };
     };
     const out: DiagnosisView = {};
     if (typeof d.verdict === 'string') out.verdict = d.verdict;
@@ -171,6 +173,7 @@ async function diagnosisOf(agent: ScenarioAgent): Promise<DiagnosisView> {
     const perDay = Number(d.current?.electionsPerDay);
     const window = Number(d.current?.stallWindow);
     if (Number.isFinite(perDay) && Number.isFinite(window)) out.prediction = { electionsPerDay: perDay, stallWindowSeconds: window };
+    if (Array.isArray(d.disk?.remedies)) out.diskRemedies = d.disk.remedies.map(String);
     const rec = d.tuning?.recommended;
     const hb = Number(rec?.heartbeat);
     const et = Number(rec?.election);
@@ -273,6 +276,13 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
     fault.kind === 'slow-disk' ? { stallMs: fault.stallMs, every: fault.every, first: fault.first[i % fault.first.length]! } : undefined;
   if (fault.kind === 'slow-disk') {
     wrap = etcdStraceWrap(dir, fault, new Map(names.map((n, i) => [n, stallFor(i)!.first])));
+  }
+  if (spec.storage === 'ram-disk') {
+    const shm = mkdtempSync(join('/dev/shm', `scenario-${spec.name}-`));
+    cleanups.add(`rm ${shm}`, () => rmSync(shm, { recursive: true, force: true }), () => rmSync(shm, { recursive: true, force: true }));
+    const fs = makeLoopFs(cleanups, join(shm, 'etcd.img'), join(dir, 'mnt-etcd'), 512);
+    baseDir = fs.mountpoint;
+    log(`etcd and the probes on ${fs.device} (ext4, backed by /dev/shm)`);
   }
   if (fault.kind === 'noisy') {
     if (fault.placement === 'shared') {

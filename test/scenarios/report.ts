@@ -109,6 +109,8 @@ export interface AgentReport {
   readonly recommendation?: { readonly heartbeatMs: number; readonly electionMs: number };
   /** The election model's prediction for the running settings, and the stall window it was extrapolated from. */
   readonly prediction?: { readonly electionsPerDay: number; readonly stallWindowSeconds: number };
+  /** The disk recommendation's remedies (separate_disk, faster_storage, …), when the diagnosis has one. */
+  readonly diskRemedies?: readonly string[];
 }
 
 export interface ScenarioResult {

@@ -40,14 +40,21 @@ function agentsMatchObserved(tt: Test, r: ScenarioResult): void {
   }
 }
 
-t.test('healthy: no election, and every agent counts none', { skip: skipAll }, async (tt) => {
+const healthy = scenarioByName('healthy')!;
+t.test('healthy: no election, every agent counts none and raises nothing above info', { skip: skipAll || (cannotRun(healthy) ?? false) }, async (tt) => {
   const r = await run(tt, spec('healthy', { measureSeconds: 12 }));
   tt.equal(r.observed.elections, 0, 'no raft term increase');
   tt.ok(r.observed.settled, 'the cluster agrees on term and leader at the end');
   tt.equal(r.observed.stalls, 0, 'nothing injected');
   tt.ok(r.observed.etcd.walFsyncCount > 0, "etcd's own WAL fsync histogram moved (the load ran)");
   agentsMatchObserved(tt, r);
-  for (const a of r.agents) tt.ok(a.probe.count > 0, `${a.member}: the probe ran`);
+  for (const a of r.agents) {
+    tt.ok(a.probe.count > 0, `${a.member}: the probe ran`);
+    tt.ok(a.severities !== undefined, `${a.member}: the agent served its diagnosis`);
+    const loud = Object.entries(a.severities ?? {}).filter(([, sev]) => sev !== 'info');
+    tt.same(loud, [], `${a.member}: no finding above info (${a.findings?.join(', ') || 'none'})`);
+    tt.equal(a.verdict, 'healthy', `${a.member}: verdict healthy`);
+  }
 });
 
 t.test('slow-disk: injected fdatasync stalls cause elections, and every agent counts them', { skip: skipAll }, async (tt) => {
@@ -96,5 +103,7 @@ t.test('noisy-shared: fio beside etcd on one loop-mounted filesystem', { skip: s
   tt.ok((fio?.writeMiBps ?? 0) > 0, 'fio wrote');
   tt.ok(r.observed.etcd.walFsyncCount > 0, "etcd's own WAL fsync histogram moved");
   for (const a of r.agents) tt.match(a.disk?.device, /^loop\d+$/, `${a.member}: the agent found etcd's data on the loop device`);
+  const withDisk = r.agents.filter((a) => (a.diskRemedies ?? []).length > 0);
+  tt.ok(withDisk.length > 0, `the disk recommendation appears (${r.agents.map((a) => `${a.member}: ${a.diskRemedies?.join('+') ?? 'none'}`).join('; ')})`);
   agentsMatchObserved(tt, r);
 });
