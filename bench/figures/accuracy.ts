@@ -17,15 +17,18 @@ interface Quantiles {
   readonly p99: number;
 }
 
+/** One tool's run; only bench says how its file was laid out. */
+type Run = Quantiles & { readonly seconds: number; readonly layout?: string };
+
 function strace(delayMs: number): string[] {
   return ['strace', '-f', '-qq', '--seccomp-bpf', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', `inject=fdatasync:delay_enter=${delayMs}ms`];
 }
 
 /**
- * fio's etcd check. `overwrite`: fio first writes the whole file, then measures rewriting it — the
- * probe's own layout (a preallocated file of real zeros). Without it fio, like etcd's WAL, writes
- * into space it has fallocate()d: unwritten extents, converted (a journalled metadata change) by
- * the fdatasync after the first write to each block.
+ * fio's etcd check. Without `overwrite` fio, like etcd's WAL and the probe, writes into space it
+ * has fallocate()d: unwritten extents, converted (a journalled metadata change) by the fdatasync
+ * after the first write to each block. `overwrite`: fio first writes the whole file, then measures
+ * rewriting it — the layout of the probe's fallback when fallocate is unavailable (real zeros).
  */
 async function runFio(dir: string, writes: number, wrap: readonly string[], overwrite: boolean): Promise<Quantiles & { seconds: number }> {
   rmSync(dir, { recursive: true, force: true });
@@ -42,16 +45,17 @@ async function runFio(dir: string, writes: number, wrap: readonly string[], over
   return { n: sync.lat_ns.N ?? sync.total_ios ?? writes, p50: p('50.000000'), p90: p('90.000000'), p99: p('99.000000'), seconds: r.ms / 1000 };
 }
 
-async function runBench(dir: string, writes: number, wrap: readonly string[]): Promise<Quantiles & { seconds: number }> {
+async function runBench(dir: string, writes: number, wrap: readonly string[]): Promise<Run> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const args = [AGENT_CLI, 'bench', `--probe-dir=${dir}`, '--probe-min-free=1MiB', `--etcd-data-dir=${join(dir, 'no-etcd')}`, `--count=${writes}`, '--json'];
   const [file, ...rest] = [...wrap, process.execPath, ...args];
   const r = await runToEnd(file!, rest, { timeoutMs: 30 * 60_000 });
   if (r.code !== 0 && r.code !== 1) throw new Error(`bench failed (${r.code}): ${r.stderr}`);
-  const j = JSON.parse(r.stdout) as { fdatasyncs: number; seconds: { p50: number; p90: number; p99: number } };
+  // Builds before the probe reported its layout always zero-filled their file.
+  const j = JSON.parse(r.stdout) as { fdatasyncs: number; layout?: string; seconds: { p50: number; p90: number; p99: number } };
   rmSync(dir, { recursive: true, force: true });
-  return { n: j.fdatasyncs, p50: j.seconds.p50, p90: j.seconds.p90, p99: j.seconds.p99, seconds: r.ms / 1000 };
+  return { n: j.fdatasyncs, p50: j.seconds.p50, p90: j.seconds.p90, p99: j.seconds.p99, seconds: r.ms / 1000, layout: j.layout ?? 'zero-filled' };
 }
 
 export async function probeAccuracy(o: BenchOptions): Promise<FigureResult> {
@@ -68,16 +72,16 @@ export async function probeAccuracy(o: BenchOptions): Promise<FigureResult> {
   const ARMS: readonly Arm[] = ['fio', 'fio-overwrite', 'bench'];
   return withWorkspace(F, async (ws) => {
     const dir = join(ws.dir, 'run');
-    const rows: Array<{ mode: 'native' | 'injected'; round: number; order: string } & Record<Arm, Quantiles & { seconds: number }>> = [];
+    const rows: Array<{ mode: 'native' | 'injected'; round: number; order: string } & Record<Arm, Run>> = [];
     for (const mode of ['native', 'injected'] as const) {
       const wrap = mode === 'native' ? [] : strace(delayMs);
       const n = mode === 'native' ? writes : injectedWrites;
       for (let round = 1; round <= pairs; round++) {
         // The three arms back to back, the order rotated each round so none is always first.
         const order = ARMS.map((_, k) => ARMS[(k + round - 1) % ARMS.length]!);
-        const got: Partial<Record<Arm, Quantiles & { seconds: number }>> = {};
+        const got: Partial<Record<Arm, Run>> = {};
         for (const arm of order) got[arm] = arm === 'bench' ? await runBench(dir, n, wrap) : await runFio(dir, n, wrap, arm === 'fio-overwrite');
-        const g = got as Record<Arm, Quantiles & { seconds: number }>;
+        const g = got as Record<Arm, Run>;
         say(F, `${mode} ${round}/${pairs} (${n} fdatasyncs, ${order.join(' → ')}): p50 fio ${fmtMs(g.fio.p50)}, fio-overwrite ${fmtMs(g['fio-overwrite'].p50)}, bench ${fmtMs(g.bench.p50)}; p99 ${fmtMs(g.fio.p99)}, ${fmtMs(g['fio-overwrite'].p99)}, ${fmtMs(g.bench.p99)}`);
         rows.push({ mode, round, order: order.join(','), ...g });
       }
@@ -100,13 +104,14 @@ export async function probeAccuracy(o: BenchOptions): Promise<FigureResult> {
     const injectedMet = within(inj.p50) && within(inj.p99) && Math.abs(seen('bench').median - d) <= 0.1 * d;
     const r3 = (x: Record<string, Spread>) => qs.map((q) => `${q} ${fmtSpread(x[q]!, fmtNum(2))}`).join('; ');
     const abs = (a: Arm, q: 'p50' | 'p99') => fmtSpread(spread(of('native').map((r) => r[a][q])), fmtMs);
+    const layouts = () => [...new Set(rows.map((r) => r.bench.layout))].join(', ');
     return {
       figure: F,
       target: 'p50 and p99 within 10% of fio; within 10% of an injected delay',
       targetMet: nativeMet && injectedMet,
       summary: [
-        `native, bench/fio: ${r3(nat)} (${writes} fdatasyncs per run, ${pairs} rounds)`,
-        `native, bench/fio --overwrite=1 (fio on the probe's file layout): ${r3(natSame)}`,
+        `native, bench/fio: ${r3(nat)} (${writes} fdatasyncs per run, ${pairs} rounds; bench's file ${layouts()})`,
+        `native, bench/fio --overwrite=1 (fio on a pre-written file): ${r3(natSame)}`,
         `native, layout effect fio --overwrite=1 / fio: ${r3(layout)}`,
         `native absolute p50: fio ${abs('fio', 'p50')}, fio --overwrite=1 ${abs('fio-overwrite', 'p50')}, bench ${abs('bench', 'p50')}; p99: ${abs('fio', 'p99')}, ${abs('fio-overwrite', 'p99')}, ${abs('bench', 'p99')}`,
         `${delayMs} ms injected, bench/fio: ${r3(inj)}; bench/fio --overwrite=1: ${r3(injSame)} (${injectedWrites} fdatasyncs per run)`,
@@ -115,8 +120,8 @@ export async function probeAccuracy(o: BenchOptions): Promise<FigureResult> {
       ],
       method: {
         filesystem: deviceOf(ws.dir),
-        fio: `fio --rw=write --ioengine=sync --fdatasync=1 --bs=${BS} --size=<writes×${BS}> (the etcd docs' check), sync latency percentiles from its JSON; fio-overwrite adds --overwrite=1 (the file written once before the measured pass: the probe's layout)`,
-        bench: `node dist/cli.js bench --count=<writes> --json (preallocated file of zeros, ${BS}-byte writes, each followed by fdatasync, timed in the probe's own code; exact nearest-rank quantiles)`,
+        fio: `fio --rw=write --ioengine=sync --fdatasync=1 --bs=${BS} --size=<writes×${BS}> (the etcd docs' check), sync latency percentiles from its JSON; fio-overwrite adds --overwrite=1 (the file written once before the measured pass: the probe's zero-filled fallback layout)`,
+        bench: `node <agent>/cli.js bench --count=<writes> --json (${BS}-byte writes, each followed by fdatasync, in the probe's own code; its file layout is in each raw row's bench.layout; exact nearest-rank quantiles)`,
         order: `${pairs} rounds per mode; in each the three arms back to back, order rotated; each run on a fresh directory; ratios are per round`,
         injected: `${strace(delayMs).join(' ')} <tool>`,
       },

@@ -1,11 +1,12 @@
 import t from 'tap';
 import type { Test } from 'tap';
+import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bytes, ms } from '../../src/units.js';
 import { PROBE_FILE_NAME, checkProbeDir, createFsyncProbe } from '../../src/sources/fsync-probe.js';
-import type { ProbeOptions, ProbeSample } from '../../src/sources/fsync-probe.js';
+import type { ProbeOptions, ProbeRound } from '../../src/sources/fsync-probe.js';
 import type { Outcome } from '../../src/sources/source.js';
 
 const KiB = 1024;
@@ -37,7 +38,7 @@ function probeFor(tt: Tap, overrides: Partial<ProbeOptions> & Pick<ProbeOptions,
   return probe;
 }
 
-function valueOf(tt: Tap, outcome: Outcome<ProbeSample>): ProbeSample {
+function valueOf(tt: Tap, outcome: Outcome<ProbeRound>): ProbeRound {
   if (!outcome.ok) {
     tt.fail(`expected a sample, got ${outcome.reason}: ${outcome.message}`);
     throw new Error(outcome.message);
@@ -59,6 +60,43 @@ async function exists(p: string): Promise<boolean> {
   return fsp.lstat(p).then(() => true, () => false);
 }
 
+/** PATH as the test started, for the tools the tests themselves run while the probe's PATH is emptied. */
+const TOOLS_ENV = { ...process.env };
+
+/** The extents' flags as FIEMAP reports them (filefrag -v), one string per extent. */
+function extentFlags(file: string): string[] {
+  const out = execFileSync('filefrag', ['-v', file], { encoding: 'utf8', env: TOOLS_ENV });
+  return out.split('\n').filter((l) => /^\s*\d+:/.test(l)).map((l) => l.split(':').at(-1)!.trim());
+}
+
+function whyNoFiemap(): string | false {
+  try {
+    execFileSync('filefrag', ['-V'], { stdio: 'ignore' });
+  } catch {
+    return 'filefrag (e2fsprogs) is not installed';
+  }
+  try {
+    execFileSync('fallocate', ['-V'], { stdio: 'ignore' });
+  } catch {
+    return "util-linux's fallocate is not installed: the probe falls back to zeros here";
+  }
+  return false;
+}
+const fiemapSkip = whyNoFiemap();
+
+/** fallocate(1) out of reach for this test, as in an image without util-linux. */
+async function withoutFallocate(tt: Tap): Promise<void> {
+  const emptyBin = await tmpDir(tt);
+  const before = process.env['PATH'];
+  process.env['PATH'] = emptyBin;
+  tt.teardown(() => {
+    process.env['PATH'] = before;
+  });
+}
+
+const slotOf = (content: Buffer, i: number) => content.subarray(i * WRITE_SIZE, (i + 1) * WRITE_SIZE);
+const SLOTS = Math.floor(FILE_SIZE / WRITE_SIZE);
+
 t.test('the probe names itself fsync_probe and keeps the configured interval', async (t) => {
   const dir = await tmpDir(t);
   const probe = probeFor(t, { dir, interval: ms(2500) });
@@ -68,9 +106,11 @@ t.test('the probe names itself fsync_probe and keeps the configured interval', a
 
 t.test('the file is preallocated to fileSize and never grows across many wrapping rounds', async (t) => {
   const dir = await tmpDir(t);
-  const probe = probeFor(t, { dir, writesPerRound: 10 });
+  // 140 writes are exactly 5 passes over the 28 whole slots of a 64 KiB file, so the file ends
+  // holding a whole pass (a wrap lays a fallocated file out afresh).
+  const probe = probeFor(t, { dir, writesPerRound: 7 });
   const file = path.join(dir, PROBE_FILE_NAME);
-  const rounds = 20; // 200 writes × 2300 B ≈ 7 passes over a 64 KiB file
+  const rounds = 20;
   let written = 0;
   for (let i = 0; i < rounds; i++) {
     const sample = valueOf(t, await probe.sample(new Date()));
@@ -81,13 +121,12 @@ t.test('the file is preallocated to fileSize and never grows across many wrappin
     t.ok(st.blocks * 512 >= FILE_SIZE, `fully allocated after round ${i + 1}`);
     t.ok(st.blocks * 512 <= FILE_SIZE + 16 * KiB, `no growth in allocation after round ${i + 1}`);
   }
-  t.ok(written > 5 * FILE_SIZE, 'enough was written to wrap around several times');
+  t.ok(written > 4 * FILE_SIZE, 'enough was written to wrap around several times');
 
   const content = await fsp.readFile(file);
-  const slots = Math.floor(FILE_SIZE / WRITE_SIZE);
-  t.ok(content.subarray(0, WRITE_SIZE).some((b) => b !== 0), 'the first slot was overwritten by probe writes');
-  t.ok(content.subarray((slots - 1) * WRITE_SIZE, slots * WRITE_SIZE).some((b) => b !== 0), 'the last whole slot was written');
-  t.ok(content.subarray(slots * WRITE_SIZE).every((b) => b === 0), 'no write crossed the end of the file: the tail that no whole write fits in is still zeros');
+  t.ok(slotOf(content, 0).some((b) => b !== 0), 'the first slot was overwritten by probe writes');
+  t.ok(slotOf(content, SLOTS - 1).some((b) => b !== 0), 'the last whole slot was written');
+  t.ok(content.subarray(SLOTS * WRITE_SIZE).every((b) => b === 0), 'no write crossed the end of the file: the tail that no whole write fits in is still zeros');
 });
 
 t.test('one round gives writesPerRound positive fdatasync durations and reports what it wrote', async (t) => {
@@ -152,17 +191,71 @@ t.test('a stale undersized or sparse probe file is laid out again to its full si
   t.ok(st.blocks * 512 >= FILE_SIZE, 'sparse file was really allocated');
 });
 
-t.test('a stale probe file of the right size is reused, not recreated', async (t) => {
+t.test('a stale probe file of the right size is laid out again in place: same inode, old content gone', async (t) => {
   const dir = await tmpDir(t);
   const file = path.join(dir, PROBE_FILE_NAME);
-  const marker = Buffer.alloc(FILE_SIZE, 7);
-  await fsp.writeFile(file, marker);
+  await fsp.writeFile(file, Buffer.alloc(FILE_SIZE, 7));
   const inode = (await fsp.stat(file)).ino;
   const probe = probeFor(t, { dir, writesPerRound: 1 });
   valueOf(t, await probe.sample(new Date()));
-  t.equal((await fsp.stat(file)).ino, inode, 'same inode');
+  const st = await fsp.stat(file);
+  t.equal(st.ino, inode, 'same inode: no second file');
+  t.equal(st.size, FILE_SIZE);
   const content = await fsp.readFile(file);
-  t.equal(content[FILE_SIZE - 1], 7, 'the part not yet rewritten was not zeroed: no new preallocation');
+  t.equal(content[FILE_SIZE - 1], 0, "the stale content is gone: the first pass measures the layout the probe reports, not a crashed run's");
+});
+
+t.test('the probe file is fallocated: every block reserved, unwritten extents until the probe writes them', { skip: fiemapSkip }, async (t) => {
+  const dir = await tmpDir(t);
+  const file = path.join(dir, PROBE_FILE_NAME);
+  const sample = valueOf(t, await probeFor(t, { dir, writesPerRound: 2 }).sample(new Date()));
+  t.equal(sample.layout, 'fallocated');
+  t.equal(sample.notes, undefined, 'nothing to log about the layout');
+  const st = await fsp.stat(file);
+  t.equal(st.size, FILE_SIZE);
+  t.ok(st.blocks * 512 >= FILE_SIZE, 'the space is reserved (counted as used): the free-space floor holds');
+  const flags = extentFlags(file);
+  t.ok(flags.some((f) => f.includes('unwritten')), `the blocks not yet written are unwritten extents, as in a fresh WAL segment: ${JSON.stringify(flags)}`);
+  t.notOk(flags.every((f) => f.includes('unwritten')), 'the blocks the probe wrote are converted');
+});
+
+t.test('when the write offset wraps, a fallocated file is laid out afresh, like a new WAL segment', { skip: fiemapSkip }, async (t) => {
+  const dir = await tmpDir(t);
+  const file = path.join(dir, PROBE_FILE_NAME);
+  const probe = probeFor(t, { dir, writesPerRound: 7 });
+  for (let i = 0; i < 4; i++) valueOf(t, await probe.sample(new Date())); // 28 writes: one whole pass
+  const inode = (await fsp.stat(file)).ino;
+  t.ok(slotOf(await fsp.readFile(file), SLOTS - 1).some((b) => b !== 0), 'precondition: the first pass reached the last slot');
+  t.notOk(extentFlags(file).some((f) => f.includes('unwritten')), 'precondition: a whole pass leaves no unwritten extent');
+
+  const after = valueOf(t, await probe.sample(new Date())); // wraps, then 7 writes
+  t.equal(after.layout, 'fallocated');
+  const content = await fsp.readFile(file);
+  t.ok(slotOf(content, 6).some((b) => b !== 0), 'the new pass wrote slots 0–6');
+  t.ok(slotOf(content, 7).every((b) => b === 0) && slotOf(content, SLOTS - 1).every((b) => b === 0), "the previous pass's writes are gone");
+  t.ok(extentFlags(file).some((f) => f.includes('unwritten')), 'the rest of the file is unwritten extents again');
+  const st = await fsp.stat(file);
+  t.equal(st.ino, inode, 'same inode');
+  t.equal(st.size, FILE_SIZE);
+  t.ok(st.blocks * 512 >= FILE_SIZE && st.blocks * 512 <= FILE_SIZE + 16 * KiB, 'still exactly fileSize reserved');
+});
+
+t.test('without fallocate(1) the file is filled with zeros, reported as zero-filled with a note, and kept across wraps', async (t) => {
+  await withoutFallocate(t);
+  const dir = await tmpDir(t);
+  const file = path.join(dir, PROBE_FILE_NAME);
+  const probe = probeFor(t, { dir, writesPerRound: 7 });
+  const first = valueOf(t, await probe.sample(new Date()));
+  t.equal(first.layout, 'zero-filled');
+  t.match(first.notes?.join('\n') ?? '', /filled with zeros, not fallocate\(\)d \(cannot run fallocate\(1\).*ENOENT.*\).*reads low/, 'the note says which layout and why');
+  const st = await fsp.stat(file);
+  t.equal(st.size, FILE_SIZE);
+  t.ok(st.blocks * 512 >= FILE_SIZE, 'fully allocated all the same');
+  if (!fiemapSkip) t.notOk(extentFlags(file).some((f) => f.includes('unwritten')), 'no unwritten extent: real zeros');
+
+  for (let i = 0; i < 4; i++) valueOf(t, await probe.sample(new Date())); // 35 writes: wrapped once
+  const content = await fsp.readFile(file);
+  t.ok(slotOf(content, SLOTS - 1).some((b) => b !== 0), 'the wrap did not lay the file out again: rewriting zeros would only write fileSize more');
 });
 
 t.test('a symlink at the probe path is not followed', async (t) => {
