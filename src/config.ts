@@ -40,6 +40,8 @@ export interface Config {
   readonly diskInterval: Milliseconds;
   readonly sharedPaths: readonly string[];
   readonly configInterval: Milliseconds;
+  readonly processesEnabled: boolean;
+  readonly processesInterval: Milliseconds;
   readonly procPath: string;
   readonly sysPath: string;
   readonly logLevel: LogLevel;
@@ -198,6 +200,10 @@ export const FLAGS = [
     help: "Busy paths checked for sharing a disk with etcd." }),
   flag({ key: 'configInterval', flag: 'etcd-config-interval', metavar: 'DURATION', default: '1m', parse: duration,
     help: "How often to re-read etcd's manifest and process for heartbeat-interval and election-timeout." }),
+  flag({ key: 'processesEnabled', flag: 'processes-enabled', metavar: 'BOOL', default: 'true', parse: boolean,
+    help: "Find the processes writing most to etcd's device (/proc/<pid>/io and fd; needs CAP_SYS_PTRACE to see other users' and privileged processes)." }),
+  flag({ key: 'processesInterval', flag: 'processes-interval', metavar: 'DURATION', default: '10s', parse: duration,
+    help: "How often to read every process's write counter for etcd's top writers." }),
   flag({ key: 'procPath', flag: 'proc-path', metavar: 'DIR', default: '/proc', parse: path,
     help: "The host's /proc (in a pod: where it is mounted)." }),
   flag({ key: 'sysPath', flag: 'sys-path', metavar: 'DIR', default: '/sys', parse: path,

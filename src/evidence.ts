@@ -2,7 +2,7 @@
 // cumulative totals, disk rates are differences of kernel counters. Reads memory only.
 import { histogramDelta, type HistogramSnapshot } from './analysis/histogram.js';
 import type { Thresholds } from './analysis/thresholds.js';
-import type { DiskWindow, ElectionEvent, Evidence, EtcdSettings, HistogramWindow } from './analysis/types.js';
+import type { DiskWindow, ElectionEvent, Evidence, EtcdSettings, HistogramWindow, TopWriter } from './analysis/types.js';
 import type { DeviceStats } from './sources/diskstats.js';
 import { ELECTION_RETENTION_MS, type AgentState, type DiskPoint, type TotalsPoint } from './state.js';
 import { ms, seconds, type Milliseconds, type Seconds } from './units.js';
@@ -37,8 +37,14 @@ export function collectEvidence(state: AgentState, now: Date, thresholds: Thresh
     ...optional('hasLeader', hasLeader),
     ...optional('dbSize', metrics?.dbSize),
     ...optional('quotaBackend', metrics?.quotaBackend),
-    topWriters: [],
+    topWriters: recentWriters(state, since),
   };
+}
+
+/** The latest top writers when they were seen within the analysis window the disk findings describe. */
+function recentWriters(state: AgentState, since: Date): readonly TopWriter[] {
+  const latest = state.topWriters;
+  return latest !== undefined && latest.at >= since ? latest.writers : [];
 }
 
 /** `{ key: value }` when value is defined, else `{}`: keeps absent evidence absent, not `undefined`. */

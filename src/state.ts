@@ -2,7 +2,7 @@
 // totals derived from successive samples (monotonic re-exports, elections). Updated only when a
 // source reports; read by every output, which therefore render the same knowledge.
 import { accumulate, accumulateCounter, emptyHistogram, observe, sumHistograms, type HistogramSnapshot } from './analysis/histogram.js';
-import type { Diagnosis, ElectionEvent, ProbePoint } from './analysis/types.js';
+import type { Diagnosis, ElectionEvent, ProbePoint, TopWriter } from './analysis/types.js';
 import { TimeRing } from './history.js';
 import { observeTerm, type ElectionTally } from './analysis/elections.js';
 import { PROBE_BUCKETS } from './export/contract.js';
@@ -11,6 +11,7 @@ import type { EtcdApiSample } from './sources/etcd-api.js';
 import type { EtcdConfigSample } from './sources/etcd-config.js';
 import type { EtcdMetricsSample } from './sources/etcd-metrics.js';
 import type { ProbeSample } from './sources/fsync-probe.js';
+import type { ProcessesSample } from './sources/processes.js';
 import { SOURCE_NAMES, type FailureReason, type Outcome, type SourceName } from './sources/source.js';
 import { bytes, seconds, type Bytes, type Seconds } from './units.js';
 
@@ -20,6 +21,7 @@ export interface SampleOf {
   etcd_metrics: EtcdMetricsSample;
   etcd_api: EtcdApiSample;
   etcd_config: EtcdConfigSample;
+  processes: ProcessesSample;
 }
 
 export interface SourceError {
@@ -66,6 +68,12 @@ export interface TotalsPoint {
   readonly peerRoundTrip?: HistogramSnapshot;
 }
 
+/** The processes writing most to etcd's device, as of one sample. */
+export interface TopWriters {
+  readonly at: Date;
+  readonly writers: readonly TopWriter[];
+}
+
 export interface DiskPoint {
   readonly at: Date;
   readonly sample: DiskSample;
@@ -98,6 +106,8 @@ export class AgentState {
   readonly probe: ProbeTotals = { fdatasync: emptyHistogram(PROBE_BUCKETS), writtenBytes: bytes(0) };
   readonly etcd: EtcdTotals = { peerRoundTrip: new Map() };
   elections: ElectionTally = { elections: 0 };
+  /** The latest top writers; kept apart from the source's status so a failed round does not erase them. */
+  topWriters?: TopWriters;
   /** The latest diagnosis; undefined until the first evaluation. */
   diagnosis?: Diagnosis;
   readonly history: History = {
@@ -117,6 +127,7 @@ export class AgentState {
       etcd_metrics: make('etcd_metrics'),
       etcd_api: make('etcd_api'),
       etcd_config: make('etcd_config'),
+      processes: make('processes'),
     };
   }
 
@@ -154,6 +165,7 @@ export class AgentState {
     else if (name === 'etcd_metrics') this.deriveEtcd(prev as EtcdMetricsSample | undefined, cur as EtcdMetricsSample, at);
     else if (name === 'etcd_api') this.deriveElections((cur as EtcdApiSample).raftTerm, at);
     else if (name === 'diskstats') this.history.disk.push({ at, sample: cur as DiskSample });
+    else if (name === 'processes') this.topWriters = { at, writers: (cur as ProcessesSample).writers };
   }
 
   private deriveProbe(s: ProbeSample, at: Date): void {

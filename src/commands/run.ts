@@ -13,6 +13,7 @@ import { createEtcdApiSource } from '../sources/etcd-api.js';
 import { createEtcdConfigSource } from '../sources/etcd-config.js';
 import { createEtcdMetricsSource } from '../sources/etcd-metrics.js';
 import { createFsyncProbe, DEFAULT_WRITE_SIZE } from '../sources/fsync-probe.js';
+import { createProcessesSource } from '../sources/processes.js';
 import { errorMessage } from '../sources/source.js';
 import type { TlsFiles } from '../startup.js';
 import { VERSION } from '../version.js';
@@ -66,6 +67,9 @@ export function buildSources(config: Config, tls: TlsFiles | undefined, probeDir
       interval: config.configInterval,
     }),
   );
+  if (config.processesEnabled) {
+    sources.push(createProcessesSource({ etcdDataDir: config.etcdDataDir, procPath: config.procPath, interval: config.processesInterval }));
+  }
   return sources;
 }
 
