@@ -1,19 +1,21 @@
 // Hardening of the agent's HTTP endpoint, kept apart from the routes in server.ts: the server's limits
-// and timeouts, optional TLS, optional bearer-token authentication (--web-config-file), refusal of
-// request bodies, and --web-disable-api. /healthz and /readyz stay open: the kubelet's probes carry no
-// credentials, and they reveal nothing but "alive" and "ready".
+// and timeouts, optional TLS, optional bearer-token and basic authentication (--web-config-file),
+// refusal of request bodies, and --web-disable-api. /healthz and /readyz stay open: the kubelet's
+// probes carry no credentials, and they reveal nothing but "alive" and "ready".
 import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../log.js';
-import { bearerMatches, describeWebConfig, filesStamp, loadWebConfig, type WebConfig, type WebTls } from './web-config.js';
+import { basicAuthCheck, bearerMatches, describeWebConfig, filesStamp, loadWebConfig, type BasicAuthCheck, type WebConfig, type WebTls } from './web-config.js';
 import { errorMessage } from '../sources/source.js';
 
 /** What the routes need to know about authentication and the API; mutable so a reload takes effect at once. */
 export interface HttpSecurity {
-  /** SHA-256 of the bearer token; undefined: no authentication. */
+  /** SHA-256 of the bearer token; undefined: no bearer token. */
   bearerTokenDigest?: Buffer;
+  /** basic_auth_users with its cache of successful checks; undefined: no users. Neither: no authentication. */
+  basicAuth?: BasicAuthCheck;
   /** VerifyClientCertIfGiven: a certificate that was given must verify. */
   verifyGivenClientCert?: boolean;
   /** --web-disable-api: /api/*, the status page and its assets answer 404. */
@@ -97,11 +99,22 @@ function authenticate(security: HttpSecurity): RequestHandler {
         return;
       }
     }
-    const digest = security.bearerTokenDigest;
-    if (digest === undefined || OPEN_PATHS.has(req.path)) return next();
-    if (bearerMatches(req.headers.authorization, digest)) return next();
-    res.status(401).set({ 'WWW-Authenticate': 'Bearer realm="etcd-latency-agent"', 'Cache-Control': 'no-store' }).type('text/plain').send('unauthorized\n');
+    const { bearerTokenDigest: digest, basicAuth } = security;
+    if ((digest === undefined && basicAuth === undefined) || OPEN_PATHS.has(req.path)) return next();
+    const header = req.headers.authorization;
+    if (digest !== undefined && bearerMatches(header, digest)) return next();
+    if (basicAuth === undefined) return unauthorized(res, security);
+    basicAuth(header).then(
+      (ok) => (ok ? next() : unauthorized(res, security)),
+      () => unauthorized(res, security),
+    );
   };
+}
+
+/** The same answer whatever was wrong (scheme, user, password, encoding): it tells an attacker nothing. */
+function unauthorized(res: Response, security: HttpSecurity): void {
+  const challenges = [...(security.bearerTokenDigest ? ['Bearer realm="etcd-latency-agent"'] : []), ...(security.basicAuth ? ['Basic realm="etcd-latency-agent"'] : [])];
+  res.status(401).set({ 'WWW-Authenticate': challenges, 'Cache-Control': 'no-store' }).type('text/plain').send('unauthorized\n');
 }
 
 function apiSwitch(security: HttpSecurity): RequestHandler {
@@ -119,18 +132,20 @@ function apiSwitch(security: HttpSecurity): RequestHandler {
 
 /** The security state the routes start with. */
 export function initialSecurity(web: WebConfig | undefined, disableApi: boolean): HttpSecurity {
+  const basicAuth = web?.basicAuthUsers && basicAuthCheck(web.basicAuthUsers);
   return {
     disableApi,
     ...(web?.bearerTokenDigest ? { bearerTokenDigest: web.bearerTokenDigest } : {}),
+    ...(basicAuth ? { basicAuth } : {}),
     ...(web?.tls?.clientAuth === 'VerifyClientCertIfGiven' ? { verifyGivenClientCert: true } : {}),
   };
 }
 
 /**
  * Re-reads the web config when it or a file it names changes (checked every `everyMs`), as the
- * exporters re-read their certificates: a rotated certificate or token takes effect without a
- * restart. A config that no longer loads is logged once and the previous one kept. Turning TLS on or
- * off, or changing client_auth_type, needs a restart (said in the log).
+ * exporters re-read their certificates: a rotated certificate, token or users list takes effect
+ * without a restart. A config that no longer loads is logged once and the previous one kept. Turning
+ * TLS on or off, or changing client_auth_type, needs a restart (said in the log).
  */
 export function watchWebConfig(web: WebConfig, server: http.Server, security: HttpSecurity, log: Logger, everyMs = 30_000): () => void {
   let current = web;
@@ -150,13 +165,17 @@ export function watchWebConfig(web: WebConfig, server: http.Server, security: Ht
     }
     failedStamp = undefined;
     if ((next.tls === undefined) !== (current.tls === undefined) || (next.tls && current.tls && next.tls.clientAuth !== current.tls.clientAuth)) {
-      log.warn('web config changed TLS on/off or client_auth_type: restart the agent for that to take effect; certificates and token are reloaded');
+      log.warn('web config changed TLS on/off or client_auth_type: restart the agent for that to take effect; certificates, token and users are reloaded');
     }
     if (next.tls && current.tls && 'setSecureContext' in server) {
       (server as https.Server).setSecureContext({ cert: next.tls.cert, key: next.tls.key, ...(next.tls.ca ? { ca: next.tls.ca } : {}), minVersion: next.tls.minVersion });
     }
     if (next.bearerTokenDigest) security.bearerTokenDigest = next.bearerTokenDigest;
     else delete security.bearerTokenDigest;
+    // A new check with an empty cache: nothing remembered from the old users list lets anyone in.
+    const basicAuth = next.basicAuthUsers && basicAuthCheck(next.basicAuthUsers);
+    if (basicAuth) security.basicAuth = basicAuth;
+    else delete security.basicAuth;
     for (const w of warnings) log.warn(w);
     log.info('web config reloaded', describeWebConfig(next));
     current = next;

@@ -7,18 +7,25 @@
 //     client_ca_file: /etc/etcd-latency-agent/ca.crt  # optional: verify scrapers' client certificates
 //     client_auth_type: RequireAndVerifyClientCert    # NoClientCert (default) | VerifyClientCertIfGiven | RequireAndVerifyClientCert
 //     min_version: TLS12                              # TLS12 (default) | TLS13
+//   basic_auth_users:                                 # user: bcrypt hash ($2a$, $2b$ or $2y$), as the exporters
+//     prometheus: $2y$10$...
 //   bearer_token_file: /etc/etcd-latency-agent/token  # this agent's addition: `Authorization: Bearer <token>`
 //
-// The exporters' `basic_auth_users` (bcrypt hashes) is recognised but refused until a bcrypt
-// implementation is a dependency: a setting that looks applied but is not would leave the endpoint
-// open. Every other key is refused too, for the same reason. /healthz and /readyz are never
+// With both users and a token, either credential is accepted. Every other key is refused: a setting
+// that looks applied but is not would leave the endpoint open. /healthz and /readyz are never
 // authenticated (the kubelet's probes carry no credentials).
 //
 // Secrets stay in this module: the token is kept only as its SHA-256 digest, compared in constant
-// time; no message names a secret's content, only its file.
+// time; no message names a secret's content (nor a bcrypt hash), only its file and key.
+//
+// bcrypt is slow on purpose, and slower in JavaScript (about 80 ms at cost 10 here): the checks run one
+// at a time on a thread of their own, and successful ones are remembered, as exporter-toolkit does,
+// so a scrape every 15 s does not pay for one each time.
 import { createHash, createPrivateKey, timingSafeEqual, X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../config.js';
 import { parseYaml, type YamlValue } from '../sources/etcd-config.js';
 import { errorMessage } from '../sources/source.js';
@@ -43,6 +50,8 @@ export interface WebConfig {
   /** SHA-256 of the bearer token; requests to protected paths must present the token. */
   readonly bearerTokenDigest?: Buffer;
   readonly bearerTokenFile?: string;
+  /** basic_auth_users: user → bcrypt hash; absent when no user is listed. */
+  readonly basicAuthUsers?: ReadonlyMap<string, string>;
   /** Every file the config reads (itself included): a change to any of them triggers a reload. */
   readonly files: readonly string[];
 }
@@ -109,12 +118,7 @@ export function loadWebConfig(file: string, now: Date, warnings: string[]): WebC
   if (doc === null) doc = new Map();
   const top = asMap(path, 'the top level', doc);
   for (const k of top.keys()) {
-    if (!(TOP_KEYS as readonly string[]).includes(k)) throw new ConfigError(`${where(path)}: unknown key ${JSON.stringify(k)}; known: tls_server_config, bearer_token_file`);
-  }
-  if (top.has('basic_auth_users')) {
-    throw new ConfigError(
-      `${where(path)}: basic_auth_users (bcrypt) is not supported by this build yet; use bearer_token_file, and remove basic_auth_users so the endpoint is not believed protected by it`,
-    );
+    if (!(TOP_KEYS as readonly string[]).includes(k)) throw new ConfigError(`${where(path)}: unknown key ${JSON.stringify(k)}; known: tls_server_config, basic_auth_users, bearer_token_file`);
   }
   for (const k of ['http_server_config', 'rate_limit']) {
     if (top.has(k)) throw new ConfigError(`${where(path)}: ${k} is not supported by this agent; remove it`);
@@ -192,7 +196,36 @@ export function loadWebConfig(file: string, now: Date, warnings: string[]): WebC
     if (worldReadable(bearerTokenFile)) warnings.push(`${where(path)}: bearer_token_file ${bearerTokenFile} is readable by every user of this machine; make it 0600 or 0640`);
     bearerTokenDigest = sha256(token);
   }
-  return { file: path, ...(tls ? { tls } : {}), ...(bearerTokenDigest ? { bearerTokenDigest, bearerTokenFile } : {}), files };
+  const basicAuthUsers = readBasicAuthUsers(path, top.get('basic_auth_users'), warnings);
+  return { file: path, ...(tls ? { tls } : {}), ...(bearerTokenDigest ? { bearerTokenDigest, bearerTokenFile } : {}), ...(basicAuthUsers ? { basicAuthUsers } : {}), files };
+}
+
+/** bcrypt hashes as exporter-toolkit accepts them: version 2a, 2b or 2y, cost 04–31, 22 characters of salt and 31 of hash. */
+const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$/;
+/** At cost 12 a check takes about a third of a second in this agent; each step above doubles it. */
+const BCRYPT_COST_WARN = 12;
+
+function readBasicAuthUsers(path: string, value: YamlValue | undefined, warnings: string[]): Map<string, string> | undefined {
+  if (value === undefined) return undefined;
+  const listed = value === null ? new Map<string, YamlValue>() : asMap(path, 'basic_auth_users', value);
+  if (listed.size === 0) {
+    // An empty list turns basic authentication off (as in the exporters): say so, as it may be a template gone wrong.
+    warnings.push(`${where(path)}: basic_auth_users lists no user, so it protects nothing`);
+    return undefined;
+  }
+  const users = new Map<string, string>();
+  for (const [user, hash] of listed) {
+    const name = `${where(path)}: basic_auth_users: user ${JSON.stringify(user)}`;
+    if (user.includes(':')) throw new ConfigError(`${name}: a user name cannot contain ":" (basic authentication sends "user:password")`);
+    // The message never quotes the value: it is a hash that could be cracked offline, or a password pasted by mistake.
+    const m = typeof hash === 'string' ? BCRYPT_HASH.exec(hash.trim()) : null;
+    if (!m) throw new ConfigError(`${name}: the value is not a bcrypt hash (version 2a, 2b or 2y, cost 04 to 31, 60 characters); make one with \`htpasswd -nBC 10 USER\` (docs/security.md)`);
+    const cost = Number(m[1]);
+    if (cost > BCRYPT_COST_WARN) warnings.push(`${name}: the hash has cost ${cost}; every check not remembered takes ${2 ** (cost - 10)} times as long as at cost 10 (about 80 ms in this agent); 10 to 12 is enough`);
+    users.set(user, m[0]);
+  }
+  if (worldReadable(path)) warnings.push(`${where(path)} holds bcrypt hashes and is readable by every user of this machine; make it 0600 or 0640`);
+  return users;
 }
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
@@ -207,14 +240,136 @@ export function bearerMatches(header: string | undefined, digest: Buffer): boole
   return timingSafeEqual(sha256(m[1]!), digest);
 }
 
+/** Checks an Authorization header against basic_auth_users; resolves, never rejects. */
+export type BasicAuthCheck = (authorization: string | undefined) => Promise<boolean>;
+
+/** Successful checks remembered per users map: the few scrapers' credentials fit, and a flood of wrong ones adds none. */
+const BASIC_AUTH_CACHE_SIZE = 64;
+
+/**
+ * The check for a users map (undefined when it is empty), with its own cache: a reload builds a new
+ * one, so a removed user or a replaced hash is not let in by a remembered success. Only successes are
+ * remembered, keyed by the user, the SHA-256 of the password and the hash: a wrong password never
+ * matches a remembered entry and always costs a bcrypt check. An unknown user is checked against
+ * another user's hash, and refused whatever the outcome, so that it takes as long as a known one and
+ * the timing does not tell which users exist (a fixed decoy hash of another cost would).
+ */
+export function basicAuthCheck(users: ReadonlyMap<string, string>): BasicAuthCheck | undefined {
+  const [decoy] = users.values();
+  if (decoy === undefined) return undefined;
+  const remembered = new Set<string>();
+  return async (authorization) => {
+    const credentials = basicCredentials(authorization);
+    if (!credentials) return false;
+    const hash = users.get(credentials.user);
+    const key = JSON.stringify([credentials.user, sha256(credentials.password).toString('hex'), hash]);
+    if (hash !== undefined && remembered.delete(key)) {
+      remembered.add(key); // most recently used last: the oldest is evicted first
+      return true;
+    }
+    const ok = await bcryptCompare(credentials.password, hash ?? decoy);
+    if (!ok || hash === undefined) return false;
+    remembered.add(key);
+    if (remembered.size > BASIC_AUTH_CACHE_SIZE) {
+      const [oldest] = remembered;
+      remembered.delete(oldest);
+    }
+    return true;
+  };
+}
+
+const BASIC = /^Basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** User and password of `Authorization: Basic base64(user:password)` (RFC 7617); undefined when malformed. */
+function basicCredentials(header: string | undefined): { user: string; password: string } | undefined {
+  if (header === undefined || header.length > 8192) return undefined;
+  const m = BASIC.exec(header);
+  if (!m || m[1]!.length % 4 !== 0) return undefined;
+  let text: string;
+  try {
+    text = UTF8.decode(Buffer.from(m[1]!, 'base64'));
+  } catch {
+    return undefined;
+  }
+  const colon = text.indexOf(':');
+  if (colon < 0) return undefined;
+  return { user: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+// bcrypt runs on a thread of its own because a check (80 ms at cost 10, 330 ms at cost 12 in
+// JavaScript) would otherwise stall the event loop: /healthz would hang, and the fdatasync probe, timed
+// across an await, would record the stall as disk latency. One thread, so checks run one at a time,
+// as exporter-toolkit serialises them: a flood of wrong passwords costs one core, not all of them.
+// Evaluated source rather than a module file so that it runs the same from dist/ and from the tests' src/.
+const BCRYPT_THREAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { compareSync } = require(workerData.bcryptjs);
+parentPort.on('message', ({ id, password, hash }) => parentPort.postMessage({ id, ok: compareSync(password, hash) }));
+`;
+/** Checks waiting for the thread; beyond this a check fails at once, so a flood holds no more memory. */
+const BCRYPT_MAX_PENDING = 16;
+
+interface BcryptThread {
+  readonly worker: Worker;
+  readonly pending: Map<number, (ok: boolean) => void>;
+}
+let bcryptThread: BcryptThread | undefined;
+let bcryptNextId = 0;
+
+function bcryptCompare(password: string, hash: string): Promise<boolean> {
+  let thread: BcryptThread;
+  try {
+    thread = bcryptThread ?? startBcryptThread();
+  } catch {
+    return Promise.resolve(false);
+  }
+  if (thread.pending.size >= BCRYPT_MAX_PENDING) return Promise.resolve(false);
+  const id = bcryptNextId++;
+  return new Promise((resolve) => {
+    // Referenced only while a check is pending: an idle thread must not keep the process alive.
+    if (thread.pending.size === 0) thread.worker.ref();
+    thread.pending.set(id, resolve);
+    thread.worker.postMessage({ id, password, hash });
+  });
+}
+
+function startBcryptThread(): BcryptThread {
+  const worker = new Worker(BCRYPT_THREAD, { eval: true, workerData: { bcryptjs: createRequire(import.meta.url).resolve('bcryptjs') } });
+  worker.unref();
+  const thread: BcryptThread = { worker, pending: new Map() };
+  const settle = (id: number, ok: boolean): void => {
+    thread.pending.get(id)?.(ok);
+    thread.pending.delete(id);
+    if (thread.pending.size === 0) worker.unref();
+  };
+  worker.on('message', (m: { id: number; ok: boolean }) => settle(m.id, m.ok));
+  // A thread that died fails its pending checks (refused, never let in); the next check starts a new one.
+  const died = (): void => {
+    if (bcryptThread === thread) bcryptThread = undefined;
+    for (const id of [...thread.pending.keys()]) settle(id, false);
+  };
+  worker.on('error', died);
+  worker.on('exit', died);
+  bcryptThread = thread;
+  return thread;
+}
+
 /** The fields the start-up log line shows about the endpoint's security (no secret, no digest). */
 export function describeWebConfig(web: WebConfig | undefined): Record<string, string> {
   if (web === undefined) return { web_tls: 'off', web_auth: 'none' };
   return {
     web_config: web.file,
     web_tls: web.tls ? `on (client certificates: ${web.tls.clientAuth}, min ${web.tls.minVersion})` : 'off',
-    web_auth: web.bearerTokenDigest ? 'bearer token' : 'none',
+    web_auth: describeAuth(web),
   };
+}
+
+function describeAuth(web: WebConfig): string {
+  const users = web.basicAuthUsers?.size ?? 0;
+  const basic = `basic (${users} user${users === 1 ? '' : 's'})`;
+  if (web.bearerTokenDigest) return users > 0 ? `bearer token or ${basic}` : 'bearer token';
+  return users > 0 ? basic : 'none';
 }
 
 /** A fingerprint of the files a web config reads: changes when any is replaced, rewritten or removed. */

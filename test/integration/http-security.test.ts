@@ -1,11 +1,13 @@
 // The agent's HTTP endpoint as an attacker or a careless client meets it, on the real process:
-// hardening (methods, bodies, sizes, slow clients), --web-disable-api, TLS and bearer-token
+// hardening (methods, bodies, sizes, slow clients), --web-disable-api, TLS, bearer-token and basic
 // authentication from --web-config-file (with /healthz and /readyz left open), client certificates,
-// bad web configs refused at start, and no secret in any output, with real certificate and token files.
+// bad web configs refused at start, and no secret in any output, with real certificate and token files
+// and bcrypt hashes.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 import t from 'tap';
 import { httpsGet, runCli, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
 import { makeTestPki, startEtcdCluster, type TestPki } from '../helpers/etcd-cluster.js';
@@ -19,6 +21,14 @@ let pki: TestPki;
 t.before(async () => {
   pki = await makeTestPki(join(dir, 'pki'));
 });
+
+// Made by another implementation than the agent's: `htpasswd -nbBC 10 prometheus 'htpasswd-scrape-secret-7Qx'`
+// (Apache's apr-util, apache2-utils 2.4.71 on Debian 12).
+const HTPASSWD_HASH = '$2y$10$lWhGj2evqHX4Y3QLOHD8duxHRpgz6vCejuxor2n6XV5pAzG9sbKbS';
+const HTPASSWD_PASSWORD = 'htpasswd-scrape-secret-7Qx';
+const GRAFANA_PASSWORD = 'grafana-' + 'b0a7'.repeat(5);
+const GRAFANA_HASH = bcrypt.hashSync(GRAFANA_PASSWORD, 10);
+const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 const NO_ETCD = ['--etcd-endpoints=http://127.0.0.1:1', '--etcd-metrics-url=http://127.0.0.1:1/metrics', '--etcd-manifest=/nonexistent', '--diagnosis-interval=300ms'];
 const portOf = (a: AgentProcess): number => Number(new URL(a.url).port);
@@ -181,7 +191,8 @@ t.test('a bad web config stops the start with status 2, naming the file and neve
   };
   const cases: Array<[string, RegExp]> = [
     [withSecret('missing-token.yml', 'bearer_token_file: /nonexistent/token\n'), /bearer_token_file \/nonexistent\/token does not exist/],
-    [withSecret('basic.yml', 'basic_auth_users:\n  prometheus: $2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi\n'), /basic_auth_users \(bcrypt\) is not supported by this build yet/],
+    [withSecret('basic-short-hash.yml', `basic_auth_users:\n  grafana: ${GRAFANA_HASH}\n  prometheus: ${HTPASSWD_HASH.slice(0, -1)}\n`), /basic_auth_users: user "prometheus": the value is not a bcrypt hash/],
+    [withSecret('basic-md5.yml', 'basic_auth_users:\n  prometheus: $apr1$Jb3kM0Qz$8lJq1sXk9v2mYcR3TnW0p.\n'), /basic_auth_users: user "prometheus": the value is not a bcrypt hash/],
     [withSecret('mismatch.yml', `tls_server_config:\n  cert_file: ${pki.serverCert}\n  key_file: ${pki.clientKey}\n`), /client.key does not belong to the certificate/],
     [withSecret('inline.yml', `bearer_token: ${TOKEN}\n`), /unknown key "bearer_token"/],
     [withSecret('broken.yml', `bearer_token_file: "${TOKEN}\n  - [${TOKEN}`), /is not YAML this agent reads/],
@@ -193,7 +204,8 @@ t.test('a bad web config stops the start with status 2, naming the file and neve
     t.match(r.stderr, want, `${file}: the problem`);
     t.match(r.stderr, file, `${file}: the file is named`);
     assertNoSecrets(t, r.stdout + r.stderr, file);
-    t.notMatch(r.stderr, /\$2y\$/, 'no bcrypt hash');
+    t.notMatch(r.stderr, /\$2[aby]\$|\$apr1\$/, 'no password hash');
+    for (const fragment of [HTPASSWD_HASH.slice(7, 30), GRAFANA_HASH.slice(7, 30), 'Jb3kM0Qz']) t.notOk(r.stderr.includes(fragment), 'not even part of one');
   }
 });
 
@@ -250,4 +262,64 @@ t.test('bearer token without TLS: unnormalised paths that lead past /healthz or 
   }
   t.equal((await agent.get('/healthz')).status, 200);
   t.equal((await agent.get('/metrics', { headers: { Authorization: `Bearer ${TOKEN}` } })).status, 200);
+});
+
+t.test('basic_auth_users: the right password opens every protected path; a wrong one, an unknown user or a malformed header gets the same 401', async (t) => {
+  const webConfig = join(dir, 'web-basic.yml');
+  writeFileSync(webConfig, `basic_auth_users:\n  prometheus: ${HTPASSWD_HASH}\n  grafana: "${GRAFANA_HASH}"\n`, { mode: 0o600 });
+  const agent = await startAgentProcess([...NO_ETCD, `--web-config-file=${webConfig}`]);
+  t.teardown(() => agent.stop());
+  const port = portOf(agent);
+
+  for (const p of ['/healthz', '/readyz']) t.not((await agent.get(p)).status, 401, `${p} needs no password (kubelet probes)`);
+  const ok = { Authorization: basic('prometheus', HTPASSWD_PASSWORD) };
+  const metrics = await agent.get('/metrics', { headers: ok });
+  t.equal(metrics.status, 200, 'the htpasswd-made hash opens /metrics');
+  t.match(metrics.body, /etcd_latency_agent_source_up/);
+  for (const p of ['/api/v1/status', '/', '/METRICS']) t.equal((await agent.get(p, { headers: ok })).status, 200, `and ${p}`);
+  t.equal((await agent.get('/metrics', { headers: { Authorization: basic('grafana', GRAFANA_PASSWORD) } })).status, 200, 'the bcryptjs-made hash opens it too');
+
+  const refused: Array<[string, string | undefined]> = [
+    ['no credentials', undefined],
+    ['wrong password', basic('prometheus', `${HTPASSWD_PASSWORD}x`)],
+    ['password of another user', basic('grafana', HTPASSWD_PASSWORD)],
+    ['unknown user', basic('admin', HTPASSWD_PASSWORD)],
+    ['no colon', `Basic ${Buffer.from(`prometheus${HTPASSWD_PASSWORD}`).toString('base64')}`],
+    ['not base64', `Basic prometheus:${HTPASSWD_PASSWORD}`],
+    ['bearer scheme', `Bearer ${HTPASSWD_PASSWORD}`],
+  ];
+  const bodies = new Set<string>();
+  for (const [what, header] of refused) {
+    const r = await agent.get('/metrics', header === undefined ? {} : { headers: { Authorization: header } });
+    t.equal(r.status, 401, `${what} → 401`);
+    t.equal(r.headers.get('www-authenticate'), 'Basic realm="etcd-latency-agent"', `${what}: the browser is asked for a password`);
+    t.equal(r.headers.get('cache-control'), 'no-store');
+    bodies.add(r.body);
+  }
+  t.same([...bodies], ['unauthorized\n'], 'every refusal reads the same: nothing says which part was wrong');
+  // A request line as a client may send it, unnormalised, past the open paths.
+  const sneaky = await raw(port, `GET /healthz/../metrics HTTP/1.1\r\nHost: x\r\nAuthorization: ${basic('admin', 'x')}\r\nConnection: close\r\n\r\n`);
+  t.notMatch(sneaky.text, /etcd_latency_agent_/, 'no metrics past /healthz/..');
+
+  t.match(agent.log(), /web_auth="basic \(2 users\)"/);
+  const log = agent.log();
+  for (const secret of [HTPASSWD_PASSWORD, GRAFANA_PASSWORD, HTPASSWD_HASH.slice(7), GRAFANA_HASH.slice(7), Buffer.from(`prometheus:${HTPASSWD_PASSWORD}`).toString('base64')]) {
+    t.notOk(log.includes(secret), 'no password, hash or header in the log');
+  }
+});
+
+t.test('bearer token and basic users together: either credential opens, the 401 offers both', async (t) => {
+  const webConfig = join(dir, 'web-bearer-basic.yml');
+  writeFileSync(webConfig, `tls_server_config:\n  cert_file: ${pki.serverCert}\n  key_file: ${pki.serverKey}\nbearer_token_file: ${tokenFile}\nbasic_auth_users:\n  prometheus: ${HTPASSWD_HASH}\n`, { mode: 0o600 });
+  const agent = await startAgentProcess([...NO_ETCD, `--web-config-file=${webConfig}`], { https: { ca: readFileSync(pki.ca) } });
+  t.teardown(() => agent.stop());
+  t.equal((await agent.get('/metrics', { headers: { Authorization: `Bearer ${TOKEN}` } })).status, 200, 'the token');
+  t.equal((await agent.get('/metrics', { headers: { Authorization: basic('prometheus', HTPASSWD_PASSWORD) } })).status, 200, 'the password');
+  t.equal((await agent.get('/metrics', { headers: { Authorization: basic('prometheus', TOKEN) } })).status, 401, 'the token is not a password');
+  const r = await agent.get('/metrics');
+  t.equal(r.status, 401);
+  t.equal(r.headers.get('www-authenticate'), 'Bearer realm="etcd-latency-agent", Basic realm="etcd-latency-agent"', 'both challenges');
+  t.equal((await agent.get('/healthz')).status, 200, '/healthz stays open');
+  t.match(agent.log(), /web_auth="bearer token or basic \(1 user\)"/);
+  assertNoSecrets(t, agent.log(), 'log');
 });

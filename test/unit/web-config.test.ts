@@ -1,14 +1,15 @@
 // --web-config-file: what is accepted, what is refused (with the file and the key named, and never a
-// secret's content), the bearer check, and the reload of rotated certificates and tokens.
+// secret's content), the bearer and basic checks, and the reload of rotated certificates, tokens and users.
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import bcrypt from 'bcryptjs';
 import t, { type Test } from 'tap';
 import { ConfigError } from '../../src/config.js';
 import { initialSecurity, watchWebConfig } from '../../src/export/http-security.js';
-import { bearerMatches, describeWebConfig, loadWebConfig } from '../../src/export/web-config.js';
+import { basicAuthCheck, bearerMatches, describeWebConfig, loadWebConfig, type BasicAuthCheck } from '../../src/export/web-config.js';
 import type { Logger } from '../../src/log.js';
 import { makeTestPki, type TestPki } from '../helpers/etcd-cluster.js';
 
@@ -83,7 +84,6 @@ t.test('refused configs: a ConfigError naming the file and the key, never the se
     ['missing file', '', /--web-config-file: \/nonexistent\/web.yml does not exist/],
     ['not YAML (and the offending text is a secret)', `bearer_token_file: [${TOKEN}\n  - x: "${TOKEN}`, /is not YAML this agent reads/],
     ['unknown top-level key holding a secret', `bearer_token: ${TOKEN}\n`, /unknown key "bearer_token"/],
-    ['basic auth needs bcrypt', 'basic_auth_users:\n  prometheus: $2y$10$abcdefghijklmnopqrstuuJ4Q3n0Sxk2Y1O9dXgJbC1mJ5sE3u\n', /basic_auth_users \(bcrypt\) is not supported by this build yet; use bearer_token_file/],
     ['http_server_config', 'http_server_config:\n  http2: false\n', /http_server_config is not supported/],
     ['inline key material', `tls_server_config:\n  cert: "-----BEGIN CERTIFICATE-----MII"\n  key: "-----BEGIN PRIVATE KEY-----MII"\n`, /tls_server_config.cert is not supported/],
     ['TLS without key', `tls_server_config:\n  cert_file: ${pki.serverCert}\n`, /tls_server_config.key_file must be a non-empty string/],
@@ -179,3 +179,215 @@ async function waitFor(cond: () => boolean, what: string): Promise<void> {
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+// Hashes made by other bcrypt implementations, so that this agent is checked against them and not only
+// against bcryptjs itself:
+// - htpasswd (Apache's apr-util, apache2-utils 2.4.71 on Debian 12): `htpasswd -nbBC 10 prometheus 'htpasswd-scrape-secret-7Qx'`
+const HTPASSWD_HASH = '$2y$10$lWhGj2evqHX4Y3QLOHD8duxHRpgz6vCejuxor2n6XV5pAzG9sbKbS';
+const HTPASSWD_PASSWORD = 'htpasswd-scrape-secret-7Qx';
+// - Python's bcrypt: the example of Prometheus's guide "Securing Prometheus API and UI endpoints using
+//   basic auth" (prometheus.io/docs/guides/basic-auth/), the hash of "test".
+const PYTHON_HASH = '$2b$12$hNf2lSsxfm0.i4a.1kVpSOVyBCfIB51VRjgBUyv6kdnyTlgWj81Ay';
+const PYTHON_PASSWORD = 'test';
+
+const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+/** Milliseconds one check takes. */
+async function timed(check: BasicAuthCheck, header: string): Promise<{ ok: boolean; ms: number }> {
+  const start = performance.now();
+  const ok = await check(header);
+  return { ok, ms: performance.now() - start };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+t.test('basic_auth_users loads $2a$, $2b$ and $2y$ hashes; the description counts users and shows no hash', async (t) => {
+  const salt = bcrypt.genSaltSync(4);
+  const a = bcrypt.hashSync('pw-a', salt.replace('$2b$', '$2a$'));
+  const warnings: string[] = [];
+  const file = configFile(`basic_auth_users:\n  alice: ${a}\n  bob: "${PYTHON_HASH}"\n  prometheus: ${HTPASSWD_HASH}\nbearer_token_file: ${tokenFile}\n`);
+  chmodSync(file, 0o600);
+  const web = loadWebConfig(file, new Date(), warnings);
+  t.same([...web.basicAuthUsers!.keys()], ['alice', 'bob', 'prometheus']);
+  t.equal(web.basicAuthUsers!.get('bob'), PYTHON_HASH, 'quoted or plain, the hash is read as written');
+  t.same(warnings, [], 'nothing to warn about');
+  const described = JSON.stringify(describeWebConfig(web));
+  t.match(described, /"web_auth":"bearer token or basic \(3 users\)"/);
+  assertNoSecrets(t, described, 'description');
+  t.equal(describeWebConfig(loadWebConfig(configFile(`basic_auth_users:\n  alice: ${a}\n`), new Date(), [])).web_auth, 'basic (1 user)');
+});
+
+t.test('basic_auth_users warnings: an empty list (no protection), a cost that makes every check slow, a world-readable file', async (t) => {
+  for (const text of ['basic_auth_users:\n', 'basic_auth_users: {}\n']) {
+    const warnings: string[] = [];
+    const web = loadWebConfig(configFile(text), new Date(), warnings);
+    t.equal(web.basicAuthUsers, undefined, `${JSON.stringify(text)}: no users`);
+    t.equal(describeWebConfig(web).web_auth, 'none', 'and said so');
+    t.match(warnings.join('\n'), /basic_auth_users lists no user, so it protects nothing/);
+  }
+  const slow = `$2b$14$${'a'.repeat(53)}`;
+  const warnings: string[] = [];
+  const file = configFile(`basic_auth_users:\n  ops: ${slow}\n`);
+  chmodSync(file, 0o644);
+  loadWebConfig(file, new Date(), warnings);
+  t.match(warnings.join('\n'), /user "ops": the hash has cost 14; every check not remembered takes 16 times as long as at cost 10/);
+  t.match(warnings.join('\n'), /holds bcrypt hashes and is readable by every user of this machine/);
+  assertNoSecrets(t, warnings.join('\n'), 'warnings');
+});
+
+t.test('basic_auth_users refused: a ConfigError naming the file, the key and the user, never the value', async (t) => {
+  const cases: Array<[string, string, string, RegExp]> = [
+    ['a hash cut short', 'prometheus', HTPASSWD_HASH.slice(0, -1), /user "prometheus": the value is not a bcrypt hash/],
+    ['an unknown bcrypt version', 'prometheus', HTPASSWD_HASH.replace('$2y$', '$2x$'), /user "prometheus": the value is not a bcrypt hash/],
+    ["htpasswd's default MD5 ($apr1$)", 'web', '$apr1$Jb3kM0Qz$8lJq1sXk9v2mYcR3TnW0p.', /user "web": the value is not a bcrypt hash/],
+    ['cost 03', 'alice', HTPASSWD_HASH.replace('$10$', '$03$'), /user "alice": the value is not a bcrypt hash/],
+    ['cost 32', 'alice', HTPASSWD_HASH.replace('$10$', '$32$'), /user "alice": the value is not a bcrypt hash/],
+    ['a password pasted instead of its hash', 'alice', 'correct-horse-battery-staple', /user "alice": the value is not a bcrypt hash/],
+    ['a user name with a colon', 'ali:ce', HTPASSWD_HASH, /user "ali:ce": a user name cannot contain ":"/],
+  ];
+  for (const [what, user, value, want] of cases) {
+    const file = configFile(`basic_auth_users:\n  "${user}": "${value}"\n`);
+    let message = '';
+    try {
+      loadWebConfig(file, new Date(), []);
+      t.fail(`${what}: accepted`);
+    } catch (err) {
+      t.ok(err instanceof ConfigError, `${what}: a ConfigError`);
+      message = (err as Error).message;
+    }
+    t.match(message, want, what);
+    t.match(message, `--web-config-file: ${file}: basic_auth_users: `, `${what}: names the file and the key`);
+    assertNoSecrets(t, message, what);
+    for (let i = 0; i + 8 <= value.length; i++) {
+      if (message.includes(value.slice(i, i + 8))) t.fail(`${what}: quotes ${JSON.stringify(value.slice(i, i + 8))} of the value`);
+    }
+  }
+  const nested = configFile('basic_auth_users:\n  alice:\n    hash: x\n');
+  t.throws(() => loadWebConfig(nested, new Date(), []), { message: /user "alice": the value is not a bcrypt hash/ }, 'a mapping as the value');
+  const list = configFile('basic_auth_users:\n  - alice\n');
+  t.throws(() => loadWebConfig(list, new Date(), []), { message: /basic_auth_users must be a mapping/ }, 'a list of users');
+});
+
+t.test('basic auth: hashes from htpasswd, Python bcrypt and bcryptjs let their own password in, and nothing else', async (t) => {
+  const generated = bcrypt.hashSync('bcryptjs-made-password', 10);
+  const check = basicAuthCheck(new Map([['prometheus', HTPASSWD_HASH], ['admin', PYTHON_HASH], ['grafana', generated]]))!;
+  t.ok(await check(basic('prometheus', HTPASSWD_PASSWORD)), 'htpasswd ($2y$)');
+  t.ok(await check(basic('admin', PYTHON_PASSWORD)), "Python's bcrypt ($2b$, cost 12)");
+  t.ok(await check(basic('grafana', 'bcryptjs-made-password')), 'bcryptjs ($2b$, cost 10)');
+  t.ok(await check(`basic   ${Buffer.from(`prometheus:${HTPASSWD_PASSWORD}`).toString('base64')} `), 'any case of the scheme, blanks around');
+  const refused: Array<[string, string | undefined]> = [
+    ['no header', undefined],
+    ['wrong password', basic('prometheus', 'htpasswd-scrape-secret-7Qy')],
+    ['password of another user', basic('prometheus', PYTHON_PASSWORD)],
+    ['unknown user with a valid password', basic('nobody', HTPASSWD_PASSWORD)],
+    ['user name in another case', basic('Prometheus', HTPASSWD_PASSWORD)],
+    ['empty password', basic('prometheus', '')],
+    ['no colon', `Basic ${Buffer.from(`prometheus${HTPASSWD_PASSWORD}`).toString('base64')}`],
+    ['not base64', `Basic prometheus:${HTPASSWD_PASSWORD}`],
+    ['base64 without its padding', `Basic ${Buffer.from(`prometheus:${HTPASSWD_PASSWORD}x`).toString('base64').replace(/=+$/, '')}`],
+    ['not UTF-8', `Basic ${Buffer.concat([Buffer.from('prometheus:'), Buffer.from([0xff, 0xfe])]).toString('base64')}`],
+    ['the bearer scheme', `Bearer ${Buffer.from(`prometheus:${HTPASSWD_PASSWORD}`).toString('base64')}`],
+    ['two credentials', `${basic('prometheus', HTPASSWD_PASSWORD)} ${basic('prometheus', HTPASSWD_PASSWORD)}`],
+    ['scheme only', 'Basic'],
+    ['10 kB header', `Basic ${'A'.repeat(10_000)}`],
+  ];
+  for (const [what, header] of refused) t.notOk(await check(header), what);
+});
+
+t.test('basic auth cache: a remembered success spares bcrypt, but never lets a wrong password in', async (t) => {
+  const check = basicAuthCheck(new Map([['prometheus', HTPASSWD_HASH]]))!;
+  const first = await timed(check, basic('prometheus', HTPASSWD_PASSWORD));
+  t.ok(first.ok);
+  const again = await timed(check, basic('prometheus', HTPASSWD_PASSWORD));
+  t.ok(again.ok);
+  t.ok(again.ms < first.ms / 4, `remembered: ${again.ms.toFixed(2)} ms instead of ${first.ms.toFixed(0)} ms`);
+  for (const wrong of [HTPASSWD_PASSWORD.toUpperCase(), `${HTPASSWD_PASSWORD} `, `${HTPASSWD_PASSWORD}\u0000`, '']) {
+    const r = await timed(check, basic('prometheus', wrong));
+    t.notOk(r.ok, `${JSON.stringify(wrong)} after the right password was remembered`);
+    t.ok(r.ms > first.ms / 4, `${JSON.stringify(wrong)} paid for bcrypt (${r.ms.toFixed(0)} ms): failures are not remembered`);
+  }
+  t.notOk(await check(basic('nobody', HTPASSWD_PASSWORD)), 'nor an unknown user with the remembered password');
+});
+
+t.test('basic auth cache: bounded to 64 successes, the least recently used forgotten first', async (t) => {
+  // bcrypt reads 72 bytes of a password: every longer one with the same start matches, which gives
+  // as many distinct right passwords as needed.
+  const start = 'p'.repeat(72);
+  const check = basicAuthCheck(new Map([['u', bcrypt.hashSync(start, 9)]]))!;
+  const firsts: number[] = [];
+  for (let i = 0; i <= 64; i++) {
+    const r = await timed(check, basic('u', `${start}-${i}`));
+    t.ok(r.ok, `distinct right password ${i}`);
+    if (i < 5) firsts.push(r.ms);
+  }
+  const uncached = median(firsts);
+  const recent = await timed(check, basic('u', `${start}-64`));
+  t.ok(recent.ms < uncached / 4, `the most recent is remembered (${recent.ms.toFixed(2)} ms, ${uncached.toFixed(0)} ms for bcrypt)`);
+  const evicted = await timed(check, basic('u', `${start}-0`));
+  t.ok(evicted.ok);
+  t.ok(evicted.ms > uncached / 4, `the 65th success pushed out the oldest: ${evicted.ms.toFixed(1)} ms, a bcrypt check again`);
+});
+
+t.test('basic auth timing: an unknown user costs what a known user with a wrong password costs', async (t) => {
+  // Cost 12, as Python's bcrypt makes by default: a decoy hash of cost 10 (exporter-toolkit's) would
+  // answer for unknown users four times faster and tell which users exist.
+  const check = basicAuthCheck(new Map([['admin', PYTHON_HASH]]))!;
+  const known: number[] = [];
+  const unknown: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    known.push((await timed(check, basic('admin', `wrong-${i}`))).ms);
+    unknown.push((await timed(check, basic(`nobody-${i}`, `wrong-${i}`))).ms);
+  }
+  const ratio = median(unknown) / median(known);
+  t.ok(ratio > 0.6 && ratio < 1.6, `unknown ${median(unknown).toFixed(0)} ms, known ${median(known).toFixed(0)} ms`);
+});
+
+t.test('basic auth: bcrypt runs off the event loop, so timers (and the fdatasync probe) are not held up', async (t) => {
+  const check = basicAuthCheck(new Map([['admin', PYTHON_HASH]]))!;
+  await check(basic('admin', 'warm-up')); // the thread's start is not what is measured
+  let worst = 0;
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last);
+    last = now;
+  }, 5);
+  const checks = await Promise.all([1, 2, 3].map((i) => timed(check, basic('admin', `wrong-${i}`))));
+  clearInterval(timer);
+  t.ok(checks.every((c) => !c.ok));
+  const bcryptMs = Math.min(...checks.map((c) => c.ms));
+  // On the event loop, a check would hold the timers for its whole duration; on its thread, only the
+  // machine's own load delays them.
+  t.ok(worst < bcryptMs / 2, `the longest gap between 5 ms timers was ${worst.toFixed(1)} ms while each check took ≥ ${bcryptMs.toFixed(0)} ms`);
+});
+
+t.test('reload: a new users list replaces the old one, and what the old one remembered lets no one in', async (t) => {
+  const users = join(dir, 'users.yml');
+  writeFileSync(users, `basic_auth_users:\n  prometheus: ${HTPASSWD_HASH}\n`);
+  const web = loadWebConfig(users, new Date(), []);
+  const security = initialSecurity(web, false);
+  const lines: string[] = [];
+  const log: Logger = { debug: () => {}, info: (m, f) => lines.push(`info ${m} ${JSON.stringify(f)}`), warn: (m) => lines.push(`warn ${m}`), error: (m) => lines.push(`error ${m}`) };
+  const stop = watchWebConfig(web, http.createServer(), security, log, 20);
+  t.teardown(stop);
+  const before = security.basicAuth!;
+  t.ok(await before(basic('prometheus', HTPASSWD_PASSWORD)), 'in, and remembered');
+
+  const replaced = bcrypt.hashSync('new-password-after-rotation', 4);
+  writeFileSync(users, `basic_auth_users:\n  prometheus: ${replaced}\n  admin: ${PYTHON_HASH}\n`);
+  await waitFor(() => security.basicAuth !== before, 'the new users list');
+  t.notOk(await security.basicAuth!(basic('prometheus', HTPASSWD_PASSWORD)), 'the old, remembered password is refused');
+  t.ok(await security.basicAuth!(basic('prometheus', 'new-password-after-rotation')), 'the new one is let in');
+  t.ok(await security.basicAuth!(basic('admin', PYTHON_PASSWORD)), 'and the added user');
+
+  const withUsers = security.basicAuth;
+  writeFileSync(users, `basic_auth_users:\n  prometheus: ${replaced.slice(0, -1)}\n`);
+  await waitFor(() => lines.some((l) => l.startsWith('warn web config not reloaded')), 'the failed reload logged');
+  t.equal(security.basicAuth, withUsers, 'a broken hash keeps the previous users');
+  writeFileSync(users, `bearer_token_file: ${tokenFile}\n`);
+  await waitFor(() => security.basicAuth === undefined, 'users removed');
+  t.ok(security.bearerTokenDigest, 'the token in their place');
+  t.match(lines.join('\n'), /web_auth":"basic \(2 users\)"/);
+  assertNoSecrets(t, lines.join('\n'), 'reload log');
+  t.notMatch(lines.join('\n'), /new-password|scrape-secret/, 'no password logged');
+});
