@@ -10,10 +10,12 @@ import { CLI } from '../helpers/agent-process.js';
 const dir = mkdtempSync(join(tmpdir(), 'bench-cmd-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
-function bench(prefix: string[], args: string[]) {
+function bench(prefix: string[], args: string[], env: NodeJS.ProcessEnv = process.env) {
   const [cmd, ...rest] = [...prefix, process.execPath, CLI, 'bench', `--probe-dir=${dir}`, '--probe-min-free=1MiB', ...args];
-  return spawnSync(cmd!, rest, { encoding: 'utf8', timeout: 120_000 });
+  return spawnSync(cmd!, rest, { encoding: 'utf8', timeout: 120_000, env });
 }
+
+const hasFallocate = spawnSync('fallocate', ['-V']).status === 0;
 
 t.test('bench --json reports exact quantiles of the requested number of fdatasyncs and removes its file', async (t) => {
   const r = bench([], ['--count=300', '--json']);
@@ -25,6 +27,31 @@ t.test('bench --json reports exact quantiles of the requested number of fdatasyn
   t.equal(result.pass, result.seconds.p99 < 0.01, 'the verdict is p99 against 10 ms');
   t.equal(r.status, result.pass ? 0 : 1, 'exit status follows the verdict');
   t.same(readdirSync(dir), [], 'no probe file left behind');
+});
+
+t.test("bench writes into a fallocate()d file, as etcd's WAL and fio do, and says so", { skip: !hasFallocate && "util-linux's fallocate is not installed" }, async (t) => {
+  const json = JSON.parse(bench([], ['--count=100', '--json']).stdout) as BenchResult;
+  t.equal(json.layout, 'fallocated');
+  t.match(bench([], ['--count=100']).stdout, /in a fallocate\(\)d file/);
+});
+
+t.test('without fallocate(1) bench falls back to a zero-filled file and says that it reads low', async (t) => {
+  const noBin = mkdtempSync(join(tmpdir(), 'bench-cmd-path-'));
+  t.teardown(() => rmSync(noBin, { recursive: true, force: true }));
+  const env = { ...process.env, PATH: noBin };
+  const json = JSON.parse(bench([], ['--count=100', '--json'], env).stdout) as BenchResult;
+  t.equal(json.layout, 'zero-filled');
+  t.match(bench([], ['--count=100'], env).stdout, /preallocated with zeros \(fallocate unavailable\): faster than etcd's WAL/);
+  t.same(readdirSync(dir), [], 'no probe file left behind');
+});
+
+t.test('on a terminal the progress bar is redrawn after every round of 100 fdatasyncs', { skip: !existsSync('/usr/bin/script') && 'script(1) is not installed' }, async (t) => {
+  // script(1) gives bench a pseudo-terminal; the rounds are timed synchronously, the bar drawn between them.
+  const command = [process.execPath, CLI, 'bench', `--probe-dir=${dir}`, '--probe-min-free=1MiB', '--count=300'].map((a) => `'${a}'`).join(' ');
+  const r = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
+  const bars = [...r.stdout.matchAll(/\[[#.]{40}\] (\d+)\/300 fdatasyncs/g)].map((m) => Number(m[1]));
+  t.same(bars, [100, 200, 300], 'one redraw per round');
+  t.match(r.stdout, /(PASS|FAIL): p99/);
 });
 
 t.test('bench fails a disk whose every fdatasync is delayed by 20 ms (strace fault injection)', { skip: !existsSync('/usr/bin/strace') && 'strace is not installed' }, async (t) => {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { bytes, ms } from '../../src/units.js';
 import { PROBE_FILE_NAME, checkProbeDir, createFsyncProbe } from '../../src/sources/fsync-probe.js';
-import type { ProbeOptions, ProbeSample } from '../../src/sources/fsync-probe.js';
+import type { ProbeOptions, ProbeRound } from '../../src/sources/fsync-probe.js';
 import type { Outcome } from '../../src/sources/source.js';
 
 /** What the helpers need of a test: both the root `t` and subtests have it. */
@@ -43,8 +43,11 @@ interface LoopFs {
   track(probe: Probe): Probe;
 }
 
-/** An 8 MiB ext4 filesystem mounted for one test, unmounted and deleted after it whatever happens. */
-async function loopFs(tt: Tap): Promise<LoopFs> {
+/**
+ * An 8 MiB filesystem (ext4 unless said otherwise) mounted for one test, unmounted and deleted after
+ * it whatever happens.
+ */
+async function loopFs(tt: Tap, mkfs = 'mkfs.ext4'): Promise<LoopFs> {
   const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'fsync-probe-loop-'));
   const img = path.join(root, 'fs.img');
   const mnt = path.join(root, 'mnt');
@@ -65,7 +68,7 @@ async function loopFs(tt: Tap): Promise<LoopFs> {
     await fsp.rm(root, { recursive: true, force: true });
   });
   run('truncate', ['-s', '8M', img]);
-  run('mkfs.ext4', ['-q', img]);
+  run(mkfs, ['-q', img]);
   run('mount', ['-o', 'loop', img, mnt]);
   mounted = true;
   return {
@@ -122,11 +125,11 @@ async function exists(p: string): Promise<boolean> {
   return fsp.lstat(p).then(() => true, () => false);
 }
 
-function reasonOf(outcome: Outcome<ProbeSample>): string {
+function reasonOf(outcome: Outcome<ProbeRound>): string {
   return outcome.ok ? 'ok' : outcome.reason;
 }
 
-function valueOf(tt: Tap, outcome: Outcome<ProbeSample>): ProbeSample {
+function valueOf(tt: Tap, outcome: Outcome<ProbeRound>): ProbeRound {
   if (!outcome.ok) {
     tt.fail(`expected a sample, got ${outcome.reason}: ${outcome.message}`);
     throw new Error(outcome.message);
@@ -146,7 +149,7 @@ t.test('ENOSPC while preallocating gives no_space and leaves no partial file; a 
   // Floor 0: the free-space check lets it through, so the preallocation itself meets ENOSPC.
   const unguarded = await probeOn(fs, { dir, etcdWalDir: walDir, minFreeBytes: bytes(0) }).sample(new Date());
   t.equal(reasonOf(unguarded), 'no_space', 'ENOSPC during preallocation is a no_space failure');
-  if (!unguarded.ok) t.match(unguarded.message, /ENOSPC/, 'the message carries the system error');
+  if (!unguarded.ok) t.match(unguarded.message, /fallocate.*ENOSPC/, 'the message carries the system error; no fallback to zeros, which would take the last blocks');
   t.notOk(await exists(file), 'the partial probe file was removed');
 
   const floor = bytes(1024 * KiB);
@@ -164,7 +167,20 @@ t.test('ENOSPC while preallocating gives no_space and leaves no partial file; a 
   t.equal(resumed.durations.length, 5, 'resumed after the filler was deleted');
   t.equal(resumed.sameFilesystemAsEtcd, true);
   t.ok(resumed.freeBytes >= floor);
+  t.equal(resumed.layout, 'fallocated');
   t.equal((await fsp.stat(file)).size, FILE_SIZE);
+});
+
+t.test('on a filesystem without fallocate support (ext2: no extents) the probe fills its file with zeros and says so', { skip }, async (t) => {
+  const fs = await loopFs(t, 'mkfs.ext2');
+  const { walDir, dir } = await etcdLayout(fs);
+  const file = path.join(dir, PROBE_FILE_NAME);
+  const sample = valueOf(t, await probeOn(fs, { dir, etcdWalDir: walDir, minFreeBytes: bytes(0) }).sample(new Date()));
+  t.equal(sample.layout, 'zero-filled');
+  t.match(sample.notes?.join('\n') ?? '', /filled with zeros, not fallocate\(\)d \(fallocate\(1\) failed with EOPNOTSUPP/, 'the note names the layout and why');
+  const st = await fsp.stat(file);
+  t.equal(st.size, FILE_SIZE);
+  t.ok(st.blocks * 512 >= FILE_SIZE, 'the space is taken all the same');
 });
 
 t.test('below the floor an existing probe file is kept but not written; writing resumes when space returns', { skip }, async (t) => {
