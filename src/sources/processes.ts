@@ -1,4 +1,6 @@
-import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { TopWriter } from '../analysis/types.js';
 import type { Milliseconds } from '../units.js';
@@ -36,8 +38,8 @@ export const MAX_PROCESSES = 4096;
 export const MAX_CANDIDATES = 16;
 /** An apiserver or etcd holds thousands of sockets; the data files are among the first fds opened. */
 export const MAX_FDS_PER_PROCESS = 1024;
-/** /proc reads in flight at once: keeps a round short without a burst of open files. */
-const CONCURRENCY = 32;
+/** Processes handled between two yields to the event loop: about a millisecond of synchronous /proc reads. */
+const BATCH = 64;
 
 /** The file operations the source needs; tests replace them to make a process exit or deny access. */
 export interface ProcFs {
@@ -47,10 +49,16 @@ export interface ProcFs {
   stat(path: string): Promise<{ dev: number }>;
 }
 
+/**
+ * procfs files are generated in memory and never wait for a disk, so they are read synchronously:
+ * fs/promises' readFile costs about 14× the CPU of readFileSync for these tiny files (measured: 20 ms
+ * against 1.5 ms for 95 processes). A stat through /proc/<pid>/fd/N reaches the file's own
+ * filesystem (an NFS server may hang), so it stays asynchronous.
+ */
 export const NODE_PROC_FS: ProcFs = {
-  readdir: (p) => readdir(p),
-  readFile: (p) => readFile(p, 'utf8'),
-  readlink: (p) => readlink(p),
+  readdir: async (p) => readdirSync(p),
+  readFile: async (p) => readFileSync(p, 'utf8'),
+  readlink: async (p) => readlinkSync(p),
   stat: (p) => stat(p),
 };
 
@@ -226,9 +234,11 @@ async function attempt<T>(read: () => Promise<T>): Promise<Read<T>> {
   }
 }
 
+/** Yields between batches so that a probe round or a scrape never waits behind a whole /proc scan. */
 async function inBatches<T>(items: readonly T[], each: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += CONCURRENCY) {
-    await Promise.all(items.slice(i, i + CONCURRENCY).map(each));
+  for (let i = 0; i < items.length; i += BATCH) {
+    await Promise.all(items.slice(i, i + BATCH).map(each));
+    await yieldToLoop();
   }
 }
 
