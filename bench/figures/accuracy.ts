@@ -68,8 +68,10 @@ export async function probeAccuracy(o: BenchOptions): Promise<FigureResult> {
   const writes = Math.round(numberOption(o, 'count', o.smoke ? 100 : Math.ceil(Math.floor((22 * 2 ** 20) / BS) / 10)));
   const delayMs = numberOption(o, 'delay', 20);
   const injectedWrites = Math.round(numberOption(o, 'injected-count', o.smoke ? 20 : 300));
-  type Arm = 'fio' | 'fio-overwrite' | 'bench';
-  const ARMS: readonly Arm[] = ['fio', 'fio-overwrite', 'bench'];
+  // fio-control is fio's etcd check run a second time in the same round: how far two runs of the
+  // same tool drift apart on this disk, the floor under which no bench/fio difference can be shown.
+  type Arm = 'fio' | 'fio-overwrite' | 'bench' | 'fio-control';
+  const ARMS: readonly Arm[] = ['fio', 'fio-overwrite', 'bench', 'fio-control'];
   return withWorkspace(F, async (ws) => {
     const dir = join(ws.dir, 'run');
     const rows: Array<{ mode: 'native' | 'injected'; round: number; order: string } & Record<Arm, Run>> = [];
@@ -77,12 +79,12 @@ export async function probeAccuracy(o: BenchOptions): Promise<FigureResult> {
       const wrap = mode === 'native' ? [] : strace(delayMs);
       const n = mode === 'native' ? writes : injectedWrites;
       for (let round = 1; round <= pairs; round++) {
-        // The three arms back to back, the order rotated each round so none is always first.
+        // The arms back to back, the order rotated each round so none is always first.
         const order = ARMS.map((_, k) => ARMS[(k + round - 1) % ARMS.length]!);
         const got: Partial<Record<Arm, Run>> = {};
         for (const arm of order) got[arm] = arm === 'bench' ? await runBench(dir, n, wrap) : await runFio(dir, n, wrap, arm === 'fio-overwrite');
         const g = got as Record<Arm, Run>;
-        say(F, `${mode} ${round}/${pairs} (${n} fdatasyncs, ${order.join(' → ')}): p50 fio ${fmtMs(g.fio.p50)}, fio-overwrite ${fmtMs(g['fio-overwrite'].p50)}, bench ${fmtMs(g.bench.p50)}; p99 ${fmtMs(g.fio.p99)}, ${fmtMs(g['fio-overwrite'].p99)}, ${fmtMs(g.bench.p99)}`);
+        say(F, `${mode} ${round}/${pairs} (${n} fdatasyncs, ${order.join(' → ')}): p50 fio ${fmtMs(g.fio.p50)}, fio-control ${fmtMs(g['fio-control'].p50)}, fio-overwrite ${fmtMs(g['fio-overwrite'].p50)}, bench ${fmtMs(g.bench.p50)}; p99 ${fmtMs(g.fio.p99)}, ${fmtMs(g['fio-control'].p99)}, ${fmtMs(g['fio-overwrite'].p99)}, ${fmtMs(g.bench.p99)}`);
         rows.push({ mode, round, order: order.join(','), ...g });
       }
     }
@@ -93,6 +95,7 @@ export async function probeAccuracy(o: BenchOptions): Promise<FigureResult> {
     const nat = table('native', 'fio');
     const natSame = table('native', 'fio-overwrite');
     const layout = Object.fromEntries(qs.map((q) => [q, ratio('native', 'fio-overwrite', 'fio', q)])) as Record<(typeof qs)[number], Spread>;
+    const control = Object.fromEntries(qs.map((q) => [q, ratio('native', 'fio-control', 'fio', q)])) as Record<(typeof qs)[number], Spread>;
     const inj = table('injected', 'fio');
     const injSame = table('injected', 'fio-overwrite');
     const d = delayMs / 1000;
@@ -112,6 +115,7 @@ export async function probeAccuracy(o: BenchOptions): Promise<FigureResult> {
       summary: [
         `native, bench/fio: ${r3(nat)} (${writes} fdatasyncs per run, ${pairs} rounds; bench's file ${layouts()})`,
         `native, bench/fio --overwrite=1 (fio on a pre-written file): ${r3(natSame)}`,
+        `native, control fio/fio (the same check run twice per round): ${r3(control)}`,
         `native, layout effect fio --overwrite=1 / fio: ${r3(layout)}`,
         `native absolute p50: fio ${abs('fio', 'p50')}, fio --overwrite=1 ${abs('fio-overwrite', 'p50')}, bench ${abs('bench', 'p50')}; p99: ${abs('fio', 'p99')}, ${abs('fio-overwrite', 'p99')}, ${abs('bench', 'p99')}`,
         `${delayMs} ms injected, bench/fio: ${r3(inj)}; bench/fio --overwrite=1: ${r3(injSame)} (${injectedWrites} fdatasyncs per run)`,
@@ -122,10 +126,10 @@ export async function probeAccuracy(o: BenchOptions): Promise<FigureResult> {
         filesystem: deviceOf(ws.dir),
         fio: `fio --rw=write --ioengine=sync --fdatasync=1 --bs=${BS} --size=<writes×${BS}> (the etcd docs' check), sync latency percentiles from its JSON; fio-overwrite adds --overwrite=1 (the file written once before the measured pass: the probe's zero-filled fallback layout)`,
         bench: `node <agent>/cli.js bench --count=<writes> --json (${BS}-byte writes, each followed by fdatasync, in the probe's own code; its file layout is in each raw row's bench.layout; exact nearest-rank quantiles)`,
-        order: `${pairs} rounds per mode; in each the three arms back to back, order rotated; each run on a fresh directory; ratios are per round`,
+        order: `${pairs} rounds per mode; in each the four arms (fio, fio --overwrite=1, bench, fio again as the control) back to back, order rotated; each run on a fresh directory; ratios are per round`,
         injected: `${strace(delayMs).join(' ')} <tool>`,
       },
-      results: { native: nat, nativeSameLayout: natSame, layoutEffect: layout, injected: inj, injectedSameLayout: injSame, delaySeen: { bench: seen('bench'), fio: seen('fio'), fioOverwrite: seen('fio-overwrite') } },
+      results: { native: nat, nativeSameLayout: natSame, nativeControl: control, layoutEffect: layout, injected: inj, injectedSameLayout: injSame, delaySeen: { bench: seen('bench'), fio: seen('fio'), fioOverwrite: seen('fio-overwrite') } },
       raw: rows,
     };
   });
