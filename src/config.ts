@@ -222,6 +222,7 @@ const THRESHOLD_FLAG_NAMES: Record<keyof Thresholds, string> = {
   backendCommitP99: 'backend-commit-p99',
   probeP99: 'probe-p99',
   window: 'analysis-window',
+  minTailObservations: 'min-tail-observations',
   stallThreshold: 'stall-threshold',
   stallWarningFraction: 'stall-warning-fraction',
   stallCriticalFraction: 'stall-critical-fraction',

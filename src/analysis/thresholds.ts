@@ -22,6 +22,8 @@ export interface Thresholds {
   readonly probeP99: Milliseconds;
   /** Length of the analysis window: histograms, probe points and disk rates are cut to it. */
   readonly window: Seconds;
+  /** The p99 rules judge a window only once it holds this many observations. */
+  readonly minTailObservations: number;
   /** One fdatasync at least this long is a stall: counted in facts and in election forensics. */
   readonly stallThreshold: Milliseconds;
   /** A stall threatens leadership from this fraction of the election timeout (warning). */
@@ -68,6 +70,13 @@ export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
   probeP99: ms(10),
   /** 5 minutes: the window the etcd runbooks and mixin compute p99s over (`rate(…[5m])`); long enough for a stable p99 of a few thousand fsyncs. */
   window: seconds(300),
+  /**
+   * 200: the p99 of fewer observations is their slowest one or two, so a single hiccup — an agent's own
+   * start-up, a busy CPU — would read as a slow disk. A healthy etcd makes 200 WAL fsyncs in a few
+   * minutes, the probe in 20 s; stalls long enough to threaten leadership have their own rule, which
+   * needs no count.
+   */
+  minTailObservations: 200,
   /**
    * 100 ms: one default heartbeat interval (etcd tuning guide) and 10× the WAL target. A leader stuck
    * this long in fdatasync sends its next heartbeat late; etcd itself logs "failed to send out heartbeat
@@ -134,6 +143,7 @@ export const THRESHOLD_HELP = {
   backendCommitP99: { kind: 'milliseconds', help: 'etcd backend commit p99 target (etcd FAQ: < 25 ms)' },
   probeP99: { kind: 'milliseconds', help: "probe fdatasync p99 target (the WAL's 10 ms)" },
   window: { kind: 'seconds', help: 'analysis window for percentiles, stalls and disk rates' },
+  minTailObservations: { kind: 'number', help: 'the p99 rules judge a window only from this many observations on' },
   stallThreshold: { kind: 'milliseconds', help: 'one fdatasync at least this long is a stall' },
   stallWarningFraction: { kind: 'fraction', help: 'stalls from this fraction of the election timeout threaten leadership (warning)' },
   stallCriticalFraction: { kind: 'number', help: 'stalls from this multiple of the election timeout are critical (1 = the timeout itself)' },

@@ -42,7 +42,7 @@ function agentsMatchObserved(tt: Test, r: ScenarioResult): void {
 
 const healthy = scenarioByName('healthy')!;
 t.test('healthy: no election, every agent counts none and raises nothing above info', { skip: skipAll || (cannotRun(healthy) ?? false) }, async (tt) => {
-  const r = await run(tt, spec('healthy', { measureSeconds: 12 }));
+  const r = await run(tt, spec('healthy', { measureSeconds: 30 }));
   tt.equal(r.observed.elections, 0, 'no raft term increase');
   tt.ok(r.observed.settled, 'the cluster agrees on term and leader at the end');
   tt.equal(r.observed.stalls, 0, 'nothing injected');

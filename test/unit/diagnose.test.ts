@@ -147,7 +147,7 @@ t.test('diagnose: disk recommendation chosen from the evidence', async (t) => {
     },
     {
       name: 'slow probe, device unknown: dedicated WAL dir, faster storage, ionice',
-      ev: ev({ ...healthy(), probe: probe({ 0.002: 50, 0.032: 50 }), disk: undefined }),
+      ev: ev({ ...healthy(), probe: probe({ 0.002: 500, 0.032: 500 }), disk: undefined }),
       remedies: ['dedicated_wal_dir', 'faster_storage', 'ionice'],
       reason: /unknown/,
     },
@@ -279,7 +279,7 @@ t.test('a single spike does not raise and clear a finding every evaluation', asy
   for (let i = 0; i < 120; i++) {
     const now = at(i * 10);
     const over = i >= 30 && i < 60 && i % 2 === 0;
-    seq.push(ev({ ...healthy(now), walFsync: over ? wal({ 0.004: 90, 0.032: 10 }) : wal({ 0.004: 99, 0.016: 1 }) }));
+    seq.push(ev({ ...healthy(now), walFsync: over ? wal({ 0.004: 900, 0.032: 100 }) : wal({ 0.004: 990, 0.016: 10 }) }));
   }
   const r = transitions(seq, 'wal_fsync_slow');
   t.ok(r.rawFlips >= 20, `the rule alone flips ${r.rawFlips} times`);
@@ -298,7 +298,7 @@ t.test('a single spike does not raise and clear a finding every evaluation', asy
 });
 
 t.test('hysteresis in diagnose: the verdict holds while a finding is held', async (t) => {
-  const bad = ev({ ...healthy(at(0)), walFsync: wal({ 0.004: 90, 0.032: 10 }) });
+  const bad = ev({ ...healthy(at(0)), walFsync: wal({ 0.004: 900, 0.032: 100 }) });
   const r1 = diagnose(bad, TH);
   t.equal(r1.diagnosis.verdict, 'degraded');
   const r2 = diagnose(healthy(at(60)), TH, r1.tracker);

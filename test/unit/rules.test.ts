@@ -7,7 +7,8 @@ import { ETCD_DISK_BUCKETS, ETCD_PEER_RTT_BUCKETS, PROBE_BUCKETS } from '../../s
 import { ms, seconds } from '../../src/units.js';
 
 const NOW = new Date('2025-03-01T12:00:00Z');
-const TH = DEFAULT_THRESHOLDS;
+// The p99 tables use small histograms with exact edges; the minimum count has its own cases.
+const TH: Thresholds = { ...DEFAULT_THRESHOLDS, minTailObservations: 0 };
 const ago = (s: number): Date => new Date(NOW.getTime() - s * 1000);
 
 /** A histogram on the given edges from `{ le: count-in-that-bucket }` (non-cumulative); key Infinity for +Inf. */
@@ -113,6 +114,18 @@ t.test('wal_fsync_slow: etcd WAL fsync p99 over 10 ms, share over 10 ms from the
     { name: 'all fsyncs ≤ 8 ms', ev: ev({ walFsync: wal({ 0.002: 900, 0.008: 100 }) }) },
     // 74 ≤ 8 ms and 1 in (8, 16]: rank 74.25 sits a quarter into the bucket: p99 = 10 ms exactly.
     { name: 'p99 exactly 10 ms is not over', ev: ev({ walFsync: wal({ 0.004: 74, 0.016: 1 }) }) },
+    {
+      name: 'fewer observations than the minimum: not judged, however slow (their p99 is their slowest)',
+      ev: ev({ walFsync: wal({ 0.004: 150, 0.032: 49 }) }),
+      th: { minTailObservations: DEFAULT_THRESHOLDS.minTailObservations },
+    },
+    {
+      name: 'the minimum reached: judged',
+      ev: ev({ walFsync: wal({ 0.004: 150, 0.032: 50 }) }),
+      th: { minTailObservations: DEFAULT_THRESHOLDS.minTailObservations },
+      severity: 'warning',
+      facts: { wal_fsync_observations: 200 },
+    },
     {
       name: 'p99 just over 10 ms fires; share interpolated inside (8, 16] and bounded by the edges',
       ev: ev({ walFsync: wal({ 0.004: 73, 0.016: 1 }) }),

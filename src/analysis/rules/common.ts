@@ -32,6 +32,15 @@ export interface LatencySummary {
   readonly over: FractionAbove;
 }
 
+/**
+ * The window's summary when its p99 is over the target, judged only from `minObservations` on: the
+ * p99 of a handful of observations is their slowest, not a property of the disk.
+ */
+export function slowTail(w: HistogramWindow | undefined, target: Seconds, minObservations: number): LatencySummary | undefined {
+  const s = latencySummary(w, target);
+  return s !== undefined && s.observations >= minObservations && exceeds(s.p99, target) ? s : undefined;
+}
+
 export function latencySummary(w: HistogramWindow | undefined, target: Seconds): LatencySummary | undefined {
   if (!w) return undefined;
   const n = observations(w.histogram);
@@ -81,10 +90,7 @@ export function reaches(value: number, limit: number): boolean {
 
 /** True when some evidence says the disk under etcd is slow: WAL, probe or saturation over the thresholds. */
 export function diskLooksSlow(ev: Evidence, th: Thresholds): boolean {
-  const over = (w: HistogramWindow | undefined, target: Milliseconds): boolean => {
-    const s = latencySummary(w, msToSeconds(target));
-    return s !== undefined && exceeds(s.p99, msToSeconds(target));
-  };
+  const over = (w: HistogramWindow | undefined, target: Milliseconds): boolean => slowTail(w, msToSeconds(target), th.minTailObservations) !== undefined;
   if (over(ev.walFsync, th.walFsyncP99) || over(ev.probe, th.probeP99) || over(ev.backendCommit, th.backendCommitP99)) return true;
   return ev.disk !== undefined && (reaches(ev.disk.busyFraction, th.diskBusyFraction) || reaches(ev.disk.queueDepth, th.diskQueueDepth));
 }

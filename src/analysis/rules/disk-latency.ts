@@ -3,7 +3,8 @@
 import { fmtSeconds } from '../format.js';
 import type { Fact, HistogramWindow, RawFinding } from '../types.js';
 import { msToSeconds, type Milliseconds, type Seconds } from '../../units.js';
-import { exceeds, latencyFacts, latencySummary, maxOf, pointsIn, shareWords, type Rule } from './common.js';
+import { latencyFacts, maxOf, pointsIn, shareWords, slowTail, type Rule } from './common.js';
+import type { Thresholds } from '../thresholds.js';
 
 const DISK_REMEDY =
   "Give etcd's WAL a low-latency disk: a dedicated disk for etcd's data dir, or at least --wal-dir on one " +
@@ -19,10 +20,10 @@ interface LatencyRuleSpec {
   readonly remedy: string;
 }
 
-function latencyFinding(spec: LatencyRuleSpec, w: HistogramWindow | undefined, targetMs: Milliseconds, extra: Fact[] = []): RawFinding | undefined {
+function latencyFinding(spec: LatencyRuleSpec, w: HistogramWindow | undefined, targetMs: Milliseconds, th: Thresholds, extra: Fact[] = []): RawFinding | undefined {
   const target: Seconds = msToSeconds(targetMs);
-  const s = latencySummary(w, target);
-  if (!w || !s || !exceeds(s.p99, target)) return undefined;
+  const s = slowTail(w, target, th.minTailObservations);
+  if (!w || !s) return undefined;
   return {
     code: spec.code,
     severity: 'warning',
@@ -40,6 +41,7 @@ export const walFsyncSlow: Rule = (ev, th) =>
     { code: 'wal_fsync_slow', prefix: 'wal_fsync', subject: "etcd's WAL fsync", what: 'fsyncs', remedy: DISK_REMEDY },
     ev.walFsync,
     th.walFsyncP99,
+    th,
   );
 
 /** etcd's backend (bbolt) commit p99 over the target (etcd FAQ: < 25 ms). */
@@ -54,6 +56,7 @@ export const backendCommitSlow: Rule = (ev, th) =>
     },
     ev.backendCommit,
     th.backendCommitP99,
+    th,
   );
 
 /** The probe's own view of the disk under etcd's data dir: seen even without etcd metrics. */
@@ -71,6 +74,7 @@ export const probeFsyncSlow: Rule = (ev, th) => {
     },
     ev.probe,
     th.probeP99,
+    th,
     extra,
   );
 };
