@@ -57,8 +57,19 @@ t.test('healthy: no election, every agent counts none and raises nothing above i
   }
 });
 
+// 2 s stalls, not the seed's 1.5 s: raft draws a follower's timeout once per term (10–19 ticks at
+// 100/1000), and a 1.5 s stall (15–16 ticks of silence) elects only when some follower drew below
+// that — 84–91% of terms, so about one run in six to eleven saw no election at all (it happened here;
+// docs/election-model.md, "Validation"). 2 s is past every draw.
+// Both lengths land in etcd's (1.024, 2.048] s bucket, so the agents recommend what they do for the
+// seed case, and applying it against the longer stalls is the harder test.
+const stalls = (o: Partial<ScenarioSpec>): ScenarioSpec => {
+  const s = spec('slow-disk', o);
+  return s.fault.kind === 'slow-disk' ? withOverrides(s, { fault: { ...s.fault, stallMs: 2000 } }) : s;
+};
+
 t.test('slow-disk: injected fdatasync stalls cause elections, and every agent counts them', { skip: skipAll }, async (tt) => {
-  const r = await run(tt, spec('slow-disk', { measureSeconds: 25 }));
+  const r = await run(tt, stalls({ measureSeconds: 25 }));
   tt.ok(r.observed.stalls > 0, 'strace delayed some of etcd’s fdatasync calls');
   tt.ok((r.observed.probeStalls ?? 0) > 0, "strace delayed some of the agents' probe fdatasync calls");
   tt.ok(r.observed.elections > 0, 'the raft term rose: elections happened');
@@ -69,8 +80,8 @@ t.test('slow-disk: injected fdatasync stalls cause elections, and every agent co
   tt.ok(recs.length > 0, `the agents recommend tuning (${recs.map((x) => `${x.heartbeatMs}/${x.electionMs}`).join(', ')})`);
   if (recs.length === 0) return;
   const rec = recs.reduce((a, b) => (b.electionMs > a.electionMs ? b : a));
-  tt.ok(rec.electionMs > 1500, 'the recommended election timeout is longer than the 1.5 s stalls');
-  const tuned = await run(tt, spec('slow-disk', { measureSeconds: 25, heartbeatMs: rec.heartbeatMs, electionMs: rec.electionMs }));
+  tt.ok(rec.electionMs > 2000 + rec.heartbeatMs, 'the recommended election timeout covers a 2 s stall and a heartbeat');
+  const tuned = await run(tt, stalls({ measureSeconds: 25, heartbeatMs: rec.heartbeatMs, electionMs: rec.electionMs }));
   tt.ok(tuned.observed.stalls > 0, 'the same stalls were injected');
   tt.equal(tuned.observed.elections, 0, `with hb ${rec.heartbeatMs} / et ${rec.electionMs} the stalls cause no election`);
   agentsMatchObserved(tt, tuned);
