@@ -37,6 +37,18 @@ function assertNoSecrets(tt: Test, text: string, what: string): void {
   tt.notMatch(text, /\$2[aby]\$/, `${what}: no bcrypt hash`);
 }
 
+/** The message of the ConfigError that loading `file` must throw (a failed assertion when it loads). */
+function refusal(t: Test, file: string, what: string): string {
+  try {
+    loadWebConfig(file, new Date(), []);
+    t.fail(`${what}: accepted`);
+    return '';
+  } catch (err) {
+    t.ok(err instanceof ConfigError, `${what}: a ConfigError`);
+    return (err as Error).message;
+  }
+}
+
 t.test('a full config loads: TLS with client certificates, bearer token; the description shows no secret', async (t) => {
   const warnings: string[] = [];
   const web = loadWebConfig(
@@ -101,14 +113,7 @@ t.test('refused configs: a ConfigError naming the file and the key, never the se
   ];
   for (const [what, text, want] of cases) {
     const file = what === 'missing file' ? '/nonexistent/web.yml' : configFile(text);
-    let message = '';
-    try {
-      loadWebConfig(file, new Date(), []);
-      t.fail(`${what}: accepted`);
-    } catch (err) {
-      t.ok(err instanceof ConfigError, `${what}: a ConfigError`);
-      message = (err as Error).message;
-    }
+    const message = refusal(t, file, what);
     t.match(message, want, what);
     t.match(message, file, `${what}: names the file`);
     assertNoSecrets(t, message, what);
@@ -245,14 +250,7 @@ t.test('basic_auth_users refused: a ConfigError naming the file, the key and the
   ];
   for (const [what, user, value, want] of cases) {
     const file = configFile(`basic_auth_users:\n  "${user}": "${value}"\n`);
-    let message = '';
-    try {
-      loadWebConfig(file, new Date(), []);
-      t.fail(`${what}: accepted`);
-    } catch (err) {
-      t.ok(err instanceof ConfigError, `${what}: a ConfigError`);
-      message = (err as Error).message;
-    }
+    const message = refusal(t, file, what);
     t.match(message, want, what);
     t.match(message, `--web-config-file: ${file}: basic_auth_users: `, `${what}: names the file and the key`);
     assertNoSecrets(t, message, what);
