@@ -23,10 +23,10 @@ export interface DiagnosisSchedule {
   readonly interval: Milliseconds;
 }
 
-/** Starts every source; with a schedule, also re-evaluates the diagnosis (the `run` command does). */
 /** The longest the probe waits for the other sources' first samples (an etcd that does not answer takes its timeout). */
 const STARTUP_GRACE_MS = 5000;
 
+/** Starts every source; with a schedule, also re-evaluates the diagnosis (the `run` command does). */
 export function startAgent(sources: readonly AnySource[], log: Logger, schedule?: DiagnosisSchedule): Agent {
   const state = new AgentState(new Date(), new Set(sources.map((s) => s.name)));
   const abort = new AbortController();
