@@ -153,7 +153,8 @@ async function diagnosisLoop(state: AgentState, schedule: DiagnosisSchedule, log
     tracker = result.tracker;
     state.diagnosis = result.diagnosis;
     for (const f of result.diagnosis.findings) {
-      if (!before.has(f.code)) log.warn(`finding: ${f.summary}`, { code: f.code, severity: f.severity, remedy: f.remedy });
+      // An info finding (a shared but fast disk, unknown settings) is not a warning in the log either.
+      if (!before.has(f.code)) (f.severity === 'info' ? log.info : log.warn).call(log, `finding: ${f.summary}`, { code: f.code, severity: f.severity, remedy: f.remedy });
     }
     for (const code of before) {
       if (!result.diagnosis.findings.some((f) => f.code === code)) log.info('finding cleared', { code });
