@@ -4,6 +4,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { signal as trySignal } from '../../test/scenarios/processes.js';
+
+export { trySignal };
 
 const live = new Set<Group>();
 let hooked = false;
@@ -26,15 +29,6 @@ function hook(): void {
   }
 }
 
-export function trySignal(pid: number | undefined, sig: NodeJS.Signals | 0): boolean {
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, sig);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export class Group {
   readonly child: ChildProcess;
