@@ -25,10 +25,13 @@ function strace(delayMs: number): string[] {
 }
 
 /**
- * fio's etcd check. Without `overwrite` fio, like etcd's WAL and the probe, writes into space it
- * has fallocate()d: unwritten extents, converted (a journalled metadata change) by the fdatasync
- * after the first write to each block. `overwrite`: fio first writes the whole file, then measures
- * rewriting it — the layout of the probe's fallback when fallocate is unavailable (real zeros).
+ * fio's etcd check. Without `overwrite` fio does not preallocate: a write job unlinks its file,
+ * creates it empty and appends (strace: open O_CREAT, two fadvise, then write + fdatasync pairs;
+ * no fallocate, no ftruncate), so each fdatasync also journals the file's growth. etcd's WAL and
+ * the probe write into fallocate()d space instead, where the fdatasync after the first write to a
+ * block journals the extent's conversion. Both pay a journalled metadata change per new block;
+ * `overwrite` (fio first writes the whole file, then measures rewriting it) pays none — the layout
+ * of the probe's fallback when fallocate is unavailable (real zeros).
  */
 async function runFio(dir: string, writes: number, wrap: readonly string[], overwrite: boolean): Promise<Quantiles & { seconds: number }> {
   rmSync(dir, { recursive: true, force: true });
@@ -60,12 +63,11 @@ async function runBench(dir: string, writes: number, wrap: readonly string[]): P
 
 export async function probeAccuracy(o: BenchOptions): Promise<FigureResult> {
   const F = 'probe-accuracy';
-  // fio's etcd check writes 22 MiB in 2300-byte blocks: 10029 fdatasyncs. This disk's latency
-  // drifts within seconds (other tests write to it), so by default each tool's 10029 are split
-  // into 10 interleaved runs of 1003: a pair of runs is seconds apart, not half a minute.
-  // `--count=10029 --runs=5` runs the check at full size.
-  const pairs = o.runs ?? (o.smoke ? 1 : 10);
-  const writes = Math.round(numberOption(o, 'count', o.smoke ? 100 : Math.ceil(Math.floor((22 * 2 ** 20) / BS) / 10)));
+  // fio's etcd check writes 22 MiB in 2300-byte blocks: 10029 fdatasyncs, the count of every run
+  // here. Runs are interleaved in rounds (each tool once per round, the order rotated), so the disk's
+  // drift hits every tool alike. `--count=1003 --runs=10` splits the check into shorter rounds.
+  const pairs = o.runs ?? (o.smoke ? 1 : 6);
+  const writes = Math.round(numberOption(o, 'count', o.smoke ? 100 : Math.floor((22 * 2 ** 20) / BS)));
   const delayMs = numberOption(o, 'delay', 20);
   const injectedWrites = Math.round(numberOption(o, 'injected-count', o.smoke ? 20 : 300));
   // fio-control is fio's etcd check run a second time in the same round: how far two runs of the

@@ -1,4 +1,4 @@
-// scrape latency: /metrics under a Prometheus-like load (1 req/s) and under wrk -c20.
+// scrape latency: /metrics under a Prometheus-like load (1 req/s: a Node client, then a real Prometheus) and under wrk -c20.
 // scrape throughput: the same wrk run against the agent and Debian's node_exporter, interleaved.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fmtMs, fmtNum, say, type BenchOptions, type FigureResult } from '../lib/common.js';
@@ -6,7 +6,7 @@ import { Scraper } from '../lib/http.js';
 import { fmtSpread, latencySummary, spread } from '../lib/stats.js';
 import { runWrk, writeWrkScript, type WrkResult } from '../lib/wrk.js';
 import { cpuSeconds } from '../lib/processes.js';
-import { startCluster, startDefaultAgent, startNodeExporter, startPutLoad, withWorkspace } from '../lib/setup.js';
+import { startCluster, startDefaultAgent, startNodeExporter, startPrometheus, startPutLoad, withWorkspace } from '../lib/setup.js';
 
 const WRK = { connections: 20, threads: 2 } as const;
 /** Puts per second while measuring: a quiet control plane's etcd is never idle. */
@@ -73,7 +73,28 @@ export async function scrapeLatency(o: BenchOptions): Promise<FigureResult> {
       fast.push({ run, ...w, cpuPercent: (used / ((performance.now() - w0) / 1000)) * 100, cpuMsPerRequest: (used / w.requests) * 1000 });
       await sleep(2000); // let the agent settle (GC) before the next quiet run
     }
+    // The same load from a real Prometheus (scrape_interval 1s): its Go client, its view. The
+    // control is /healthz scraped by the same Prometheus (not a metrics body, so that scrape fails
+    // to parse, but its duration is still recorded: the HTTP round trip without any rendering).
+    say(F, `Prometheus scraping /metrics and /healthz every second: ${runs} windows of ${slowSeconds} s`);
+    const prom = await startPrometheus(ws, { agent: url, healthz: `${agent.url}/healthz` });
+    // Not measured: Prometheus' own start-up (TSDB head, first connections), as the client above
+    // had its warm-up.
+    await sleep(o.smoke ? 1000 : 15_000);
+    const viaPrometheus: Array<{ window: number; agent: ReturnType<typeof latencySummary> & { samples: number[] }; healthz: ReturnType<typeof latencySummary> & { samples: number[] } }> = [];
+    for (let window = 1; window <= runs; window++) {
+      await sleep(slowSeconds * 1000);
+      const [a, h] = await Promise.all([prom.scrapeDurations('agent', slowSeconds), prom.scrapeDurations('healthz', slowSeconds)]);
+      viaPrometheus.push({ window, agent: { ...latencySummary(a), samples: a }, healthz: { ...latencySummary(h), samples: h } });
+      say(F, `  window ${window}/${runs}: /metrics p50 ${fmtMs(latencySummary(a).p50)} p99 ${fmtMs(latencySummary(a).p99)} (n=${a.length}); /healthz p50 ${fmtMs(latencySummary(h).p50)} p99 ${fmtMs(latencySummary(h).p99)}`);
+    }
+    await prom.group.stop(5000);
     await load.stop();
+    const pp99 = spread(viaPrometheus.map((w) => w.agent.p99));
+    const pp50 = spread(viaPrometheus.map((w) => w.agent.p50));
+    const ppooled = latencySummary(viaPrometheus.flatMap((w) => w.agent.samples));
+    const ph99 = spread(viaPrometheus.map((w) => w.healthz.p99));
+    const ph50 = spread(viaPrometheus.map((w) => w.healthz.p50));
     const p99 = spread(slow.map((r) => r.p99));
     const p50 = spread(slow.map((r) => r.p50));
     const max = spread(slow.map((r) => r.max));
@@ -85,7 +106,9 @@ export async function scrapeLatency(o: BenchOptions): Promise<FigureResult> {
     const cp50 = spread(slow.map((r) => r.control.p50));
     const cp99 = spread(slow.map((r) => r.control.p99));
     const pooledControl = latencySummary(slow.flatMap((r) => r.control.samples));
-    const targetMet = p99.max < 0.005;
+    // Judged by what Prometheus records (scrape_duration_seconds), the figure operators see; the
+    // Node client's own figures are kept beside it.
+    const targetMet = pp99.max < 0.005;
     return {
       figure: F,
       target: 'p99 < 5 ms at 1 req/s',
@@ -94,15 +117,17 @@ export async function scrapeLatency(o: BenchOptions): Promise<FigureResult> {
         `1 req/s: p99 per run ${fmtSpread(p99, fmtMs)}; p50 ${fmtSpread(p50, fmtMs)}; max ${fmtSpread(max, fmtMs)}; pooled p99 ${fmtMs(pooled.p99)} over ${pooled.n} scrapes; body ${slow[0]?.bodyBytes ?? 0} bytes`,
         `control GET /healthz at 1 req/s: p99 per run ${fmtSpread(cp99, fmtMs)}; p50 ${fmtSpread(cp50, fmtMs)}; pooled p99 ${fmtMs(pooledControl.p99)} — this machine's floor for any request`,
         `wrk -t${WRK.threads} -c${WRK.connections}: p50 ${fmtSpread(wp50, fmtMs)}; p99 ${fmtSpread(wp99, fmtMs)}; ${fmtSpread(rps, fmtNum(0))} req/s; agent CPU ${fmtSpread(cpuPerReq, fmtNum(2))} ms per scrape`,
-        `target p99 < 5 ms at 1 req/s: ${targetMet ? 'met' : 'MISSED'} (worst run's p99 ${fmtMs(p99.max)})`,
+        `Prometheus (scrape_interval 1s), scrape_duration_seconds of /metrics: p99 per ${slowSeconds}-s window ${fmtSpread(pp99, fmtMs)}; p50 ${fmtSpread(pp50, fmtMs)}; pooled p99 ${fmtMs(ppooled.p99)} over ${ppooled.n} scrapes; control /healthz p99 ${fmtSpread(ph99, fmtMs)}, p50 ${fmtSpread(ph50, fmtMs)}`,
+        `target p99 < 5 ms at 1 req/s (as Prometheus records it): ${targetMet ? 'met' : 'MISSED'} (worst window's p99 ${fmtMs(pp99.max)})`,
       ],
       method: {
         setup: `1-member etcd 3.4 with ${LOAD_RATE} puts/s; the agent at its default settings beside it (probe on, same filesystem)`,
         quiet: `${runs} runs × ${slowSeconds} scrapes at 1 req/s on one keep-alive connection with Prometheus' Accept header; latency = send → last body byte; a GET /healthz on a second connection 0.5 s after each scrape is the control`,
+        prometheus: `then Debian's Prometheus with scrape_interval 1s scraping /metrics and /healthz, 15 s of warm-up, then ${runs} windows of ${slowSeconds} s (nothing else scraping); every raw scrape_duration_seconds sample of each window`,
         wrk: `${runs} runs × wrk -t${WRK.threads} -c${WRK.connections} -d${wrkSeconds}s, after each quiet run`,
       },
-      results: { quietP99: p99, quietP50: p50, quietMax: max, pooledQuiet: pooled, controlP99: cp99, controlP50: cp50, pooledControl, wrkP50: wp50, wrkP99: wp99, wrkRequestsPerSecond: rps, wrkAgentCpuMsPerRequest: cpuPerReq },
-      raw: { quiet: slow, wrk: fast },
+      results: { prometheusP99: pp99, prometheusP50: pp50, prometheusPooled: ppooled, prometheusHealthzP99: ph99, prometheusHealthzP50: ph50, quietP99: p99, quietP50: p50, quietMax: max, pooledQuiet: pooled, controlP99: cp99, controlP50: cp50, pooledControl, wrkP50: wp50, wrkP99: wp99, wrkRequestsPerSecond: rps, wrkAgentCpuMsPerRequest: cpuPerReq },
+      raw: { quiet: slow, wrk: fast, prometheus: viaPrometheus },
     };
   });
 }

@@ -1,6 +1,6 @@
 // The environments the figures run in: a temporary directory, real etcd members (Debian's etcd 3.4,
 // through the test helper), the agent beside them, Debian's node_exporter, and an etcd write load.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -87,14 +87,60 @@ export async function startNodeExporter(ws: Workspace): Promise<NodeExporter> {
   const group = new Group('node_exporter', '/usr/bin/prometheus-node-exporter', [`--web.listen-address=127.0.0.1:${port}`], join(ws.dir, 'node-exporter.log'));
   ws.defer('node_exporter', () => group.stop(5000));
   const url = `http://127.0.0.1:${port}/metrics`;
-  const deadline = Date.now() + 30_000;
+  await waitAnswering(group, url);
+  return { url, group };
+}
+
+/** Waits until `url` answers 200, failing as soon as the process is gone. */
+async function waitAnswering(group: Group, url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!group.running()) throw new Error(`node_exporter exited; see ${group.logFile}`);
+    if (!group.running()) throw new Error(`${group.name} exited; see ${group.logFile}`);
     const ok = await fetch(url, { signal: AbortSignal.timeout(5000) }).then((r) => r.ok, () => false);
-    if (ok) return { url, group };
+    if (ok) return;
     await sleep(200);
   }
-  throw new Error(`node_exporter did not answer within 30 s; see ${group.logFile}`);
+  throw new Error(`${group.name} did not answer within ${timeoutMs / 1000} s; see ${group.logFile}`);
+}
+
+export interface PrometheusScraper {
+  readonly url: string;
+  readonly group: Group;
+  /** Every raw sample of `scrape_duration_seconds` for `job` in the last `seconds`, in seconds. */
+  scrapeDurations(job: string, seconds: number): Promise<number[]>;
+}
+
+/**
+ * Debian's Prometheus scraping each target (job name → URL) every second, as a
+ * `scrape_interval: 1s` Prometheus does: its own Go HTTP client, keep-alive, its Accept header.
+ * `scrape_duration_seconds` is what operators see of a target's latency.
+ */
+export async function startPrometheus(ws: Workspace, targets: Record<string, string>): Promise<PrometheusScraper> {
+  const dir = join(ws.dir, 'prometheus');
+  mkdirSync(dir, { recursive: true });
+  const scrapeConfigs = Object.entries(targets).map(([job, target]) => {
+    const u = new URL(target);
+    return { job_name: job, metrics_path: u.pathname, static_configs: [{ targets: [u.host] }] };
+  });
+  const config = join(dir, 'prometheus.yml');
+  // JSON is YAML.
+  writeFileSync(config, JSON.stringify({ global: { scrape_interval: '1s', scrape_timeout: '1s' }, scrape_configs: scrapeConfigs }));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const group = new Group('prometheus', '/usr/bin/prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], join(ws.dir, 'prometheus.log'));
+  ws.defer('prometheus', () => group.stop(5000));
+  await waitAnswering(group, `${url}/-/ready`);
+  return {
+    url,
+    group,
+    async scrapeDurations(job, seconds) {
+      const expr = `scrape_duration_seconds{job="${job}"}[${Math.round(seconds)}s]`;
+      const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`, { signal: AbortSignal.timeout(10_000) });
+      const body = (await res.json()) as { status: string; error?: string; data?: { result: Array<{ values: Array<[number, string]> }> } };
+      if (body.status !== 'success') throw new Error(`Prometheus query ${expr}: ${body.error ?? res.status}`);
+      return (body.data?.result ?? []).flatMap((r) => r.values.map(([, v]) => Number(v)));
+    },
+  };
 }
 
 export interface PutLoad {

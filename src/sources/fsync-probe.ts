@@ -71,7 +71,11 @@ const PREALLOCATE_CHUNK = 1024 * 1024;
 // overwrite whatever the link points to (etcd's WAL, for one).
 const OPEN_FLAGS = fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW;
 
-type ProbeSource = Source<ProbeRound> & { close(): Promise<void> };
+type ProbeSource = Source<ProbeRound> & {
+  /** One round of `writes` write + fdatasync pairs instead of `writesPerRound` (the bench command's last round). */
+  sampleWrites(writes: number): Promise<Outcome<ProbeRound>>;
+  close(): Promise<void>;
+};
 
 export function createFsyncProbe(opts: ProbeOptions): ProbeSource {
   validateOptions(opts);
@@ -109,10 +113,10 @@ export function createFsyncProbe(opts: ProbeOptions): ProbeSource {
     return held;
   }
 
-  async function writeRound(f: HeldFile): Promise<Seconds[]> {
+  async function writeRound(f: HeldFile, writes: number): Promise<Seconds[]> {
     const h = f.handle;
     const durations: Seconds[] = [];
-    for (let i = 0; i < opts.writesPerRound; i++) {
+    for (let i = 0; i < writes; i++) {
       // Wrap before a write would cross the end: the file must never grow.
       if (offset + opts.writeSize > opts.fileSize) {
         // Like etcd moving on to a new preallocated segment: the next pass writes into unwritten
@@ -127,7 +131,7 @@ export function createFsyncProbe(opts: ProbeOptions): ProbeSource {
     return durations;
   }
 
-  async function round(): Promise<Outcome<ProbeRound>> {
+  async function round(writes: number): Promise<Outcome<ProbeRound>> {
     if (closed) return failure('other', `fsync probe in ${opts.dir} is closed`);
     const refusal = await memberDirRefusal(opts.dir, opts.etcdWalDir);
     if (refusal) {
@@ -139,7 +143,7 @@ export function createFsyncProbe(opts: ProbeOptions): ProbeSource {
       // A file already allocated is kept: rewriting it does not use more space.
       if (freeBytes < opts.minFreeBytes) return failure('no_space', belowFloorMessage(opts, freeBytes));
       const f = await openProbeFile();
-      const durations = await writeRound(f);
+      const durations = await writeRound(f, writes);
       const sameFilesystemAsEtcd = await sameFilesystem(opts.dir, opts.etcdWalDir);
       const { layout, fallback } = f.laid;
       const notes = fallback === undefined ? {} : { notes: [fallbackNote(fallback)] };
@@ -161,7 +165,11 @@ export function createFsyncProbe(opts: ProbeOptions): ProbeSource {
   return {
     name: 'fsync_probe',
     interval: opts.interval,
-    sample: () => serialize(round),
+    sample: () => serialize(() => round(opts.writesPerRound)),
+    sampleWrites: (writes) => {
+      assertWritesPerRound(writes);
+      return serialize(() => round(writes));
+    },
     close: () => {
       closing ??= serialize(shutdown);
       return closing;
@@ -174,9 +182,11 @@ function validateOptions(opts: ProbeOptions): void {
   if (opts.fileSize < opts.writeSize) {
     throw new RangeError(`probe file size (${opts.fileSize} bytes) must be at least the write size (${opts.writeSize} bytes)`);
   }
-  if (!Number.isInteger(opts.writesPerRound) || opts.writesPerRound < 1) {
-    throw new RangeError(`probe writes per round must be a positive integer, got ${opts.writesPerRound}`);
-  }
+  assertWritesPerRound(opts.writesPerRound);
+}
+
+function assertWritesPerRound(writes: number): void {
+  if (!Number.isInteger(writes) || writes < 1) throw new RangeError(`probe writes per round must be a positive integer, got ${writes}`);
 }
 
 function belowFloorMessage(opts: ProbeOptions, freeBytes: Bytes): string {

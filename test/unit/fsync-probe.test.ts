@@ -140,6 +140,18 @@ t.test('one round gives writesPerRound positive fdatasync durations and reports 
   t.ok(sample.freeBytes > 0, 'free bytes of the filesystem are reported');
 });
 
+t.test('sampleWrites makes a round of the given size, continuing the same file; a size below 1 is refused', async (t) => {
+  const dir = await tmpDir(t);
+  const probe = probeFor(t, { dir, writesPerRound: 7 });
+  t.equal(valueOf(t, await probe.sampleWrites(3)).durations.length, 3);
+  t.equal(valueOf(t, await probe.sample(new Date())).durations.length, 7, 'sample still makes writesPerRound');
+  const content = await fsp.readFile(path.join(dir, PROBE_FILE_NAME));
+  t.ok(slotOf(content, 9).some((b) => b !== 0) && slotOf(content, 10).every((b) => b === 0), 'the 10 writes went to the first 10 slots, one after the other');
+  t.equal(valueOf(t, await probe.sampleWrites(1)).writtenBytes, WRITE_SIZE);
+  t.throws(() => probe.sampleWrites(0), RangeError);
+  t.throws(() => probe.sampleWrites(2.5), RangeError);
+});
+
 t.test('close removes the probe file, is idempotent, and a later sample does not recreate the file', async (t) => {
   const dir = await tmpDir(t);
   const probe = probeFor(t, { dir });
