@@ -1,8 +1,14 @@
+// Ablation behind fix 3 of bench/README.md's accuracy section: fio's etcd check, a plain Node loop on
+// a fallocated file, the probe in-process (rounds of W), and the bench command of the build in
+// DIST (default: this repository's dist/), interleaved in R rounds of N fdatasyncs each.
+//   N=10029 R=6 W=3 node bench/results/variants/bench-rounds/ablation.mjs
 import { openSync, writeSync, fdatasyncSync, closeSync, rmSync, mkdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createFsyncProbe } from '/work/main/bench/.build/s3/dist/sources/fsync-probe.js';
-const N = Number(process.env.N ?? 10029), BS = 2300, dir = '/var/tmp/accexp';
+import { fileURLToPath } from 'node:url';
+const DIST = process.env.DIST ?? fileURLToPath(new URL('../../../../dist/', import.meta.url));
+const { createFsyncProbe } = await import(`${DIST}/sources/fsync-probe.js`);
+const N = Number(process.env.N ?? 10029), BS = 2300, dir = process.env.DIR ?? '/var/tmp/accexp';
 const q = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length, Math.max(1, Math.ceil(p * s.length))) - 1]; };
 function node(mode) {
   rmSync(dir, { recursive: true, force: true }); mkdirSync(dir);
@@ -20,7 +26,7 @@ function fio() {
 }
 function bench() {
   rmSync(dir, { recursive: true, force: true }); mkdirSync(dir);
-  const j = JSON.parse(execFileSync('node', ['/work/main/bench/.build/s3/dist/cli.js', 'bench', `--probe-dir=${dir}`, '--probe-min-free=1MiB', `--etcd-data-dir=${dir}/none`, `--count=${N}`, '--json']).toString());
+  const j = JSON.parse(execFileSync('node', [`${DIST}/cli.js`, 'bench', `--probe-dir=${dir}`, '--probe-min-free=1MiB', `--etcd-data-dir=${dir}/none`, `--count=${N}`, '--json']).toString());
   return { p50: j.seconds.p50 * 1000, p99: j.seconds.p99 * 1000 };
 }
 async function probe() {
