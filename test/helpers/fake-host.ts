@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 export const procFixture = (name: string): string => readFileSync(path.join(fixtures, 'proc', name), 'utf8');
 
-interface LayoutDevice {
+/** One block device of a fixture host, as test/fixtures/sys-lvm/layout.json lists them. */
+export interface LayoutDevice {
   name: string;
   dev: string;
   dir?: string;
@@ -22,14 +23,17 @@ interface LayoutDevice {
   slaves?: string[];
 }
 
-async function link(target: string, at: string): Promise<void> {
+/** The RHEL 9 LVM node's block devices. */
+export const LVM_DEVICES: readonly LayoutDevice[] = (JSON.parse(readFileSync(path.join(fixtures, 'sys-lvm/layout.json'), 'utf8')) as { devices: LayoutDevice[] }).devices;
+
+/** A relative symlink at `at` to `target`, as the kernel makes them in sysfs. */
+export async function link(target: string, at: string): Promise<void> {
   await fsp.mkdir(path.dirname(at), { recursive: true });
   await fsp.symlink(path.relative(path.dirname(at), target), at);
 }
 
 /** Builds a sysfs tree the way the kernel lays it out: relative symlinks into devices/. */
-export async function buildSysfs(sys: string): Promise<void> {
-  const { devices } = JSON.parse(readFileSync(path.join(fixtures, 'sys-lvm/layout.json'), 'utf8')) as { devices: LayoutDevice[] };
+export async function buildSysfs(sys: string, devices: readonly LayoutDevice[] = LVM_DEVICES): Promise<void> {
   const dirs = new Map<string, string>();
   for (const d of devices) {
     const parent = d.partitionOf === undefined ? undefined : dirs.get(d.partitionOf);
@@ -48,7 +52,12 @@ export async function buildSysfs(sys: string): Promise<void> {
     if (d.rotational !== undefined) await fsp.writeFile(path.join(abs, 'queue/rotational'), `${d.rotational}\n`);
     if (d.model !== undefined) {
       await fsp.mkdir(path.join(abs, 'device'));
-      await fsp.writeFile(path.join(abs, 'device/model'), `${d.model.padEnd(16)}\n`);
+      await fsp.writeFile(path.join(abs, 'device/model'), `${d.model.padEnd(16)}\n`); // SCSI pads with spaces
+      if (d.vendor !== undefined) await fsp.writeFile(path.join(abs, 'device/vendor'), `${d.vendor.padEnd(8)}\n`);
+    }
+    if (d.dmName !== undefined) {
+      await fsp.mkdir(path.join(abs, 'dm'));
+      await fsp.writeFile(path.join(abs, 'dm/name'), `${d.dmName}\n`);
     }
   }
   for (const d of devices) {

@@ -18,6 +18,7 @@ import {
   type DiskstatsOptions,
 } from '../../src/sources/diskstats.js';
 import type { Outcome } from '../../src/sources/source.js';
+import { buildSysfs, link, LVM_DEVICES, type LayoutDevice } from '../helpers/fake-host.js';
 
 type Tap = Test;
 
@@ -171,66 +172,10 @@ t.test('findMount: longest whole-segment prefix, last stacked mount wins', async
 
 // ─────────────────────────── fake sysfs ───────────────────────────
 
-interface LayoutDevice {
-  name: string;
-  dev: string;
-  dir?: string;
-  partitionOf?: string;
-  partition?: number;
-  rotational?: number;
-  vendor?: string;
-  model?: string;
-  dmName?: string;
-  slaves?: string[];
-}
-interface Layout { description: string; devices: LayoutDevice[] }
-
-const LVM_LAYOUT = JSON.parse(readFileSync(path.join(fixtures, 'sys-lvm/layout.json'), 'utf8')) as Layout;
-
-async function link(target: string, at: string): Promise<void> {
-  await fsp.mkdir(path.dirname(at), { recursive: true });
-  await fsp.symlink(path.relative(path.dirname(at), target), at);
-}
-
-/** Builds a sysfs tree the way the kernel lays it out: relative symlinks into devices/. */
-async function buildSysfs(sys: string, devices: readonly LayoutDevice[]): Promise<void> {
-  const dirs = new Map<string, string>();
-  for (const d of devices) {
-    const parent = d.partitionOf === undefined ? undefined : dirs.get(d.partitionOf);
-    const abs = parent !== undefined ? path.join(parent, d.name) : path.join(sys, 'devices', d.dir ?? `virtual/block/${d.name}`);
-    dirs.set(d.name, abs);
-    await fsp.mkdir(abs, { recursive: true });
-    await fsp.writeFile(path.join(abs, 'dev'), `${d.dev}\n`);
-    await link(abs, path.join(sys, 'dev/block', d.dev));
-    await link(abs, path.join(sys, 'class/block', d.name));
-    if (d.partitionOf !== undefined) {
-      await fsp.writeFile(path.join(abs, 'partition'), `${d.partition ?? 1}\n`);
-      continue;
-    }
-    await link(abs, path.join(sys, 'block', d.name));
-    await fsp.mkdir(path.join(abs, 'queue'));
-    if (d.rotational !== undefined) await fsp.writeFile(path.join(abs, 'queue/rotational'), `${d.rotational}\n`);
-    if (d.model !== undefined) {
-      await fsp.mkdir(path.join(abs, 'device'));
-      await fsp.writeFile(path.join(abs, 'device/model'), `${d.model.padEnd(16)}\n`); // SCSI pads with spaces
-      if (d.vendor !== undefined) await fsp.writeFile(path.join(abs, 'device/vendor'), `${d.vendor.padEnd(8)}\n`);
-    }
-    if (d.dmName !== undefined) {
-      await fsp.mkdir(path.join(abs, 'dm'));
-      await fsp.writeFile(path.join(abs, 'dm/name'), `${d.dmName}\n`);
-    }
-  }
-  for (const d of devices) {
-    const abs = dirs.get(d.name)!;
-    if (d.partitionOf === undefined) await fsp.mkdir(path.join(abs, 'slaves'), { recursive: true });
-    for (const s of d.slaves ?? []) await link(dirs.get(s)!, path.join(abs, 'slaves', s));
-  }
-}
-
 /** t.testdir() empties the test's directory on each call: call it once per test and pass `base`. */
 async function fakeSysfs(base: string, extra: readonly LayoutDevice[] = []): Promise<string> {
   const sys = path.join(base, 'sys');
-  await buildSysfs(sys, [...LVM_LAYOUT.devices, ...extra]);
+  await buildSysfs(sys, [...LVM_DEVICES, ...extra]);
   return sys;
 }
 
