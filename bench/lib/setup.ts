@@ -113,7 +113,9 @@ export interface PrometheusScraper {
 /**
  * Debian's Prometheus scraping each target (job name → URL) every second, as a
  * `scrape_interval: 1s` Prometheus does: its own Go HTTP client, keep-alive, its Accept header.
- * `scrape_duration_seconds` is what operators see of a target's latency.
+ * `scrape_duration_seconds` is what operators see of a target's latency. Not the scenario harness's
+ * Prometheus (test/scenarios/prometheus.ts): that one evaluates the alert rules every second, CPU
+ * that would compete with the agent during a latency figure.
  */
 export async function startPrometheus(ws: Workspace, targets: Record<string, string>): Promise<PrometheusScraper> {
   const dir = join(ws.dir, 'prometheus');
