@@ -42,7 +42,7 @@ export function renderMetricsDoc(): string {
     "cannot scrape etcd, and they stay monotonic across etcd restarts (the agent adds each scrape's",
     'increase; a decrease means etcd restarted and its counters began again).',
     '',
-    'The agent also exports prom-client\'s standard `process_*` and `nodejs_*` metrics about itself.',
+    'The agent also exports, from prom-client, the standard `process_*` metrics about itself (CPU, resident memory, open and maximum file descriptors, start time) and `nodejs_heap_size_total_bytes`, `nodejs_heap_size_used_bytes`, `nodejs_external_memory_bytes`, `nodejs_version_info`; prom-client\'s other `nodejs_*` defaults (event-loop lag, heap spaces, GC durations, handles by type) and its `process_virtual_memory_bytes` and `process_heap_bytes` are left out to keep scrapes cheap.',
     '',
     '| name | type | labels | meaning |',
     '|---|---|---|---|',

@@ -1,7 +1,7 @@
 // Renders the agent's state as Prometheus metrics, following the contract. Every value is computed
 // from state at scrape time (cheap: no I/O), so a scrape always shows what is known, never triggers
 // a sample, and counters mirrored from the kernel or etcd keep their exact values.
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { HistogramSnapshot } from '../analysis/histogram.js';
 import type { Diagnosis, SettingsPrediction, Verdict } from '../analysis/types.js';
 import { SOURCE_NAMES } from '../sources/source.js';
@@ -9,6 +9,7 @@ import type { Setting } from '../sources/etcd-config.js';
 import type { AgentState } from '../state.js';
 import type { Milliseconds } from '../units.js';
 import { METRICS, type MetricKey, type MetricSpec } from './contract.js';
+import { registerSelfMetrics } from './self-metrics.js';
 
 type Labels = Record<string, string>;
 interface Value {
@@ -45,13 +46,24 @@ function labelText(v: string): string {
 /** HELP text escaping: backslash and newline. */
 const helpText = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 
-/** One metric's block: HELP, TYPE and one line per value (none when the value is unknown). */
-function renderMetric(spec: MetricSpec, values: readonly Value[]): string {
-  let out = `# HELP ${spec.name} ${helpText(spec.help)}\n# TYPE ${spec.name} ${spec.type}`;
-  for (const v of values) {
+/** A metric's HELP and TYPE lines: fixed, so made once, not on every scrape. */
+function metricHeader(spec: MetricSpec): string {
+  return `# HELP ${spec.name} ${helpText(spec.help)}\n# TYPE ${spec.name} ${spec.type}`;
+}
+
+interface OwnMetric {
+  readonly name: string;
+  readonly header: string;
+  readonly values: () => readonly Value[];
+}
+
+/** One metric's block: its header and one line per value (none when the value is unknown). */
+function renderMetric(m: OwnMetric): string {
+  let out = m.header;
+  for (const v of m.values()) {
     let labels = '';
     for (const k in v.labels) labels += `${labels ? ',' : ''}${k}="${labelText(v.labels[k]!)}"`;
-    out += `\n${v.metricName ?? spec.name}${labels ? `{${labels}}` : ''} ${valueText(v.value)}`;
+    out += `\n${v.metricName ?? m.name}${labels ? `{${labels}}` : ''} ${valueText(v.value)}`;
   }
   return out;
 }
@@ -183,28 +195,6 @@ function valueFunctions(ctx: MetricsContext): Record<MetricKey, () => Value[]> {
   };
 }
 
-/**
- * prom-client's event-loop lag gauges are left out: their collector asks Node's delay histogram for
- * its standard deviation and three percentiles on every scrape, which was a quarter of the CPU of a
- * /metrics request (bench/README.md, scrape figures), and it samples the loop every 10 ms while the
- * agent idles. Nothing reads them; the agent's own latencies are measured off the event loop.
- */
-const DROPPED_DEFAULT_METRICS = [
-  // prom-client names these gauges with a `_total` suffix, which promtool (rightly) flags; the
-  // process's handle counts are not worth a lint failure in every scrape.
-  'nodejs_active_handles_total',
-  'nodejs_active_requests_total',
-  'nodejs_active_resources_total',
-  'nodejs_eventloop_lag_seconds',
-  'nodejs_eventloop_lag_min_seconds',
-  'nodejs_eventloop_lag_max_seconds',
-  'nodejs_eventloop_lag_mean_seconds',
-  'nodejs_eventloop_lag_stddev_seconds',
-  'nodejs_eventloop_lag_p50_seconds',
-  'nodejs_eventloop_lag_p90_seconds',
-  'nodejs_eventloop_lag_p99_seconds',
-];
-
 /** How long a rendered body may be served again while the state has not changed (process_* values age that long at most). */
 export const RENDER_REUSE_MS = 1000;
 
@@ -219,7 +209,7 @@ class StateRegistry extends Registry {
 
   constructor(
     private readonly state: AgentState,
-    private readonly own: ReadonlyArray<readonly [MetricSpec, () => readonly Value[]]>,
+    private readonly own: readonly OwnMetric[],
   ) {
     super();
   }
@@ -241,7 +231,7 @@ class StateRegistry extends Registry {
   /** prom-client's own metrics (process_*, nodejs_*), then the contract's, as one exposition. */
   private async render(): Promise<string> {
     const defaults = await super.metrics();
-    return `${defaults}\n${this.own.map(([spec, values]) => renderMetric(spec, values())).join('\n\n')}\n`;
+    return `${defaults}\n${this.own.map(renderMetric).join('\n\n')}\n`;
   }
 }
 
@@ -249,10 +239,8 @@ export function createMetricsRegistry(ctx: MetricsContext): Registry {
   const fns = valueFunctions(ctx);
   const registry = new StateRegistry(
     ctx.state,
-    (Object.keys(METRICS) as MetricKey[]).map((key) => [METRICS[key], fns[key]] as const),
+    (Object.keys(METRICS) as MetricKey[]).map((key) => ({ name: METRICS[key].name, header: metricHeader(METRICS[key]), values: fns[key] })),
   );
-  // 1 s: the delay histogram behind the dropped event-loop gauges cannot be switched off, only slowed.
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
-  for (const name of DROPPED_DEFAULT_METRICS) registry.removeSingleMetric(name);
+  registerSelfMetrics(registry);
   return registry;
 }

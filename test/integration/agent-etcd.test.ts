@@ -44,6 +44,16 @@ t.test('without etcd: probe and disk metrics are served, etcd is reported down, 
   t.match(text, new RegExp(`${P}disk_io_time_seconds_total\\{device="[^"]+"\\} `), 'disk I/O time of some device');
   t.match(text, new RegExp(`${P}source_errors_total\\{source="etcd_api",reason="unreachable"\\} `));
   t.equal(promtoolCheck(text), '0', 'promtool check metrics reports no problems');
+  const selfFamilies = [...text.matchAll(/^# TYPE ((?:process|nodejs)_\w+) /gm)].map((m) => m[1]).sort();
+  t.same(
+    selfFamilies,
+    [
+      'nodejs_external_memory_bytes', 'nodejs_heap_size_total_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_version_info',
+      'process_cpu_seconds_total', 'process_cpu_system_seconds_total', 'process_cpu_user_seconds_total',
+      'process_max_fds', 'process_open_fds', 'process_resident_memory_bytes', 'process_start_time_seconds',
+    ],
+    'about itself: the standard process_* set and the heap totals, none of the per-space, GC or event-loop series',
+  );
   t.equal((await agent.get('/readyz')).status, 200, 'ready once every source was attempted');
   const status = JSON.parse((await agent.get('/api/v1/status')).body) as { sources: Record<string, { up: boolean; lastError: { reason: string; message: string } | null }> };
   t.equal(status.sources.etcd_api!.up, false);
