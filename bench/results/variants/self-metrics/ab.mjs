@@ -1,13 +1,18 @@
 // A/B behind fix 6 of bench/README.md: two builds of the agent beside one etcd 3.4 (10 puts/s), each
 // scraped at 1 req/s on its own keep-alive connection (the two offset by 500 ms, order alternating),
 // with a GET /healthz 100 ms after each scrape as the control. Needs the compiled bench
-// (`tsc -p bench/tsconfig.json`, into bench/.build/) and two builds' dist/cli.js:
+// (`tsc -p bench/tsconfig.json`, into bench/.build/) and two builds' dist/cli.js; an arm may add Node
+// flags after `::` (the same build with and without a flag):
 //   node bench/results/variants/self-metrics/ab.mjs SECONDS A/dist/cli.js B/dist/cli.js
+//   node bench/results/variants/self-metrics/ab.mjs SECONDS dist/cli.js dist/cli.js::--max-semi-space-size=1
 import { setTimeout as sleep } from 'node:timers/promises';
 import http from 'node:http';
 import { startCluster, startDefaultAgent, startPutLoad, withWorkspace } from '../../../.build/bench/lib/setup.js';
 const seconds = Number(process.argv[2] ?? 300);
-const [cliA, cliB] = process.argv.slice(3);
+const [armA, armB] = process.argv.slice(3).map((a) => {
+  const [cli, flags = ''] = a.split('::');
+  return { cli, nodeArgs: flags.split(/\s+/).filter(Boolean) };
+});
 const q = (v, p) => { const s = [...v].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
 function getter(url) {
   const ka = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -16,8 +21,8 @@ function getter(url) {
 await withWorkspace('ab', async (ws) => {
   const cluster = await startCluster(ws);
   startPutLoad(ws, cluster.endpoints, { rate: 10 });
-  const A = await startDefaultAgent(ws, cluster.members[0], 'A', [], { cli: cliA });
-  const B = await startDefaultAgent(ws, cluster.members[0], 'B', [], { cli: cliB });
+  const A = await startDefaultAgent(ws, cluster.members[0], 'A', [], armA);
+  const B = await startDefaultAgent(ws, cluster.members[0], 'B', [], armB);
   await sleep(10000);
   const arms = { A: { m: getter(A.url + '/metrics'), h: getter(A.url + '/healthz'), ms: [], hs: [] }, B: { m: getter(B.url + '/metrics'), h: getter(B.url + '/healthz'), ms: [], hs: [] } };
   const t0 = performance.now();
