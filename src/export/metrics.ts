@@ -4,7 +4,7 @@
 import { Registry } from 'prom-client';
 import type { HistogramSnapshot } from '../analysis/histogram.js';
 import type { Diagnosis, SettingsPrediction, Verdict } from '../analysis/types.js';
-import { SOURCE_NAMES } from '../sources/source.js';
+import { SOURCE_NAMES, type SourceName } from '../sources/source.js';
 import type { Setting } from '../sources/etcd-config.js';
 import type { AgentState } from '../state.js';
 import type { Milliseconds } from '../units.js';
@@ -51,21 +51,20 @@ function metricHeader(spec: MetricSpec): string {
   return `# HELP ${spec.name} ${helpText(spec.help)}\n# TYPE ${spec.name} ${spec.type}`;
 }
 
-interface OwnMetric {
+interface OwnMetric extends MetricValues {
   readonly name: string;
   readonly header: string;
-  readonly values: () => readonly Value[];
 }
 
 /** One metric's block: its header and one line per value (none when the value is unknown). */
 function renderMetric(m: OwnMetric): string {
-  let out = m.header;
+  const lines = [m.header];
   for (const v of m.values()) {
     let labels = '';
     for (const k in v.labels) labels += `${labels ? ',' : ''}${k}="${labelText(v.labels[k]!)}"`;
-    out += `\n${v.metricName ?? m.name}${labels ? `{${labels}}` : ''} ${valueText(v.value)}`;
+    lines.push(`${v.metricName ?? m.name}${labels ? `{${labels}}` : ''} ${valueText(v.value)}`);
   }
-  return out;
+  return lines.join('\n');
 }
 
 const one = (labels: Labels, value: number | boolean | undefined): Value[] =>
@@ -95,8 +94,24 @@ function predictions(d: Diagnosis | undefined, pick: (p: SettingsPrediction) => 
 const settingValues = (s: Setting<Milliseconds> | undefined): Value[] =>
   s === undefined ? [] : [{ labels: { source: s.origin }, value: s.value / 1000 }];
 
-/** The values of every metric of the contract; a key missing here is a compile error. */
-function valueFunctions(ctx: MetricsContext): Record<MetricKey, () => Value[]> {
+/**
+ * What a metric's values are read from: a source's part of the state, which only its record()
+ * changes (and every record() counts an attempt), or the diagnosis, replaced whole by each evaluation.
+ */
+type Input = SourceName | 'diagnosis';
+
+interface MetricValues {
+  readonly inputs: readonly Input[];
+  readonly values: () => Value[];
+}
+
+/** Metrics whose values are all read from `inputs`. */
+function reading<K extends MetricKey>(inputs: readonly Input[], fns: Record<K, () => Value[]>): Record<K, MetricValues> {
+  return Object.fromEntries(Object.entries<() => Value[]>(fns).map(([key, values]) => [key, { inputs, values }])) as Record<K, MetricValues>;
+}
+
+/** The values of every metric of the contract, and what each is read from; a key missing here is a compile error. */
+function valueFunctions(ctx: MetricsContext): Record<MetricKey, MetricValues> {
   const { state } = ctx;
   const src = state.sources;
   const member = { member: ctx.member };
@@ -111,101 +126,128 @@ function valueFunctions(ctx: MetricsContext): Record<MetricKey, () => Value[]> {
     (disk()?.stats ?? []).flatMap((d) => one({ device: d.device }, pick(d)));
 
   return {
-    buildInfo: () => one({ version: ctx.version, nodejs: process.version }, 1),
-    sourceUp: () => enabled.flatMap((n) => one({ source: n }, src[n].up)),
-    sourceErrors: () => enabled.flatMap((n) => [...src[n].errors].map(([reason, count]) => ({ labels: { source: n, reason }, value: count }))),
-    sourceLastSuccess: () => enabled.flatMap((n) => one({ source: n }, src[n].lastSuccessAt && src[n].lastSuccessAt.getTime() / 1000)),
-    sourceSampleDuration: () => enabled.flatMap((n) => one({ source: n }, src[n].lastDuration)),
+    ...reading([], {
+      buildInfo: () => one({ version: ctx.version, nodejs: process.version }, 1),
+    }),
+    ...reading(SOURCE_NAMES, {
+      sourceUp: () => enabled.flatMap((n) => one({ source: n }, src[n].up)),
+      sourceErrors: () => enabled.flatMap((n) => [...src[n].errors].map(([reason, count]) => ({ labels: { source: n, reason }, value: count }))),
+      sourceLastSuccess: () => enabled.flatMap((n) => one({ source: n }, src[n].lastSuccessAt && src[n].lastSuccessAt.getTime() / 1000)),
+      sourceSampleDuration: () => enabled.flatMap((n) => one({ source: n }, src[n].lastDuration)),
+    }),
 
-    probeFdatasync: () => (state.enabled.has('fsync_probe') ? histogramValues(METRICS.probeFdatasync.name, {}, state.probe.fdatasync) : []),
-    probeFdatasyncMax: () => one({}, state.probe.lastRoundMax),
-    probeWrittenBytes: () => (state.enabled.has('fsync_probe') ? one({}, state.probe.writtenBytes) : []),
-    probePaused: () => (state.enabled.has('fsync_probe') ? one({}, src.fsync_probe.up === false) : []),
-    probeFilesystemFree: () => one({}, probe()?.freeBytes),
-    probeInfo: () => {
-      const p = probe();
-      return p ? one({ path: p.file, same_filesystem_as_etcd: String(p.sameFilesystemAsEtcd ?? 'unknown') }, 1) : [];
-    },
+    ...reading(['fsync_probe'], {
+      probeFdatasync: () => (state.enabled.has('fsync_probe') ? histogramValues(METRICS.probeFdatasync.name, {}, state.probe.fdatasync) : []),
+      probeFdatasyncMax: () => one({}, state.probe.lastRoundMax),
+      probeWrittenBytes: () => (state.enabled.has('fsync_probe') ? one({}, state.probe.writtenBytes) : []),
+      probePaused: () => (state.enabled.has('fsync_probe') ? one({}, src.fsync_probe.up === false) : []),
+      probeFilesystemFree: () => one({}, probe()?.freeBytes),
+      probeInfo: () => {
+        const p = probe();
+        return p ? one({ path: p.file, same_filesystem_as_etcd: String(p.sameFilesystemAsEtcd ?? 'unknown') }, 1) : [];
+      },
+    }),
 
-    diskIoTime: perDevice((d) => d.ioTime),
-    diskWeightedIoTime: perDevice((d) => d.weightedIoTime),
-    diskWritesCompleted: perDevice((d) => d.writesCompleted),
-    diskWriteTime: perDevice((d) => d.writeTime),
-    diskFlushRequests: perDevice((d) => d.flushRequests),
-    diskFlushTime: perDevice((d) => d.flushTime),
-    diskInfo: () => {
-      const d = disk();
-      if (!d) return [];
-      return one(
-        {
-          device: d.device,
-          disk: d.disks.join(','),
-          mountpoint: d.mountPoint,
-          fstype: d.fsType,
-          shared_with: d.sharedWith.join(','),
-          rotational: d.rotational === undefined ? 'unknown' : String(d.rotational),
-          model: d.model ?? '',
-        },
-        1,
-      );
-    },
+    ...reading(['diskstats'], {
+      diskIoTime: perDevice((d) => d.ioTime),
+      diskWeightedIoTime: perDevice((d) => d.weightedIoTime),
+      diskWritesCompleted: perDevice((d) => d.writesCompleted),
+      diskWriteTime: perDevice((d) => d.writeTime),
+      diskFlushRequests: perDevice((d) => d.flushRequests),
+      diskFlushTime: perDevice((d) => d.flushTime),
+      diskInfo: () => {
+        const d = disk();
+        if (!d) return [];
+        return one(
+          {
+            device: d.device,
+            disk: d.disks.join(','),
+            mountpoint: d.mountPoint,
+            fstype: d.fsType,
+            shared_with: d.sharedWith.join(','),
+            rotational: d.rotational === undefined ? 'unknown' : String(d.rotational),
+            model: d.model ?? '',
+          },
+          1,
+        );
+      },
+    }),
 
-    etcdWalFsync: () => histogramValues(METRICS.etcdWalFsync.name, member, state.etcd.walFsync),
-    etcdBackendCommit: () => histogramValues(METRICS.etcdBackendCommit.name, member, state.etcd.backendCommit),
-    etcdPeerRoundTrip: () =>
-      [...state.etcd.peerRoundTrip].flatMap(([peer, h]) => histogramValues(METRICS.etcdPeerRoundTrip.name, { ...member, peer }, h)),
-    etcdLeaderChanges: () => one(member, state.etcd.leaderChanges),
-    etcdHeartbeatFailures: () => one(member, state.etcd.heartbeatSendFailures),
-    etcdSlowApplies: () => one(member, state.etcd.slowApplies),
-    etcdProposalsFailed: () => one(member, state.etcd.proposalsFailed),
-    etcdProposalsPending: () => one(member, etcd()?.proposalsPending),
-    etcdHasLeader: () => one(member, etcd()?.hasLeader),
-    etcdIsLeader: () => one(member, etcd()?.isLeader),
-    etcdDbSize: () => one(member, etcd()?.dbSize),
-    etcdDbSizeInUse: () => one(member, etcd()?.dbSizeInUse),
-    etcdQuotaBackend: () => one(member, etcd()?.quotaBackend),
+    ...reading(['etcd_metrics'], {
+      etcdWalFsync: () => histogramValues(METRICS.etcdWalFsync.name, member, state.etcd.walFsync),
+      etcdBackendCommit: () => histogramValues(METRICS.etcdBackendCommit.name, member, state.etcd.backendCommit),
+      etcdPeerRoundTrip: () =>
+        [...state.etcd.peerRoundTrip].flatMap(([peer, h]) => histogramValues(METRICS.etcdPeerRoundTrip.name, { ...member, peer }, h)),
+      etcdLeaderChanges: () => one(member, state.etcd.leaderChanges),
+      etcdHeartbeatFailures: () => one(member, state.etcd.heartbeatSendFailures),
+      etcdSlowApplies: () => one(member, state.etcd.slowApplies),
+      etcdProposalsFailed: () => one(member, state.etcd.proposalsFailed),
+      etcdProposalsPending: () => one(member, etcd()?.proposalsPending),
+      etcdHasLeader: () => one(member, etcd()?.hasLeader),
+      etcdIsLeader: () => one(member, etcd()?.isLeader),
+      etcdDbSize: () => one(member, etcd()?.dbSize),
+      etcdDbSizeInUse: () => one(member, etcd()?.dbSizeInUse),
+      etcdQuotaBackend: () => one(member, etcd()?.quotaBackend),
+    }),
 
-    etcdRaftTerm: () => one(member, api()?.raftTerm),
-    etcdElections: () => (state.enabled.has('etcd_api') ? one(member, state.elections.elections) : []),
-    etcdRequestDuration: () => one(member, api()?.roundTrip),
-    etcdMemberInfo: () => {
-      const a = api();
-      return a ? one({ ...member, member_id: a.memberId, version: a.version, leader_id: a.leaderId }, 1) : [];
-    },
-    etcdMembers: () => one({}, api()?.members.length),
+    ...reading(['etcd_api'], {
+      etcdRaftTerm: () => one(member, api()?.raftTerm),
+      etcdElections: () => (state.enabled.has('etcd_api') ? one(member, state.elections.elections) : []),
+      etcdRequestDuration: () => one(member, api()?.roundTrip),
+      etcdMemberInfo: () => {
+        const a = api();
+        return a ? one({ ...member, member_id: a.memberId, version: a.version, leader_id: a.leaderId }, 1) : [];
+      },
+      etcdMembers: () => one({}, api()?.members.length),
+    }),
 
-    etcdHeartbeatInterval: () => settingValues(cfg()?.heartbeatInterval),
-    etcdElectionTimeout: () => settingValues(cfg()?.electionTimeout),
-    verdict: () => {
-      const d = state.diagnosis;
-      return d ? VERDICTS.map((v) => ({ labels: { verdict: v }, value: Number(d.verdict === v) })) : [];
-    },
-    finding: () => (state.diagnosis?.findings ?? []).map((f) => ({ labels: { code: f.code, severity: f.severity }, value: 1 })),
-    predictedElectionsPerDay: () => predictions(state.diagnosis, (p) => p.electionsPerDay),
-    failoverDetection: () => predictions(state.diagnosis, (p) => p.failoverDetection / 1000),
-    recommendedHeartbeatInterval: () => one({}, tuning()?.recommended.heartbeat && tuning()!.recommended.heartbeat / 1000),
-    recommendedElectionTimeout: () => one({}, tuning()?.recommended.election && tuning()!.recommended.election / 1000),
-    tuningTemporary: () => one({}, tuning()?.temporary),
-    diskRecommendation: () => (state.diagnosis?.disk?.remedies ?? []).map((remedy) => ({ labels: { remedy }, value: 1 })),
-    etcdConfigInfo: () => {
-      const c = cfg();
-      if (!c?.dataDir) return [];
-      return one({ data_dir: c.dataDir.value, wal_dir: c.walDir?.value ?? '', source: c.dataDir.origin }, 1);
-    },
+    ...reading(['etcd_config'], {
+      etcdHeartbeatInterval: () => settingValues(cfg()?.heartbeatInterval),
+      etcdElectionTimeout: () => settingValues(cfg()?.electionTimeout),
+      etcdConfigInfo: () => {
+        const c = cfg();
+        if (!c?.dataDir) return [];
+        return one({ data_dir: c.dataDir.value, wal_dir: c.walDir?.value ?? '', source: c.dataDir.origin }, 1);
+      },
+    }),
+
+    ...reading(['diagnosis'], {
+      verdict: () => {
+        const d = state.diagnosis;
+        return d ? VERDICTS.map((v) => ({ labels: { verdict: v }, value: Number(d.verdict === v) })) : [];
+      },
+      finding: () => (state.diagnosis?.findings ?? []).map((f) => ({ labels: { code: f.code, severity: f.severity }, value: 1 })),
+      predictedElectionsPerDay: () => predictions(state.diagnosis, (p) => p.electionsPerDay),
+      failoverDetection: () => predictions(state.diagnosis, (p) => p.failoverDetection / 1000),
+      recommendedHeartbeatInterval: () => one({}, tuning()?.recommended.heartbeat && tuning()!.recommended.heartbeat / 1000),
+      recommendedElectionTimeout: () => one({}, tuning()?.recommended.election && tuning()!.recommended.election / 1000),
+      tuningTemporary: () => one({}, tuning()?.temporary),
+      diskRecommendation: () => (state.diagnosis?.disk?.remedies ?? []).map((remedy) => ({ labels: { remedy }, value: 1 })),
+    }),
   };
 }
 
 /** How long a rendered body may be served again while the state has not changed (process_* values age that long at most). */
 export const RENDER_REUSE_MS = 1000;
 
+/** A metric's block as last rendered, and the inputs it was rendered from. */
+interface RenderedBlock {
+  readonly stamp: readonly unknown[];
+  readonly text: string;
+}
+
 /**
  * A registry that renders at most once per state change (and per RENDER_REUSE_MS): scrapes that
  * arrive while nothing was recorded get the same body, and concurrent scrapes share one render.
+ * Within a render, a metric's block is made again only when one of its inputs changed: the sources
+ * are sampled every 1 s to 1 min and the diagnosis every 5 s, so a scraper faster than that (a 1-s
+ * interval, or the two replicas of an HA Prometheus pair) mostly gets blocks made before.
  * Every record() counts an attempt and every evaluation replaces the diagnosis object, so the
  * attempts and the diagnosis identify what the state holds.
  */
 class StateRegistry extends Registry {
   private cached: { key: string; diagnosis: Diagnosis | undefined; at: number; body: Promise<string> } | undefined;
+  private readonly blocks: (RenderedBlock | undefined)[] = [];
 
   constructor(
     private readonly state: AgentState,
@@ -231,7 +273,16 @@ class StateRegistry extends Registry {
   /** prom-client's own metrics (process_*, nodejs_*), then the contract's, as one exposition. */
   private async render(): Promise<string> {
     const defaults = await super.metrics();
-    return `${defaults}\n${this.own.map(renderMetric).join('\n\n')}\n`;
+    return `${defaults}\n${this.own.map((m, i) => this.block(m, i)).join('\n\n')}\n`;
+  }
+
+  private block(m: OwnMetric, i: number): string {
+    const stamp = m.inputs.map((input) => (input === 'diagnosis' ? this.state.diagnosis : this.state.sources[input].attempts));
+    const last = this.blocks[i];
+    if (last && stamp.every((v, k) => v === last.stamp[k])) return last.text;
+    const text = renderMetric(m);
+    this.blocks[i] = { stamp, text };
+    return text;
   }
 }
 
@@ -239,7 +290,7 @@ export function createMetricsRegistry(ctx: MetricsContext): Registry {
   const fns = valueFunctions(ctx);
   const registry = new StateRegistry(
     ctx.state,
-    (Object.keys(METRICS) as MetricKey[]).map((key) => ({ name: METRICS[key].name, header: metricHeader(METRICS[key]), values: fns[key] })),
+    (Object.keys(METRICS) as MetricKey[]).map((key) => ({ name: METRICS[key].name, header: metricHeader(METRICS[key]), ...fns[key] })),
   );
   registerSelfMetrics(registry);
   return registry;

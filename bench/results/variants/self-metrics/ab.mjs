@@ -2,13 +2,17 @@
 // scraped at 1 req/s on its own keep-alive connection (the two offset by 500 ms, order alternating),
 // with a GET /healthz 100 ms after each scrape as the control. Needs the compiled bench
 // (`tsc -p bench/tsconfig.json`, into bench/.build/) and two builds' dist/cli.js; an arm may add Node
-// flags after `::` (the same build with and without a flag):
+// flags after `::` (the same build with and without a flag). With JITTER=1 each scrape moves by a random
+// 0–400 ms inside its half-second: the agents' own 1-s loops (probe round, etcd API call) otherwise
+// keep one phase against the scrapes for minutes, so that an arm scraped just after its own gRPC call
+// looks slower for a reason that is not its build (bench/README.md, fix 7):
 //   node bench/results/variants/self-metrics/ab.mjs SECONDS A/dist/cli.js B/dist/cli.js
 //   node bench/results/variants/self-metrics/ab.mjs SECONDS dist/cli.js dist/cli.js::--max-semi-space-size=1
 import { setTimeout as sleep } from 'node:timers/promises';
 import http from 'node:http';
 import { startCluster, startDefaultAgent, startPutLoad, withWorkspace } from '../../../.build/bench/lib/setup.js';
 const seconds = Number(process.argv[2] ?? 300);
+const jitter = process.env.JITTER === '1';
 const [armA, armB] = process.argv.slice(3).map((a) => {
   const [cli, flags = ''] = a.split('::');
   return { cli, nodeArgs: flags.split(/\s+/).filter(Boolean) };
@@ -29,7 +33,7 @@ await withWorkspace('ab', async (ws) => {
   for (let i = 0; i < seconds; i++) {
     const order = i % 2 ? ['A', 'B'] : ['B', 'A'];
     for (let k = 0; k < 2; k++) {
-      const w = t0 + i * 1000 + k * 500 - performance.now(); if (w > 0) await sleep(w);
+      const w = t0 + i * 1000 + k * 500 + (jitter ? Math.random() * 400 : 0) - performance.now(); if (w > 0) await sleep(w);
       const a = arms[order[k]];
       a.ms.push(await a.m());
       await sleep(100);
