@@ -118,7 +118,7 @@ export async function scrapeLatency(o: BenchOptions): Promise<FigureResult> {
         `control GET /healthz at 1 req/s: p99 per run ${fmtSpread(cp99, fmtMs)}; p50 ${fmtSpread(cp50, fmtMs)}; pooled p99 ${fmtMs(pooledControl.p99)} — this machine's floor for any request`,
         `wrk -t${WRK.threads} -c${WRK.connections}: p50 ${fmtSpread(wp50, fmtMs)}; p99 ${fmtSpread(wp99, fmtMs)}; ${fmtSpread(rps, fmtNum(0))} req/s; agent CPU ${fmtSpread(cpuPerReq, fmtNum(2))} ms per scrape`,
         `Prometheus (scrape_interval 1s), scrape_duration_seconds of /metrics: p99 per ${slowSeconds}-s window ${fmtSpread(pp99, fmtMs)}; p50 ${fmtSpread(pp50, fmtMs)}; pooled p99 ${fmtMs(ppooled.p99)} over ${ppooled.n} scrapes; control /healthz p99 ${fmtSpread(ph99, fmtMs)}, p50 ${fmtSpread(ph50, fmtMs)}`,
-        `target p99 < 5 ms at 1 req/s (as Prometheus records it): ${targetMet ? 'met' : 'MISSED'} (worst window's p99 ${fmtMs(pp99.max)})`,
+        `target p99 < 5 ms at 1 req/s (as Prometheus records it): ${targetMet ? 'met' : pp99.median < 0.005 ? 'met by the median window, not by every window' : 'MISSED'} (worst window's p99 ${fmtMs(pp99.max)}; with ${slowSeconds} scrapes a window, its p99 is its slowest scrape)`,
       ],
       method: {
         setup: `1-member etcd 3.4 with ${LOAD_RATE} puts/s; the agent at its default settings beside it (probe on, same filesystem)`,
