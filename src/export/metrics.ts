@@ -230,9 +230,12 @@ function valueFunctions(ctx: MetricsContext): Record<MetricKey, MetricValues> {
 /** How long a rendered body may be served again while the state has not changed (process_* values age that long at most). */
 export const RENDER_REUSE_MS = 1000;
 
+/** A metric's inputs as a render saw them: each source's attempt count, or the diagnosis object. */
+type Stamp = readonly (number | Diagnosis | undefined)[];
+
 /** A metric's block as last rendered, and the inputs it was rendered from. */
 interface RenderedBlock {
-  readonly stamp: readonly unknown[];
+  readonly stamp: Stamp;
   readonly text: string;
 }
 
@@ -277,7 +280,7 @@ class StateRegistry extends Registry {
   }
 
   private block(m: OwnMetric, i: number): string {
-    const stamp = m.inputs.map((input) => (input === 'diagnosis' ? this.state.diagnosis : this.state.sources[input].attempts));
+    const stamp: Stamp = m.inputs.map((input) => (input === 'diagnosis' ? this.state.diagnosis : this.state.sources[input].attempts));
     const last = this.blocks[i];
     if (last && stamp.every((v, k) => v === last.stamp[k])) return last.text;
     const text = renderMetric(m);
