@@ -230,8 +230,13 @@ function valueFunctions(ctx: MetricsContext): Record<MetricKey, MetricValues> {
 /** How long a rendered body may be served again while the state has not changed (process_* values age that long at most). */
 export const RENDER_REUSE_MS = 1000;
 
-/** A metric's inputs as a render saw them: each source's attempt count, or the diagnosis object. */
+/** Inputs as a render saw them: each source's attempt count, or the diagnosis object. */
 type Stamp = readonly (number | Diagnosis | undefined)[];
+
+const sameStamp = (a: Stamp, b: Stamp): boolean => a.length === b.length && a.every((v, k) => v === b[k]);
+
+/** Every input there is: what the whole body was rendered from. */
+const ALL_INPUTS: readonly Input[] = [...SOURCE_NAMES, 'diagnosis'];
 
 /** A metric's block as last rendered, and the inputs it was rendered from. */
 interface RenderedBlock {
@@ -249,7 +254,7 @@ interface RenderedBlock {
  * attempts and the diagnosis identify what the state holds.
  */
 class StateRegistry extends Registry {
-  private cached: { key: string; diagnosis: Diagnosis | undefined; at: number; body: Promise<string> } | undefined;
+  private cached: { stamp: Stamp; at: number; body: Promise<string> } | undefined;
   private readonly blocks: (RenderedBlock | undefined)[] = [];
 
   constructor(
@@ -260,17 +265,21 @@ class StateRegistry extends Registry {
   }
 
   override metrics(): Promise<string> {
-    const key = SOURCE_NAMES.map((n) => this.state.sources[n].attempts).join(',');
+    const stamp = this.stampOf(ALL_INPUTS);
     const now = performance.now();
     const c = this.cached;
-    if (c && c.key === key && c.diagnosis === this.state.diagnosis && now - c.at < RENDER_REUSE_MS) return c.body;
+    if (c && sameStamp(c.stamp, stamp) && now - c.at < RENDER_REUSE_MS) return c.body;
     const body = this.render();
-    const entry = { key, diagnosis: this.state.diagnosis, at: now, body };
+    const entry = { stamp, at: now, body };
     this.cached = entry;
     body.catch(() => {
       if (this.cached === entry) this.cached = undefined;
     });
     return body;
+  }
+
+  private stampOf(inputs: readonly Input[]): Stamp {
+    return inputs.map((input) => (input === 'diagnosis' ? this.state.diagnosis : this.state.sources[input].attempts));
   }
 
   /** prom-client's own metrics (process_*, nodejs_*), then the contract's, as one exposition. */
@@ -279,10 +288,11 @@ class StateRegistry extends Registry {
     return `${defaults}\n${this.own.map((m, i) => this.block(m, i)).join('\n\n')}\n`;
   }
 
+  /** The i-th metric's block: the one made before while its inputs are unchanged. */
   private block(m: OwnMetric, i: number): string {
-    const stamp: Stamp = m.inputs.map((input) => (input === 'diagnosis' ? this.state.diagnosis : this.state.sources[input].attempts));
+    const stamp = this.stampOf(m.inputs);
     const last = this.blocks[i];
-    if (last && stamp.every((v, k) => v === last.stamp[k])) return last.text;
+    if (last && sameStamp(last.stamp, stamp)) return last.text;
     const text = renderMetric(m);
     this.blocks[i] = { stamp, text };
     return text;
