@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Runs before `npm test`: installs what the tests need when it is missing, so a fresh machine needs
 // nothing but `npm test`. Debian packages come from apt (root is needed, as on CI and in the dev
-// container); npm dependencies from the lockfile.
+// container); npm dependencies from the lockfile; the Node.js release the image ships
+// (scripts/lts-node.mjs); etcd 3.5, 3.6 and 3.7 built from etcd's Go modules (scripts/build-etcd.mjs).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { ensureImageNode } from './lts-node.mjs';
 
 /** Debian package → a file it installs, to tell whether it is there without asking dpkg. */
 const DEBIAN = {
@@ -40,3 +42,6 @@ if (!existsSync('node_modules/.package-lock.json') || !existsSync('node_modules/
   console.error('installing npm dependencies (npm ci)');
   execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit' });
 }
+
+ensureImageNode();
+execFileSync(process.execPath, ['scripts/build-etcd.mjs'], { stdio: 'inherit' });

@@ -93,6 +93,16 @@ t.test('base images are pinned to an exact Node.js release that package.json acc
   t.equal(new Set(bases.map((s) => s.image.replace(/@.*/, ''))).size, 1, 'every stage builds on the same base');
 });
 
+t.test('the tests run on the Node.js release the image ships, an LTS line', async (t) => {
+  const image = /node:(\d+)\.(\d+\.\d+)-/.exec(final.image);
+  t.ok(image, final.image);
+  if (!image) return;
+  t.equal(process.version, `v${image[1]}.${image[2]}`, 'npm test runs tap under scripts/lts-node.mjs, which puts the image\'s release first on PATH');
+  // Even majors become LTS; odd ones never do (nodejs.org's release schedule).
+  t.equal(Number(image[1]) % 2, 0, `Node.js ${image[1]} is an LTS line`);
+  t.ok(Number(image[1]) >= 22, `Node.js ${image[1]} is still supported (20 ended on 2026-04-30)`);
+});
+
 t.test('the build stage installs with dev dependencies from the lockfile and compiles', async (t) => {
   const build = stages.find((s) => /npm run build/.test(runs(s)));
   t.ok(build, 'a stage runs npm run build');

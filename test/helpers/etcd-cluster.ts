@@ -1,4 +1,5 @@
-// A real etcd (Debian's /usr/bin/etcd, 3.4) on loopback, for integration and scenario tests.
+// A real etcd on loopback, for integration and scenario tests: Debian's 3.4 by default, or any build of
+// the version matrix (`etcd` option, from ./etcd-versions.ts).
 //
 // Every cluster gets its own temporary directory (data dirs, logs, PKI) and ports chosen free at run
 // time, so tests can run in parallel with each other and with other people's tests on the same host.
@@ -8,13 +9,14 @@
 // Ground truth (`leader()`, `raftTerm()`) comes from `etcdctl`, never from the agent's own code.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEBIAN_ETCD_BIN, type EtcdBuild } from './etcd-versions.js';
 
-export const ETCD_BIN = '/usr/bin/etcd';
+export const ETCD_BIN = DEBIAN_ETCD_BIN;
 export const ETCDCTL_BIN = '/usr/bin/etcdctl';
 export const OPENSSL_BIN = 'openssl';
 
@@ -196,6 +198,8 @@ export interface EtcdCluster {
 
 export interface EtcdClusterOptions {
   size?: number;
+  /** Which etcd runs (default Debian's 3.4). */
+  etcd?: EtcdBuild;
   heartbeatMs?: number;
   electionMs?: number;
   /** Client TLS with --client-cert-auth; metrics stay plain HTTP. */
@@ -386,8 +390,9 @@ class MemberImpl implements EtcdMemberProcess {
     if (this.running()) throw new Error(`${this.name}: already running (pid ${this.child?.pid})`);
     if (this.cluster.closed) throw new Error(`${this.name}: cluster is closed`);
     const wrap = this.cluster.opts.wrap ?? [];
-    const [file, ...prefix] = wrap.length > 0 ? wrap : [ETCD_BIN];
-    const argv = wrap.length > 0 ? [...prefix, ETCD_BIN, ...this.args()] : this.args();
+    const bin = this.cluster.opts.etcd?.bin ?? ETCD_BIN;
+    const [file, ...prefix] = wrap.length > 0 ? wrap : [bin];
+    const argv = wrap.length > 0 ? [...prefix, bin, ...this.args()] : this.args();
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ETCD_') && !k.startsWith('ETCDCTL_')) env[k] = v;
     Object.assign(env, this.cluster.opts.env ?? {});
@@ -643,6 +648,8 @@ class ClusterImpl implements EtcdCluster {
  * retried with new ports.
  */
 export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<EtcdCluster> {
+  const bin = opts.etcd?.bin ?? ETCD_BIN;
+  if (!existsSync(bin)) throw new Error(`etcd ${opts.etcd?.version ?? '3.4'}: no binary at ${bin} (Debian's etcd-server, or node scripts/build-etcd.mjs for the built versions)`);
   const dir = await mkdtemp(join(opts.baseDir ?? tmpdir(), 'etcd-cluster-'));
   const cluster = new ClusterImpl(dir, opts);
   live.add(cluster);

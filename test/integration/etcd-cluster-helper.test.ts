@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, makeTestPki, startEtcdCluster } from '../helpers/etcd-cluster.js';
+import { etcdVersionPlans, needsEtcd } from '../helpers/etcd-versions.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../..');
@@ -112,6 +113,18 @@ t.test('a single member: healthy, observable, and gone after close()', async (t)
   t.pass('close() is idempotent');
   t.same(hooks(), baseline, 'hooks removed once no cluster lives');
 });
+
+for (const plan of etcdVersionPlans()) {
+  t.test(`etcd ${plan.build.version} of the matrix runs as a member and is the version it claims`, needsEtcd(plan), async (t) => {
+    const cluster = await startEtcdCluster({ etcd: plan.build });
+    t.teardown(() => cluster.close());
+    const status = JSON.parse(await cluster.etcdctl(['endpoint', 'status', '-w', 'json'])) as Array<{ Status: { version: string } }>;
+    const version = status[0]?.Status.version ?? '';
+    t.ok(version === plan.build.version || version.startsWith(`${plan.build.version}.`), `etcdctl endpoint status says ${version}`);
+    await cluster.put('k', 'v');
+    t.match(await cluster.etcdctl(['get', 'k', '--print-value-only']), /^v\s*$/, "Debian's etcdctl 3.4 reads and writes it over the v3 API");
+  });
+}
 
 t.test('a member can be killed, restarted with its data, paused and resumed', async (t) => {
   const cluster = await startEtcdCluster({ size: 3, heartbeatMs: 50, electionMs: 500 });
