@@ -27,6 +27,8 @@ export interface EtcdMetricsSample {
   readonly quotaBackend?: Bytes;
   /** Size of the response body, for self-observability and the size bound. */
   readonly bodyBytes: Bytes;
+  /** Which families this member's version lacks, said once in the log (the agent's notes). */
+  readonly notes?: readonly string[];
 }
 
 /** The etcd metric families read, by role. */
@@ -49,6 +51,24 @@ export const ETCD_FAMILIES = {
 } as const;
 
 const WANTED: ReadonlySet<string> = new Set(Object.values(ETCD_FAMILIES));
+
+/**
+ * Roles whose family a healthy member of a supported version may lack: peer round trips exist only
+ * with peers; the legacy DB size name only before 3.5 (the current one is read first).
+ */
+const OPTIONAL_ROLES: ReadonlySet<keyof typeof ETCD_FAMILIES> = new Set(['peerRoundTrip', 'dbSizeLegacy']);
+
+/**
+ * The families the agent reads that a body lacks: another etcd version than the tested 3.4–3.7 may
+ * rename or drop one. What the agent derives from it is then unknown, never a crash.
+ */
+function absentFamilies(present: ReadonlyMap<string, unknown>): string[] {
+  const F = ETCD_FAMILIES;
+  return (Object.keys(F) as Array<keyof typeof F>)
+    .filter((role) => !OPTIONAL_ROLES.has(role) && !present.has(F[role]))
+    .filter((role) => !(role === 'dbSize' && present.has(F.dbSizeLegacy)))
+    .map((role) => F[role]);
+}
 
 /** Default response-size bound: a 3.4 member's /metrics is ~150 KiB; 16 MiB leaves room for anything sane. */
 export const DEFAULT_MAX_BODY_BYTES: Bytes = bytes(16 * 2 ** 20);
@@ -169,6 +189,8 @@ function extract(body: string, bodyBytes: number): EtcdMetricsSample {
   set('dbSize', size(scalar(F.dbSize, f.get(F.dbSize)) ?? scalar(F.dbSizeLegacy, f.get(F.dbSizeLegacy))));
   set('dbSizeInUse', size(scalar(F.dbSizeInUse, f.get(F.dbSizeInUse))));
   set('quotaBackend', size(scalar(F.quotaBackend, f.get(F.quotaBackend))));
+  const absent = absentFamilies(f);
+  if (absent.length > 0) sample.notes = [`etcd's /metrics has no ${absent.join(', ')}: what the agent reads from ${absent.length === 1 ? 'it' : 'them'} is unknown`];
   return sample;
 }
 
@@ -176,7 +198,7 @@ function extract(body: string, bodyBytes: number): EtcdMetricsSample {
 export function isEmptyEtcdSample(s: EtcdMetricsSample): boolean {
   return (
     s.peerRoundTrip.size === 0 &&
-    (Object.keys(s) as Array<keyof EtcdMetricsSample>).every((k) => k === 'peerRoundTrip' || k === 'bodyBytes' || s[k] === undefined)
+    (Object.keys(s) as Array<keyof EtcdMetricsSample>).every((k) => k === 'peerRoundTrip' || k === 'bodyBytes' || k === 'notes' || s[k] === undefined)
   );
 }
 

@@ -1,11 +1,13 @@
-// The whole agent, as a process, against real etcd 3.4 members on loopback: what an operator sees
-// on /metrics, /readyz and /api/v1/status, through etcd restarts and elections.
+// The whole agent, as a process, against real etcd members on loopback, on every etcd version of the
+// matrix (3.4 from Debian, 3.5, 3.6 and 3.7 built from etcd's Go modules): what an operator sees on
+// /metrics, /readyz and /api/v1/status, through etcd restarts and elections.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { seriesValue, startAgentProcess } from '../helpers/agent-process.js';
 import { startEtcdCluster, type EtcdCluster, type EtcdMemberProcess } from '../helpers/etcd-cluster.js';
+import { etcdVersionPlans, needsEtcd, type EtcdBuild } from '../helpers/etcd-versions.js';
 
 const P = 'etcd_latency_agent_';
 
@@ -64,106 +66,116 @@ t.test('without etcd: probe and disk metrics are served, etcd is reported down, 
   t.equal((await fetch(agent.url + '/metrics', { method: 'POST' })).status, 405, 'only GET and HEAD');
 });
 
-t.test('with a real etcd member: etcd families re-exported, config discovered, elections counted, clean exposition', async (t) => {
-  const cluster = await startEtcdCluster({ size: 1, heartbeatMs: 100, electionMs: 1000 });
-  t.teardown(() => cluster.close());
-  const m = cluster.members[0]!;
-  const agent = await startAgentProcess(agentArgs(cluster, m));
-  t.teardown(() => agent.stop());
-  for (let i = 0; i < 20; i++) await cluster.put(`k${i}`, 'v');
-  const text = await agent.waitForMetrics(
-    (x) => up(x, 'etcd_api') === 1 && up(x, 'etcd_metrics') === 1 && up(x, 'etcd_config') === 1 && x.includes(`${P}etcd_wal_fsync_duration_seconds_count`),
-    'etcd sources up',
-  );
-  const member = `{member="${m.name}"}`;
-  t.ok((seriesValue(text, `${P}etcd_wal_fsync_duration_seconds_count${member}`) ?? 0) > 0, 'WAL fsync histogram with member label');
-  t.ok((seriesValue(text, `${P}etcd_backend_commit_duration_seconds_count${member}`) ?? 0) > 0, 'backend commit histogram');
-  t.equal(seriesValue(text, `${P}etcd_has_leader${member}`), 1);
-  t.equal(seriesValue(text, `${P}etcd_is_leader${member}`), 1);
-  t.ok((seriesValue(text, `${P}etcd_raft_term${member}`) ?? 0) >= 1, 'raft term from the API');
-  t.equal(seriesValue(text, `${P}etcd_heartbeat_interval_seconds{source="cmdline"}`), 0.1, 'heartbeat from the etcd process');
-  t.equal(seriesValue(text, `${P}etcd_election_timeout_seconds{source="cmdline"}`), 1, 'election timeout from the etcd process');
-  t.equal(promtoolCheck(text), '0', 'promtool check metrics reports no problems');
-  t.match(text, /etcd_latency_agent_probe_info\{path="[^"]+",same_filesystem_as_etcd="true"\} 1/, "probe on etcd's filesystem");
+/** The etcd-facing behaviours, each on every version of the matrix. */
+function etcdBehaviours(etcd: EtcdBuild, options: { skip?: string }): void {
+  t.test(`etcd ${etcd.version}: with a real etcd member: etcd families re-exported, config discovered, elections counted, clean exposition`, options, async (t) => {
+    const cluster = await startEtcdCluster({ etcd, size: 1, heartbeatMs: 100, electionMs: 1000 });
+    t.teardown(() => cluster.close());
+    const m = cluster.members[0]!;
+    const agent = await startAgentProcess(agentArgs(cluster, m));
+    t.teardown(() => agent.stop());
+    for (let i = 0; i < 20; i++) await cluster.put(`k${i}`, 'v');
+    const text = await agent.waitForMetrics(
+      (x) => up(x, 'etcd_api') === 1 && up(x, 'etcd_metrics') === 1 && up(x, 'etcd_config') === 1 && x.includes(`${P}etcd_wal_fsync_duration_seconds_count`),
+      'etcd sources up',
+    );
+    const member = `{member="${m.name}"}`;
+    t.ok((seriesValue(text, `${P}etcd_wal_fsync_duration_seconds_count${member}`) ?? 0) > 0, 'WAL fsync histogram with member label');
+    t.ok((seriesValue(text, `${P}etcd_backend_commit_duration_seconds_count${member}`) ?? 0) > 0, 'backend commit histogram');
+    t.equal(seriesValue(text, `${P}etcd_has_leader${member}`), 1);
+    t.equal(seriesValue(text, `${P}etcd_is_leader${member}`), 1);
+    t.ok((seriesValue(text, `${P}etcd_raft_term${member}`) ?? 0) >= 1, 'raft term from the API');
+    t.equal(seriesValue(text, `${P}etcd_heartbeat_interval_seconds{source="cmdline"}`), 0.1, 'heartbeat from the etcd process');
+    t.equal(seriesValue(text, `${P}etcd_election_timeout_seconds{source="cmdline"}`), 1, 'election timeout from the etcd process');
+    t.equal(promtoolCheck(text), '0', 'promtool check metrics reports no problems');
+    t.match(text, /etcd_latency_agent_probe_info\{path="[^"]+",same_filesystem_as_etcd="true"\} 1/, "probe on etcd's filesystem");
+    const version = /etcd_latency_agent_etcd_member_info\{[^}]*version="([^"]+)"/.exec(text)?.[1] ?? '';
+    t.ok(version === etcd.version || version.startsWith(`${etcd.version}.`), `the member's version is a label of etcd_member_info (${version})`);
+    const versionLines = agent.log().split('\n').filter((l) => l.includes(`etcd member ${m.name} runs etcd ${version}`));
+    t.equal(versionLines.length, 1, 'the log names the version once, not on every sample');
+    t.notMatch(agent.log(), /has no etcd_|not tested with/, 'nothing of this version is missing or untested');
 
-  const withDiagnosis = await agent.waitForMetrics((x) => x.includes(`${P}verdict{verdict="healthy"}`), 'a diagnosis');
-  t.equal(promtoolCheck(withDiagnosis), '0', 'the diagnosis metrics are clean too');
-  t.match(withDiagnosis, new RegExp(`${P}predicted_elections_per_day\\{settings="current"\\} `), 'a prediction for the running settings');
-  const res = await agent.get('/api/v1/diagnosis');
-  t.equal(res.status, 200);
-  const d = JSON.parse(res.body) as { member: string; verdict: string; findings: Array<{ code: string; severity: string }>; current?: { heartbeat: number; election: number } };
-  t.equal(d.member, m.name);
-  // This machine's disk is shared with the other tests: a slow probe round may make it "degraded".
-  const worst = d.findings.some((f) => f.severity === 'critical') ? 'at_risk' : d.findings.some((f) => f.severity === 'warning') ? 'degraded' : 'healthy';
-  t.equal(d.verdict, worst, `the verdict follows the findings (${d.findings.map((f) => f.code).join(', ') || 'none'})`);
-  t.notOk(d.findings.some((f) => ['etcd_unreachable', 'no_leader', 'frequent_elections'].includes(f.code)), 'nothing wrong with etcd itself');
-  t.same([d.current?.heartbeat, d.current?.election], [100, 1000], 'the model runs on the discovered settings');
-});
+    const withDiagnosis = await agent.waitForMetrics((x) => x.includes(`${P}verdict{verdict="healthy"}`), 'a diagnosis');
+    t.equal(promtoolCheck(withDiagnosis), '0', 'the diagnosis metrics are clean too');
+    t.match(withDiagnosis, new RegExp(`${P}predicted_elections_per_day\\{settings="current"\\} `), 'a prediction for the running settings');
+    const res = await agent.get('/api/v1/diagnosis');
+    t.equal(res.status, 200);
+    const d = JSON.parse(res.body) as { member: string; verdict: string; findings: Array<{ code: string; severity: string }>; current?: { heartbeat: number; election: number } };
+    t.equal(d.member, m.name);
+    // This machine's disk is shared with the other tests: a slow probe round may make it "degraded".
+    const worst = d.findings.some((f) => f.severity === 'critical') ? 'at_risk' : d.findings.some((f) => f.severity === 'warning') ? 'degraded' : 'healthy';
+    t.equal(d.verdict, worst, `the verdict follows the findings (${d.findings.map((f) => f.code).join(', ') || 'none'})`);
+    t.notOk(d.findings.some((f) => ['etcd_unreachable', 'no_leader', 'frequent_elections'].includes(f.code)), 'nothing wrong with etcd itself');
+    t.same([d.current?.heartbeat, d.current?.election], [100, 1000], 'the model runs on the discovered settings');
+  });
 
-t.test('etcd killed and restarted: reported down once, recovers, counters stay monotonic', async (t) => {
-  const cluster = await startEtcdCluster({ size: 1 });
-  t.teardown(() => cluster.close());
-  const m = cluster.members[0]!;
-  const agent = await startAgentProcess(agentArgs(cluster, m));
-  t.teardown(() => agent.stop());
-  for (let i = 0; i < 20; i++) await cluster.put(`a${i}`, 'v');
-  const member = `{member="${m.name}"}`;
-  const walCount = (x: string) => seriesValue(x, `${P}etcd_wal_fsync_duration_seconds_count${member}`) ?? 0;
-  const before = await agent.waitForMetrics((x) => walCount(x) > 0 && up(x, 'etcd_api') === 1, 'first etcd sample');
-  const countBefore = walCount(before);
+  t.test(`etcd ${etcd.version}: etcd killed and restarted: reported down once, recovers, counters stay monotonic`, options, async (t) => {
+    const cluster = await startEtcdCluster({ etcd, size: 1 });
+    t.teardown(() => cluster.close());
+    const m = cluster.members[0]!;
+    const agent = await startAgentProcess(agentArgs(cluster, m));
+    t.teardown(() => agent.stop());
+    for (let i = 0; i < 20; i++) await cluster.put(`a${i}`, 'v');
+    const member = `{member="${m.name}"}`;
+    const walCount = (x: string) => seriesValue(x, `${P}etcd_wal_fsync_duration_seconds_count${member}`) ?? 0;
+    const before = await agent.waitForMetrics((x) => walCount(x) > 0 && up(x, 'etcd_api') === 1, 'first etcd sample');
+    const countBefore = walCount(before);
 
-  await m.kill('SIGKILL');
-  const down = await agent.waitForMetrics((x) => up(x, 'etcd_api') === 0 && up(x, 'etcd_metrics') === 0, 'etcd reported down');
-  t.equal(walCount(down), countBefore, 'the last known totals stay while etcd is down');
-  await new Promise((r) => setTimeout(r, 1500)); // several failed retries of each source
-  const downLines = agent.log().split('\n').filter((l) => /source failed/.test(l) && /source=etcd_api/.test(l));
-  t.equal(downLines.length, 1, 'one log line for the state change, not one per retry');
+    await m.kill('SIGKILL');
+    const down = await agent.waitForMetrics((x) => up(x, 'etcd_api') === 0 && up(x, 'etcd_metrics') === 0, 'etcd reported down');
+    t.equal(walCount(down), countBefore, 'the last known totals stay while etcd is down');
+    await new Promise((r) => setTimeout(r, 1500)); // several failed retries of each source
+    const downLines = agent.log().split('\n').filter((l) => /source failed/.test(l) && /source=etcd_api/.test(l));
+    t.equal(downLines.length, 1, 'one log line for the state change, not one per retry');
 
-  await m.start();
-  for (let i = 0; i < 5; i++) await cluster.put(`b${i}`, 'v');
-  const after = await agent.waitForMetrics((x) => up(x, 'etcd_api') === 1 && up(x, 'etcd_metrics') === 1 && walCount(x) > countBefore, 'recovery');
-  t.ok(walCount(after) > countBefore, `WAL fsync count kept growing across the restart (${countBefore} → ${walCount(after)})`);
-  t.match(agent.log(), /source recovered.*source=etcd_api/);
-  t.ok((seriesValue(after, `${P}source_errors_total{source="etcd_api",reason="unreachable"}`) ?? 0) +
-    (seriesValue(after, `${P}source_errors_total{source="etcd_api",reason="timeout"}`) ?? 0) > 0, 'the failures were counted');
-});
+    await m.start();
+    for (let i = 0; i < 5; i++) await cluster.put(`b${i}`, 'v');
+    const after = await agent.waitForMetrics((x) => up(x, 'etcd_api') === 1 && up(x, 'etcd_metrics') === 1 && walCount(x) > countBefore, 'recovery');
+    t.ok(walCount(after) > countBefore, `WAL fsync count kept growing across the restart (${countBefore} → ${walCount(after)})`);
+    t.match(agent.log(), /source recovered.*source=etcd_api/);
+    t.ok((seriesValue(after, `${P}source_errors_total{source="etcd_api",reason="unreachable"}`) ?? 0) +
+      (seriesValue(after, `${P}source_errors_total{source="etcd_api",reason="timeout"}`) ?? 0) > 0, 'the failures were counted');
+  });
 
-t.test('a TLS member requiring client certificates is read with the given certs', async (t) => {
-  const cluster = await startEtcdCluster({ size: 1, tls: true });
-  t.teardown(() => cluster.close());
-  const m = cluster.members[0]!;
-  const agent = await startAgentProcess(agentArgs(cluster, m));
-  t.teardown(() => agent.stop());
-  const text = await agent.waitForMetrics((x) => up(x, 'etcd_api') === 1, 'etcd_api up over TLS');
-  t.match(text, new RegExp(`${P}etcd_member_info\\{member="${m.name}",member_id="[0-9a-f]+"`));
-  const status = (await agent.get('/api/v1/status')).body;
-  t.notMatch(status, /BEGIN|PRIVATE KEY/, 'no key material in the status API');
-  t.notMatch(text, /BEGIN|PRIVATE KEY/, 'no key material in the metrics');
-});
+  t.test(`etcd ${etcd.version}: a TLS member requiring client certificates is read with the given certs`, options, async (t) => {
+    const cluster = await startEtcdCluster({ etcd, size: 1, tls: true });
+    t.teardown(() => cluster.close());
+    const m = cluster.members[0]!;
+    const agent = await startAgentProcess(agentArgs(cluster, m));
+    t.teardown(() => agent.stop());
+    const text = await agent.waitForMetrics((x) => up(x, 'etcd_api') === 1, 'etcd_api up over TLS');
+    t.match(text, new RegExp(`${P}etcd_member_info\\{member="${m.name}",member_id="[0-9a-f]+"`));
+    const status = (await agent.get('/api/v1/status')).body;
+    t.notMatch(status, /BEGIN|PRIVATE KEY/, 'no key material in the status API');
+    t.notMatch(text, /BEGIN|PRIVATE KEY/, 'no key material in the metrics');
+  });
 
-t.test('3-member cluster: a forced leader change is counted as an election by the agent', async (t) => {
-  const cluster = await startEtcdCluster({ size: 3, heartbeatMs: 100, electionMs: 1000 });
-  t.teardown(() => cluster.close());
-  const leader = await cluster.leader();
-  const watched = cluster.members.find((x) => x !== leader)!;
-  const agent = await startAgentProcess(agentArgs(cluster, watched));
-  t.teardown(() => agent.stop());
-  const member = `{member="${watched.name}"}`;
-  const elections = (x: string) => seriesValue(x, `${P}etcd_elections_total${member}`);
-  const start = await agent.waitForMetrics((x) => up(x, 'etcd_api') === 1 && x.includes(`${P}etcd_cluster_members 3`), 'agent sees 3 members');
-  t.equal(elections(start), 0, 'no election counted at start');
-  const termBefore = await cluster.raftTerm();
+  t.test(`etcd ${etcd.version}: 3-member cluster: a forced leader change is counted as an election by the agent`, options, async (t) => {
+    const cluster = await startEtcdCluster({ etcd, size: 3, heartbeatMs: 100, electionMs: 1000 });
+    t.teardown(() => cluster.close());
+    const leader = await cluster.leader();
+    const watched = cluster.members.find((x) => x !== leader)!;
+    const agent = await startAgentProcess(agentArgs(cluster, watched));
+    t.teardown(() => agent.stop());
+    const member = `{member="${watched.name}"}`;
+    const elections = (x: string) => seriesValue(x, `${P}etcd_elections_total${member}`);
+    const start = await agent.waitForMetrics((x) => up(x, 'etcd_api') === 1 && x.includes(`${P}etcd_cluster_members 3`), 'agent sees 3 members');
+    t.equal(elections(start), 0, 'no election counted at start');
+    const termBefore = await cluster.raftTerm();
 
-  leader.pause(); // a frozen leader, as one stuck in fdatasync: followers elect a new one
-  const after = await agent.waitForMetrics((x) => (elections(x) ?? 0) >= 1, 'an election counted', 30_000);
-  leader.resume();
-  await cluster.leader();
-  const termAfter = await cluster.raftTerm();
-  t.ok(termAfter > termBefore, `etcdctl saw the term rise (${termBefore} → ${termAfter})`);
-  const final = await agent.waitForMetrics((x) => seriesValue(x, `${P}etcd_raft_term${member}`) === termAfter, 'agent caught up with the term');
-  t.equal(elections(final), termAfter - termBefore, 'the agent counted exactly the term increase etcdctl observed');
-  t.ok((elections(after) ?? 0) >= 1);
-});
+    leader.pause(); // a frozen leader, as one stuck in fdatasync: followers elect a new one
+    const after = await agent.waitForMetrics((x) => (elections(x) ?? 0) >= 1, 'an election counted', 30_000);
+    leader.resume();
+    await cluster.leader();
+    const termAfter = await cluster.raftTerm();
+    t.ok(termAfter > termBefore, `etcdctl saw the term rise (${termBefore} → ${termAfter})`);
+    const final = await agent.waitForMetrics((x) => seriesValue(x, `${P}etcd_raft_term${member}`) === termAfter, 'agent caught up with the term');
+    t.equal(elections(final), termAfter - termBefore, 'the agent counted exactly the term increase etcdctl observed');
+    t.ok((elections(after) ?? 0) >= 1);
+  });
+}
+
+for (const plan of etcdVersionPlans()) etcdBehaviours(plan.build, needsEtcd(plan));
 
 t.test('SIGTERM: the agent exits 0 and removes its probe file', async (t) => {
   const agent = await startAgentProcess(['--etcd-endpoints=http://127.0.0.1:1', '--etcd-metrics-url=http://127.0.0.1:1/metrics']);

@@ -138,6 +138,86 @@ t.test('extract from a real 3-member cluster member (follower)', async (t) => {
   t.equal(s.quotaBackend, 2147483648);
 });
 
+/** What each version's real capture holds (test/fixtures/etcd/README.md says how they were taken). */
+const VERSIONS: ReadonlyArray<{
+  line: string;
+  single: { wal: number; commit: number; db: number };
+  member: { wal: number; commit: number; db: number; peers: string[] };
+  /** Families of the releases' own lists that set this line apart from its neighbours. */
+  has: string[];
+  lacks: string[];
+}> = [
+  {
+    line: '3.4',
+    single: { wal: 305, commit: 80, db: 49152 },
+    member: { wal: 307, commit: 81, db: 53248, peers: ['95f7b1f46600f0ef', 'ccb6882114c48aca'] },
+    has: ['etcd_debugging_mvcc_db_total_size_in_bytes', 'etcd_debugging_mvcc_put_total'],
+    lacks: ['etcd_disk_wal_write_duration_seconds', 'etcd_server_apply_duration_seconds', 'etcd_server_feature_enabled'],
+  },
+  {
+    line: '3.5',
+    single: { wal: 306, commit: 62, db: 61440 },
+    member: { wal: 309, commit: 58, db: 49152, peers: ['9db990748b1e95db', 'cdebd0d78913f680'] },
+    has: ['etcd_disk_wal_write_duration_seconds', 'etcd_server_apply_duration_seconds', 'etcd_debugging_mvcc_range_total'],
+    lacks: ['etcd_debugging_mvcc_db_total_size_in_bytes', 'etcd_debugging_mvcc_put_total', 'etcd_server_feature_enabled'],
+  },
+  {
+    line: '3.6',
+    single: { wal: 306, commit: 71, db: 49152 },
+    member: { wal: 309, commit: 64, db: 61440, peers: ['e9b0d24de887cba0', 'ee688ee2b7935f79'] },
+    has: ['etcd_server_feature_enabled', 'etcd_server_range_duration_seconds', 'etcd_network_known_peers'],
+    lacks: ['etcd_debugging_mvcc_db_total_size_in_bytes', 'etcd_debugging_mvcc_range_total', 'etcd_server_request_duration_seconds'],
+  },
+  {
+    line: '3.7',
+    single: { wal: 306, commit: 63, db: 49152 },
+    member: { wal: 307, commit: 69, db: 57344, peers: ['2816d42d6b0c7e77', '31193208be6cce47'] },
+    has: ['etcd_server_request_duration_seconds', 'etcd_server_feature_enabled'],
+    lacks: ['etcd_debugging_mvcc_db_total_size_in_bytes', 'etcd_debugging_mvcc_range_total'],
+  },
+];
+
+const typeLines = (body: string): Set<string> => new Set([...body.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+
+for (const v of VERSIONS) {
+  t.test(`etcd ${v.line}: every family the agent reads is found in a real member's /metrics, whatever the version renamed or added`, async (t) => {
+    const single = fixture(`metrics-${v.line}-single.txt`);
+    const member = fixture(`metrics-${v.line}-cluster-member.txt`);
+    const families = typeLines(single);
+    for (const f of v.has) t.ok(families.has(f), `${v.line} has ${f}`);
+    for (const f of v.lacks) t.notOk(families.has(f), `${v.line} lacks ${f}`);
+
+    const s = extractEtcdMetrics(single);
+    t.same(s.walFsync?.buckets.map((b) => b.le), DISK_LES, 'WAL fsync buckets unchanged: 1 ms … 8.192 s');
+    t.same([s.walFsync?.count, s.backendCommit?.count, s.dbSize], [v.single.wal, v.single.commit, v.single.db], 'WAL fsync and commit counts, DB size');
+    t.same([s.hasLeader, s.isLeader, s.leaderChanges, s.slowApplies, s.heartbeatSendFailures], [true, true, 1, 0, 0]);
+    t.same([s.dbSizeInUse, s.quotaBackend, s.proposalsPending, s.proposalsFailed], [49152, 2147483648, 0, 0]);
+    t.equal(s.notes, undefined, 'nothing the agent reads is missing: no note');
+
+    const m = extractEtcdMetrics(member);
+    t.same([...m.peerRoundTrip.keys()].sort(), v.member.peers, 'peer RTT keyed by the peers\' ids');
+    for (const h of m.peerRoundTrip.values()) t.same(h.buckets.map((b) => b.le), RTT_LES, 'peer RTT buckets unchanged: 0.1 ms … 3.2768 s');
+    t.same([m.walFsync?.count, m.backendCommit?.count, m.dbSize, m.isLeader], [v.member.wal, v.member.commit, v.member.db, false]);
+    t.equal(m.notes, undefined);
+  });
+}
+
+t.test('a member without some family the agent reads: the rest is read, and a note names what is missing', async (t) => {
+  const body = fixture('metrics-3.6-single.txt')
+    .split('\n')
+    .filter((l) => !/\betcd_server_slow_apply_total\b|\betcd_disk_backend_commit_duration_seconds/.test(l))
+    .join('\n');
+  const s = extractEtcdMetrics(body);
+  t.equal(s.slowApplies, undefined, 'unknown, not 0');
+  t.equal(s.backendCommit, undefined);
+  t.equal(s.walFsync?.count, 306, 'the WAL histogram is still read');
+  t.same(s.notes, ["etcd's /metrics has no etcd_disk_backend_commit_duration_seconds, etcd_server_slow_apply_total: what the agent reads from them is unknown"]);
+  t.notOk(isEmptyEtcdSample(s));
+  const legacyOnly = extractEtcdMetrics(fixture('metrics-3.4-single.txt').replace(/^etcd_mvcc_db_total_size_in_bytes .*$/m, ''));
+  t.equal(legacyOnly.dbSize, 49152, 'the DB size under its pre-3.5 name');
+  t.equal(legacyOnly.notes, undefined, 'which counts as present');
+});
+
 t.test('extract: fallbacks and odd shapes', async (t) => {
   const legacy = extractEtcdMetrics('etcd_debugging_mvcc_db_total_size_in_bytes 1024\n');
   t.equal(legacy.dbSize, 1024, 'legacy DB size name');
