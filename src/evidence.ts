@@ -4,6 +4,7 @@ import { histogramDelta, type HistogramSnapshot } from './analysis/histogram.js'
 import type { Thresholds } from './analysis/thresholds.js';
 import type { DiskWindow, ElectionEvent, Evidence, EtcdSettings, HistogramWindow, TopWriter } from './analysis/types.js';
 import type { DeviceStats } from './sources/diskstats.js';
+import { runningPreVote } from './sources/etcd-config.js';
 import { ELECTION_RETENTION_MS, type AgentState, type DiskPoint, type TotalsPoint } from './state.js';
 import { ms, seconds, type Milliseconds, type Seconds } from './units.js';
 
@@ -77,7 +78,8 @@ function withForensics(state: AgentState, e: ElectionEvent, lookback: Millisecon
 function etcdSettings(state: AgentState): EtcdSettings | undefined {
   const cfg = state.sources.etcd_config.latest?.value;
   if (!cfg?.heartbeatInterval || !cfg.electionTimeout) return undefined;
-  return { heartbeat: cfg.heartbeatInterval, election: cfg.electionTimeout };
+  const preVote = runningPreVote(cfg, state.sources.etcd_api.latest?.value.version);
+  return { heartbeat: cfg.heartbeatInterval, election: cfg.electionTimeout, ...(preVote ? { preVote } : {}) };
 }
 
 /** Rates of etcd's device between two diskstats samples; the busiest of the device and its disks. */

@@ -252,6 +252,14 @@ function stallOnlyElection(input: RecommendInput, n: number): number {
   return candidateSettings().find((c) => tolerates(input, c, n))?.election ?? Infinity;
 }
 
+/**
+ * Why the rate is the same with pre-vote (docs/election-model.md, "Pre-vote"): a follower grants a
+ * (pre-)vote once it has not heard from the leader for the base election timeout, and during a
+ * leader's stall every follower has been silent as long as the first to campaign, whose randomized
+ * timeout is never below that base.
+ */
+const PRE_VOTE_WORDS = "it does not stop these elections: when a stalled leader's silence outlasts a follower's randomized timeout, every follower is past the base timeout and grants the (pre-)vote";
+
 const SOURCE_WORDS: Record<StallSource, string> = {
   etcd_wal_fsync: "etcd's WAL fsync histogram (the raft loop's own stalls)",
   probe: "the probe's fdatasync histogram (etcd's WAL histogram unavailable)",
@@ -295,6 +303,8 @@ export function recommendSettings(input: RecommendInput): TuningRecommendation {
       : `current settings unknown: etcd's defaults assumed (heartbeat ${fmtMs(hb)}, election timeout ${fmtMs(et)})`,
   );
   reasons.push(input.members !== undefined && input.members >= 1 ? `cluster size: ${n} members` : `cluster size unknown: ${n} members assumed`);
+  const preVote = input.settings?.preVote;
+  if (preVote) reasons.push(`pre-vote ${preVote.value ? 'on' : 'off'} (${preVote.origin === 'default' ? "the version's default" : preVote.origin}): ${PRE_VOTE_WORDS}`);
   reasons.push(`predicted with current settings: ${fmtRate(current.electionsPerDay)} elections/day (target < ${fmtRate(input.targetElectionsPerDay)}/day)`);
   if (input.peerRttMean !== undefined) {
     reasons.push(`mean peer RTT ${fmtMs(input.peerRttMean)}: election timeout ≥ ${fmtMs(MIN_ELECTION_PER_RTT * input.peerRttMean)}, heartbeat ≥ the RTT`);

@@ -50,6 +50,8 @@ export interface DiskWindow {
 export interface EtcdSettings {
   readonly heartbeat: { readonly value: Milliseconds; readonly origin: ConfigOrigin };
   readonly election: { readonly value: Milliseconds; readonly origin: ConfigOrigin };
+  /** Raft pre-vote, as set or by the member's version's default; undefined when neither is known. */
+  readonly preVote?: { readonly value: boolean; readonly origin: ConfigOrigin };
 }
 
 /** The process writing most to etcd's device (needs hostPID). */

@@ -93,6 +93,7 @@ export const METRICS = {
 
   etcdHeartbeatInterval: spec('gauge', 'etcd_heartbeat_interval_seconds', "etcd's running --heartbeat-interval; source says where the value was found.", ['source']),
   etcdElectionTimeout: spec('gauge', 'etcd_election_timeout_seconds', "etcd's running --election-timeout; source says where the value was found.", ['source']),
+  etcdPreVote: spec('gauge', 'etcd_pre_vote', "1 when etcd runs with --pre-vote, 0 without; source says where it was found (default: the member's version's default, off in 3.4, on from 3.5).", ['source']),
   etcdConfigInfo: spec('gauge', 'etcd_config_info', "Always 1; etcd's data dir and WAL dir and where each was found.", ['data_dir', 'wal_dir', 'source']),
 
   verdict: spec('gauge', 'verdict', "1 for the current verdict on this node's etcd (healthy, degraded, at_risk, unknown), 0 for the others.", ['verdict']),

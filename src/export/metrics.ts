@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import type { HistogramSnapshot } from '../analysis/histogram.js';
 import type { Diagnosis, SettingsPrediction, Verdict } from '../analysis/types.js';
 import { SOURCE_NAMES, type SourceName } from '../sources/source.js';
-import type { Setting } from '../sources/etcd-config.js';
+import { runningPreVote, type Setting } from '../sources/etcd-config.js';
 import type { AgentState } from '../state.js';
 import type { Milliseconds } from '../units.js';
 import { METRICS, type MetricKey, type MetricSpec } from './contract.js';
@@ -208,6 +208,13 @@ function valueFunctions(ctx: MetricsContext): Record<MetricKey, MetricValues> {
         const c = cfg();
         if (!c?.dataDir) return [];
         return one({ data_dir: c.dataDir.value, wal_dir: c.walDir?.value ?? '', source: c.dataDir.origin }, 1);
+      },
+    }),
+
+    ...reading(['etcd_config', 'etcd_api'], {
+      etcdPreVote: () => {
+        const p = runningPreVote(cfg(), api()?.version);
+        return p === undefined ? [] : one({ source: p.origin }, p.value ? 1 : 0);
       },
     }),
 

@@ -1,5 +1,6 @@
 // etcd's running configuration: --heartbeat-interval, --election-timeout, --data-dir, --wal-dir
-// (and --name, which etcd's default data dir is made of), read from
+// (and --name, which etcd's default data dir is made of), --pre-vote and the feature gates (3.6's
+// --feature-gates, or the --experimental-* flags they replace in 3.4 and 3.5), read from
 //   1. the agent's own flags                                   origin 'flag'
 //   2. the etcd process's /proc/<pid>/cmdline (needs hostPID)   origin 'cmdline'
 //   3. the etcd process's ETCD_* environment (/proc/<pid>/environ)  origin 'env'
@@ -32,6 +33,13 @@ export interface EtcdConfigSample {
   readonly electionTimeout?: Setting<Milliseconds>;
   readonly dataDir?: Setting<string>;
   readonly walDir?: Setting<string>;
+  /**
+   * `--pre-vote` when it is set somewhere; undefined when it is not, since its default depends on the
+   * version etcd runs (`preVoteDefault`), which this source does not know.
+   */
+  readonly preVote?: Setting<boolean>;
+  /** The feature gates set (by either spelling) and known to this agent; unset gates keep etcd's defaults. */
+  readonly featureGates?: Setting<Readonly<Partial<Record<EtcdFeatureGate, boolean>>>>;
   /** Where etcd was found: the manifest path or `/proc/<pid>/cmdline`. */
   readonly foundIn?: string;
   /**
@@ -43,18 +51,56 @@ export interface EtcdConfigSample {
 
 // ───────────────────────────── etcd's flags and their defaults ─────────────────────────────
 
+/**
+ * etcd 3.6's feature gates (server/features/etcd_features.go), each with the 3.4/3.5 flag it replaces
+ * (`ExperimentalFlagToFeatureMap`; 3.6 still takes the old flag, 3.7 only the gate).
+ */
+export const ETCD_FEATURE_GATES = {
+  StopGRPCServiceOnDefrag: 'experimental-stop-grpc-service-on-defrag',
+  InitialCorruptCheck: 'experimental-initial-corrupt-check',
+  CompactHashCheck: 'experimental-compact-hash-check-enabled',
+  TxnModeWriteWithSharedBuffer: 'experimental-txn-mode-write-with-shared-buffer',
+  LeaseCheckpoint: 'experimental-enable-lease-checkpoint',
+  LeaseCheckpointPersist: 'experimental-enable-lease-checkpoint-persist',
+  SetMemberLocalAddr: undefined,
+} as const;
+export type EtcdFeatureGate = keyof typeof ETCD_FEATURE_GATES;
+type GateFlag = Exclude<(typeof ETCD_FEATURE_GATES)[EtcdFeatureGate], undefined>;
+const GATE_FLAGS = Object.values(ETCD_FEATURE_GATES).filter((f): f is GateFlag => f !== undefined);
+
+/** etcd's boolean flags among those read: a bare `--pre-vote` means true and takes no argument (Go's flag package). */
+const BOOL_KEYS: ReadonlySet<string> = new Set(['pre-vote', ...GATE_FLAGS]);
+
 /** The etcd flags this source reads, by their etcd names. */
-export const ETCD_CONFIG_KEYS = ['name', 'heartbeat-interval', 'election-timeout', 'data-dir', 'wal-dir'] as const;
+export const ETCD_CONFIG_KEYS = ['name', 'heartbeat-interval', 'election-timeout', 'data-dir', 'wal-dir', 'pre-vote', 'feature-gates', ...GATE_FLAGS] as const;
 export type EtcdConfigKey = (typeof ETCD_CONFIG_KEYS)[number];
 /** Raw values as etcd would receive them, before validation. */
 export type EtcdConfigValues = Partial<Record<EtcdConfigKey, string>>;
 
-/** etcd's defaults (`etcd --help`, 3.4 and 3.5). The data dir default is `${name}.etcd`, the WAL dir `${data-dir}/member/wal`. */
+/** etcd's defaults (`etcd --help`, 3.4 to 3.7). The data dir default is `${name}.etcd`, the WAL dir `${data-dir}/member/wal`. */
 export const ETCD_DEFAULTS = {
   name: 'default',
   heartbeatInterval: ms(100),
   electionTimeout: ms(1000),
 } as const;
+
+/**
+ * `--pre-vote`'s default for a member's version: off in 3.4, on from 3.5 (embed/config.go's
+ * `PreVote: true`); undefined for a version string that says no minor version.
+ */
+export function preVoteDefault(version: string): boolean | undefined {
+  const m = /^(\d+)\.(\d+)(?:\.|$)/.exec(version);
+  if (!m) return undefined;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > 3 || (major === 3 && minor >= 5);
+}
+
+/** Whether etcd runs with pre-vote: as set, else its version's default; undefined when neither is known. */
+export function runningPreVote(config: EtcdConfigSample | undefined, version: string | undefined): Setting<boolean> | undefined {
+  if (config?.preVote) return config.preVote;
+  const byVersion = version === undefined ? undefined : preVoteDefault(version);
+  return byVersion === undefined ? undefined : { value: byVersion, origin: 'default' };
+}
 
 const isConfigKey = (k: string): k is EtcdConfigKey => (ETCD_CONFIG_KEYS as readonly string[]).includes(k);
 
@@ -63,9 +109,9 @@ const envNameOf = (key: EtcdConfigKey): string => `ETCD_${key.toUpperCase().repl
 
 /**
  * The flags of interest in an etcd command line, parsed as Go's `flag` package does: `--flag=value`,
- * `-flag=value`, `--flag value`, `-flag value`; `--` ends the flags; the last occurrence wins. Every
- * flag read here takes a value, so a bare `--heartbeat-interval` takes the next argument (even one
- * that starts with `-`, like Go). Elements that are not flags (argv[0], values of other flags) are
+ * `-flag=value`, `--flag value`, `-flag value`; `--` ends the flags; the last occurrence wins. A
+ * boolean flag given bare (`--pre-vote`) is true and takes no argument; any other flag given bare
+ * takes the next argument (even one that starts with `-`, like Go). Elements that are not flags (argv[0], values of other flags) are
  * skipped, so the whole argv can be passed.
  */
 export function parseEtcdArgs(args: readonly string[]): EtcdConfigValues {
@@ -78,6 +124,7 @@ export function parseEtcdArgs(args: readonly string[]): EtcdConfigValues {
     const key = m[1]!;
     if (!isConfigKey(key)) continue;
     let value = m[2];
+    if (value === undefined && BOOL_KEYS.has(key)) value = 'true';
     if (value === undefined) {
       if (i + 1 >= args.length) continue; // etcd would refuse to start: "flag needs an argument"
       value = args[++i]!;
@@ -121,6 +168,43 @@ function parseEtcdMs(text: string): Milliseconds | undefined {
   if (!/^\d+$/.test(t)) return undefined;
   const n = Number(t);
   return Number.isSafeInteger(n) && n > 0 ? ms(n) : undefined;
+}
+
+/** Go's strconv.ParseBool, which etcd's boolean flags and feature gates use. */
+function parseGoBool(text: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
+  return undefined;
+}
+
+const isFeatureGate = (name: string): name is EtcdFeatureGate => Object.hasOwn(ETCD_FEATURE_GATES, name);
+
+/**
+ * The gates one place sets: the pre-3.6 `--experimental-*` flags, then `--feature-gates=A=true,B=false`
+ * (etcd refuses both for one gate; the list wins here). A gate this agent does not know (a newer etcd's)
+ * or a malformed item is skipped with a note, the rest still read. Undefined when nothing sets a gate.
+ */
+function featureGatesOf(values: EtcdConfigValues, origin: ConfigOrigin, notes: string[]): Partial<Record<EtcdFeatureGate, boolean>> | undefined {
+  const gates: Partial<Record<EtcdFeatureGate, boolean>> = {};
+  for (const gate of Object.keys(ETCD_FEATURE_GATES) as EtcdFeatureGate[]) {
+    const flag = ETCD_FEATURE_GATES[gate];
+    const raw = flag === undefined ? undefined : values[flag];
+    if (raw === undefined) continue;
+    const on = parseGoBool(raw);
+    if (on === undefined) notes.push(`ignored --${flag}=${JSON.stringify(raw)} from ${origin}: not a boolean`);
+    else gates[gate] = on;
+  }
+  for (const item of (values['feature-gates'] ?? '').split(',')) {
+    const text = item.trim();
+    if (text === '') continue;
+    const eq = text.indexOf('=');
+    const name = (eq < 0 ? text : text.slice(0, eq)).trim();
+    const on = eq < 0 ? undefined : parseGoBool(text.slice(eq + 1).trim());
+    if (!isFeatureGate(name)) notes.push(`ignored feature gate ${JSON.stringify(name)} from ${origin}: not one of etcd 3.6's that this agent knows`);
+    else if (on === undefined) notes.push(`ignored --feature-gates item ${JSON.stringify(text)} from ${origin}: not NAME=true or NAME=false`);
+    else gates[name] = on;
+  }
+  return Object.keys(gates).length > 0 ? gates : undefined;
 }
 
 // ─────────────────────────────────────── the merge ───────────────────────────────────────
@@ -202,6 +286,26 @@ export function resolveEtcdConfig(layers: EtcdConfigLayers): EtcdConfigSample {
   const heartbeatInterval = pickMs('heartbeat-interval', flags.heartbeatInterval, ETCD_DEFAULTS.heartbeatInterval);
   const electionTimeout = pickMs('election-timeout', flags.electionTimeout, ETCD_DEFAULTS.electionTimeout);
 
+  let preVote: Setting<boolean> | undefined;
+  for (const [origin, values] of found) {
+    const raw = values['pre-vote'];
+    if (raw === undefined) continue;
+    const on = parseGoBool(raw);
+    if (on !== undefined) {
+      preVote = { value: on, origin };
+      break;
+    }
+    notes.push(`ignored --pre-vote=${JSON.stringify(raw)} from ${origin}: not a boolean`);
+  }
+  let featureGates: Setting<Partial<Record<EtcdFeatureGate, boolean>>> | undefined;
+  for (const [origin, values] of found) {
+    const gates = featureGatesOf(values, origin, notes);
+    if (gates !== undefined) {
+      featureGates = { value: gates, origin };
+      break;
+    }
+  }
+
   // The process wins, but the manifest is what etcd will run after its next restart: say so when they differ.
   if (layers.manifest !== undefined && layers.cmdline !== undefined) {
     for (const key of ETCD_CONFIG_KEYS) {
@@ -213,7 +317,12 @@ export function resolveEtcdConfig(layers: EtcdConfigLayers): EtcdConfigSample {
     }
   }
 
-  return { name, heartbeatInterval, electionTimeout, dataDir, walDir, ...(notes.length > 0 ? { notes } : {}) };
+  return {
+    name, heartbeatInterval, electionTimeout, dataDir, walDir,
+    ...(preVote !== undefined ? { preVote } : {}),
+    ...(featureGates !== undefined ? { featureGates } : {}),
+    ...(notes.length > 0 ? { notes } : {}),
+  };
 }
 
 // ─────────────────────────── the kubeadm static pod manifest ───────────────────────────

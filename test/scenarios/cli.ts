@@ -1,5 +1,5 @@
-// `npm run scenario -- NAME [--json] [--measure=SECONDS] [--keep] [--out=FILE]`
-// `npm run scenario -- grid [--repeats=N] [--measure=SECONDS] [--quick]`
+// `npm run scenario -- NAME [--etcd=3.6] [--json] [--measure=SECONDS] [--keep] [--out=FILE]`
+// `npm run scenario -- grid [--etcd=3.6] [--repeats=N] [--measure=SECONDS] [--quick]`
 // `npm run scenario -- list`
 //
 // Runs the built agent (dist/cli.js): `npm run build` first. Progress goes to stderr; the result
@@ -7,6 +7,7 @@
 // prints its own header on stdout otherwise), or --out=FILE.
 import { existsSync, writeFileSync } from 'node:fs';
 import { CLI } from '../helpers/agent-process.js';
+import { etcdBuild, etcdVersionPlans } from '../helpers/etcd-versions.js';
 import { runGrid } from './grid.js';
 import { cannotRun, runScenario } from './harness.js';
 import { renderResult } from './report.js';
@@ -15,13 +16,15 @@ import { SCENARIOS, describeFault, scenarioByName, withOverrides } from './scena
 function usage(): string {
   const names = SCENARIOS.map((s) => `  ${s.name.padEnd(16)} hb ${s.heartbeatMs} / et ${s.electionMs}: ${describeFault(s.fault)} (expect: ${s.expect})`);
   return [
-    'usage: npm run scenario -- NAME [--json] [--measure=SECONDS] [--keep] [--out=FILE]',
-    '       npm run scenario -- grid [--repeats=N] [--measure=SECONDS] [--quick]',
+    'usage: npm run scenario -- NAME [--etcd=LINE] [--json] [--measure=SECONDS] [--keep] [--out=FILE]',
+    '       npm run scenario -- grid [--etcd=LINE] [--repeats=N] [--measure=SECONDS] [--quick]',
     '       npm run scenario -- list',
     '',
     'scenarios:',
     ...names,
-    '  grid             several heartbeat/election pairs × stall lengths, repeated; writes bench/results/scenario-grid-<date>.{json,csv}',
+    '  grid             several heartbeat/election pairs × stall lengths, repeated; writes bench/results/scenario-grid[-etcdLINE]-<date>.{json,csv}',
+    '',
+    `--etcd=LINE: the etcd the cluster runs, one of ${etcdVersionPlans({ ...process.env, ETCD_VERSIONS: undefined }).map((p) => p.build.minor).join(', ')} (default 3.4, Debian's)`,
   ].join('\n');
 }
 
@@ -48,12 +51,19 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write('--measure=SECONDS must be a positive number\n');
     return 2;
   }
+  const line = flags.get('etcd') ?? '3.4';
+  const etcd = etcdBuild(line);
+  if (!etcd) {
+    process.stderr.write(`--etcd=${line}: no such etcd here (the matrix: tools/etcd-server/versions.json; built ones need node scripts/build-etcd.mjs)\n`);
+    return 2;
+  }
   if (name === 'grid') {
     const repeats = flags.has('repeats') ? Number(flags.get('repeats')) : undefined;
     const out = await runGrid({
       ...(repeats !== undefined ? { repeats } : {}),
       ...(measure !== undefined ? { measureSeconds: measure } : {}),
       quick: flags.has('quick'),
+      etcd,
     });
     process.stdout.write(`${out.table}\n\nwrote ${out.jsonFile} and ${out.csvFile}\n`);
     return 0;
@@ -69,7 +79,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`scenario ${name} cannot run here: ${why}\n`);
     return 3;
   }
-  const result = await runScenario(spec, { keepDir: flags.has('keep') });
+  const result = await runScenario(spec, { keepDir: flags.has('keep'), etcd });
   const json = JSON.stringify(result, null, 2);
   if (flags.has('out')) writeFileSync(flags.get('out')!, json + '\n');
   process.stdout.write((flags.has('json') ? json : renderResult(result)) + '\n');

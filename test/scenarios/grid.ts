@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import type { EtcdBuild } from '../helpers/etcd-versions.js';
 import { runScenario } from './harness.js';
 import { renderTable, type ScenarioResult } from './report.js';
 import { SLOW_DISK, scenarioByName, withOverrides } from './scenarios.js';
@@ -19,6 +20,8 @@ export interface GridOptions {
   readonly measureSeconds?: number;
   /** One cell, once: to check the grid itself works. */
   readonly quick?: boolean;
+  /** Which etcd every cell runs (default Debian's 3.4). */
+  readonly etcd?: EtcdBuild;
   readonly log?: (line: string) => void;
 }
 
@@ -200,7 +203,7 @@ export async function runGrid(opts: GridOptions = {}): Promise<{ rows: GridRow[]
           expect: 'see the election model',
         });
         try {
-          const r = await runScenario(spec, { log: (l) => log(`  ${l}`) });
+          const r = await runScenario(spec, { log: (l) => log(`  ${l}`), ...(opts.etcd ? { etcd: opts.etcd } : {}) });
           results.push(r);
           rows.push(rowOf(r, stallMs, repeat));
           log(`  stalls ${r.observed.stalls} (${r.observed.stallsOnLeader ?? '?'} on the leader, ${r.observed.walStallsOnLeader ?? '?'} on its WAL), elections ${r.observed.elections}`);
@@ -213,8 +216,9 @@ export async function runGrid(opts: GridOptions = {}): Promise<{ rows: GridRow[]
   }
   mkdirSync(RESULTS_DIR, { recursive: true });
   const stamp = started.toISOString().replace(/[:]/g, '').replace(/\..*$/, 'Z');
-  const jsonFile = join(RESULTS_DIR, `scenario-grid-${stamp}.json`);
-  const csvFile = join(RESULTS_DIR, `scenario-grid-${stamp}.csv`);
+  const tag = opts.etcd ? `-etcd${opts.etcd.minor}` : '';
+  const jsonFile = join(RESULTS_DIR, `scenario-grid${tag}-${stamp}.json`);
+  const csvFile = join(RESULTS_DIR, `scenario-grid${tag}-${stamp}.csv`);
   const table = summarize(rows);
   writeFileSync(
     jsonFile,
@@ -223,6 +227,7 @@ export async function runGrid(opts: GridOptions = {}): Promise<{ rows: GridRow[]
         startedAt: started.toISOString(),
         finishedAt: new Date().toISOString(),
         machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, kernel: release(), arch: arch(), node: process.version },
+        etcd: opts.etcd?.version ?? '3.4',
         stall: { every: SLOW_DISK.every, first: SLOW_DISK.first, agentsTraced: SLOW_DISK.traceAgents },
         loadRate: base.loadRate,
         measureSeconds,

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startEtcdCluster, type EtcdCluster, type EtcdMemberProcess } from '../helpers/etcd-cluster.js';
+import type { EtcdBuild } from '../helpers/etcd-versions.js';
 import { P, startScenarioAgent, type ScenarioAgent } from './agents.js';
 import { countBetween, etcdFiles, readStraceLog, etcdStraceLog, etcdStraceWrap, fioSummary, loopUnavailable, makeLoopFs, startFio, type StallSpec } from './faults.js';
 import { startLoad, type Load } from './load.js';
@@ -26,6 +27,8 @@ export interface RunOptions {
   readonly log?: (line: string) => void;
   /** Keep the scenario's directory (logs, strace logs, Prometheus data) instead of removing it. */
   readonly keepDir?: boolean;
+  /** Which etcd the cluster runs (default Debian's 3.4). */
+  readonly etcd?: EtcdBuild;
 }
 
 /** Why this machine cannot run `spec`, or undefined when it can. */
@@ -304,8 +307,9 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
   }
 
   // ── etcd
-  log(`starting ${spec.size} etcd members (hb ${spec.heartbeatMs} ms, et ${spec.electionMs} ms${wrap ? ', under strace' : ''})`);
+  log(`starting ${spec.size} etcd ${opts.etcd?.version ?? '3.4'} members (hb ${spec.heartbeatMs} ms, et ${spec.electionMs} ms${wrap ? ', under strace' : ''})`);
   const cluster = await startEtcdCluster({
+    ...(opts.etcd ? { etcd: opts.etcd } : {}),
     size: spec.size,
     heartbeatMs: spec.heartbeatMs,
     electionMs: spec.electionMs,
@@ -563,7 +567,7 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
   return {
     scenario: spec.name,
     startedAt,
-    settings: { heartbeatMs: spec.heartbeatMs, electionMs: spec.electionMs, members: spec.size },
+    settings: { heartbeatMs: spec.heartbeatMs, electionMs: spec.electionMs, members: spec.size, etcd: opts.etcd?.version ?? '3.4' },
     fault: { kind: fault.kind, description: describeFault(fault) },
     expect: spec.expect,
     durationSeconds,

@@ -116,7 +116,8 @@ export interface AgentReport {
 export interface ScenarioResult {
   readonly scenario: string;
   readonly startedAt: string;
-  readonly settings: { readonly heartbeatMs: number; readonly electionMs: number; readonly members: number };
+  /** `etcd`: the version the cluster ran (absent in results from before the version matrix: 3.4). */
+  readonly settings: { readonly heartbeatMs: number; readonly electionMs: number; readonly members: number; readonly etcd?: string };
   readonly fault: { readonly kind: string; readonly description: string };
   readonly expect: string;
   /** Length of the measurement window, as it really was. */
@@ -148,7 +149,7 @@ export function renderTable(rows: readonly (readonly string[])[]): string {
 export function renderResult(r: ScenarioResult): string {
   const o = r.observed;
   const lines: string[] = [];
-  lines.push(`scenario ${r.scenario}  (hb ${r.settings.heartbeatMs} ms / et ${r.settings.electionMs} ms, ${r.settings.members} members, ${r.durationSeconds.toFixed(1)} s window, started ${r.startedAt})`);
+  lines.push(`scenario ${r.scenario}  (etcd ${r.settings.etcd ?? '3.4'}, hb ${r.settings.heartbeatMs} ms / et ${r.settings.electionMs} ms, ${r.settings.members} members, ${r.durationSeconds.toFixed(1)} s window, started ${r.startedAt})`);
   lines.push(`fault    ${r.fault.description}`);
   lines.push(`expect   ${r.expect}`);
   lines.push('');

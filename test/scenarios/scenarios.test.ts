@@ -1,10 +1,13 @@
-// The CI subset of the scenarios: each kind of fault once, on a real 3-member etcd 3.4 cluster with
+// The CI subset of the scenarios: each kind of fault once, on a real 3-member etcd cluster of every
+// version of the matrix (3.4, 3.5, 3.6, 3.7; noisy-shared, which tests the disk side, on 3.4 only) with
 // one real agent per member and a real Prometheus. Assertions are on outcomes only (an election
 // happened or did not, per etcdctl; each agent counted exactly the elections its member went through;
-// a killed member's agent reports etcd down and then up again), never on timings. About 5 minutes.
+// a killed member's agent reports etcd down and then up again), never on timings. About 4 minutes a
+// version.
 import { existsSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { CLI } from '../helpers/agent-process.js';
+import { etcdVersionPlans, needsEtcd, type EtcdBuild } from '../helpers/etcd-versions.js';
 import { cannotRun, runScenario } from './harness.js';
 import type { ScenarioResult } from './report.js';
 import { renderResult } from './report.js';
@@ -25,8 +28,8 @@ function spec(name: string, o: Partial<ScenarioSpec>): ScenarioSpec {
   return withOverrides(s, { warmupSeconds: 4, ...o });
 }
 
-async function run(tt: Test, s: ScenarioSpec): Promise<ScenarioResult> {
-  const r = await runScenario(s, { log: (l) => tt.comment(l) });
+async function run(tt: Test, s: ScenarioSpec, etcd?: EtcdBuild): Promise<ScenarioResult> {
+  const r = await runScenario(s, { log: (l) => tt.comment(l), ...(etcd ? { etcd } : {}) });
   tt.comment(`\n${renderResult(r)}`);
   return r;
 }
@@ -40,23 +43,6 @@ function agentsMatchObserved(tt: Test, r: ScenarioResult): void {
   }
 }
 
-const healthy = scenarioByName('healthy')!;
-t.test('healthy: no election, every agent counts none and raises nothing above info', { skip: skipAll || (cannotRun(healthy) ?? false) }, async (tt) => {
-  const r = await run(tt, spec('healthy', { measureSeconds: 30 }));
-  tt.equal(r.observed.elections, 0, 'no raft term increase');
-  tt.ok(r.observed.settled, 'the cluster agrees on term and leader at the end');
-  tt.equal(r.observed.stalls, 0, 'nothing injected');
-  tt.ok(r.observed.etcd.walFsyncCount > 0, "etcd's own WAL fsync histogram moved (the load ran)");
-  agentsMatchObserved(tt, r);
-  for (const a of r.agents) {
-    tt.ok(a.probe.count > 0, `${a.member}: the probe ran`);
-    tt.ok(a.severities !== undefined, `${a.member}: the agent served its diagnosis`);
-    const loud = Object.entries(a.severities ?? {}).filter(([, sev]) => sev !== 'info');
-    tt.same(loud, [], `${a.member}: no finding above info (${a.findings?.join(', ') || 'none'})`);
-    tt.equal(a.verdict, 'healthy', `${a.member}: verdict healthy`);
-  }
-});
-
 // 2 s stalls, not the seed's 1.5 s: raft draws a follower's timeout once per term (10–19 ticks at
 // 100/1000), and a 1.5 s stall (15–16 ticks of silence) elects only when some follower drew below
 // that — 84–91% of terms, so about one run in six to eleven saw no election at all (it happened here;
@@ -68,44 +54,68 @@ const stalls = (o: Partial<ScenarioSpec>): ScenarioSpec => {
   return s.fault.kind === 'slow-disk' ? withOverrides(s, { fault: { ...s.fault, stallMs: 2000 } }) : s;
 };
 
-t.test('slow-disk: injected fdatasync stalls cause elections, and every agent counts them', { skip: skipAll }, async (tt) => {
-  const r = await run(tt, stalls({ measureSeconds: 25 }));
-  tt.ok(r.observed.stalls > 0, 'strace delayed some of etcd’s fdatasync calls');
-  tt.ok((r.observed.probeStalls ?? 0) > 0, "strace delayed some of the agents' probe fdatasync calls");
-  tt.ok(r.observed.elections > 0, 'the raft term rose: elections happened');
-  agentsMatchObserved(tt, r);
+const healthy = scenarioByName('healthy')!;
 
-  // The diagnosis' tuning, applied: the same stalls must no longer cost an election.
-  const recs = r.agents.flatMap((a) => (a.recommendation ? [a.recommendation] : []));
-  tt.ok(recs.length > 0, `the agents recommend tuning (${recs.map((x) => `${x.heartbeatMs}/${x.electionMs}`).join(', ')})`);
-  if (recs.length === 0) return;
-  const rec = recs.reduce((a, b) => (b.electionMs > a.electionMs ? b : a));
-  tt.ok(rec.electionMs > 2000 + rec.heartbeatMs, 'the recommended election timeout covers a 2 s stall and a heartbeat');
-  const tuned = await run(tt, stalls({ measureSeconds: 25, heartbeatMs: rec.heartbeatMs, electionMs: rec.electionMs }));
-  tt.ok(tuned.observed.stalls > 0, 'the same stalls were injected');
-  tt.equal(tuned.observed.elections, 0, `with hb ${rec.heartbeatMs} / et ${rec.electionMs} the stalls cause no election`);
-  agentsMatchObserved(tt, tuned);
-});
+/** The scenarios every etcd version must pass; `skip` says why this machine cannot run them at all. */
+function scenarioBehaviours(etcd: EtcdBuild, versionSkip: { skip?: string }): void {
+  const skipped = (why?: string): { skip?: string | false } => ({ skip: skipAll || versionSkip.skip || why || false });
+  t.test(`etcd ${etcd.version}: healthy: no election, every agent counts none and raises nothing above info`, skipped(cannotRun(healthy)), async (tt) => {
+    const r = await run(tt, spec('healthy', { measureSeconds: 30 }), etcd);
+    tt.equal(r.observed.elections, 0, 'no raft term increase');
+    tt.ok(r.observed.settled, 'the cluster agrees on term and leader at the end');
+    tt.equal(r.observed.stalls, 0, 'nothing injected');
+    tt.ok(r.observed.etcd.walFsyncCount > 0, "etcd's own WAL fsync histogram moved (the load ran)");
+    agentsMatchObserved(tt, r);
+    for (const a of r.agents) {
+      tt.ok(a.probe.count > 0, `${a.member}: the probe ran`);
+      tt.ok(a.severities !== undefined, `${a.member}: the agent served its diagnosis`);
+      const loud = Object.entries(a.severities ?? {}).filter(([, sev]) => sev !== 'info');
+      tt.same(loud, [], `${a.member}: no finding above info (${a.findings?.join(', ') || 'none'})`);
+      tt.equal(a.verdict, 'healthy', `${a.member}: verdict healthy`);
+    }
+  });
 
-t.test('frozen-leader: a SIGSTOPped leader is replaced, and every agent counts the election', { skip: skipAll }, async (tt) => {
-  const r = await run(tt, spec('frozen-leader', { measureSeconds: 12 }));
-  tt.ok(r.observed.elections >= 1, 'at least one election (two candidates can each start one)');
-  tt.ok(r.observed.settled, 'the cluster agrees on term and leader at the end');
-  tt.not(r.observed.leaderAfter, r.observed.fault?.['frozen'], 'the frozen member is no longer the leader');
-  agentsMatchObserved(tt, r);
-});
+  t.test(`etcd ${etcd.version}: slow-disk: injected fdatasync stalls cause elections, and every agent counts them`, skipped(), async (tt) => {
+    const r = await run(tt, stalls({ measureSeconds: 25 }), etcd);
+    tt.ok(r.observed.stalls > 0, 'strace delayed some of etcd’s fdatasync calls');
+    tt.ok((r.observed.probeStalls ?? 0) > 0, "strace delayed some of the agents' probe fdatasync calls");
+    tt.ok(r.observed.elections > 0, 'the raft term rose: elections happened');
+    agentsMatchObserved(tt, r);
 
-t.test('member-down: the agent on a killed member reports etcd down, then up after the restart', { skip: skipAll }, async (tt) => {
-  const r = await run(tt, spec('member-down', { measureSeconds: 20, fault: { kind: 'member-down', downMs: 10_000, target: 'follower', afterMs: 2000 } }));
-  const killed = r.observed.fault?.['killed'] as string | undefined;
-  tt.ok(killed, 'a member was killed');
-  tt.not(r.observed.fault?.['agentSawDownAfterMs'], null, 'its agent reported source_up{source="etcd_api"} 0 while it was down');
-  tt.not(r.observed.fault?.['agentSawUpAfterRestartMs'], null, 'and 1 again after the restart');
-  const agent = r.agents.find((a) => a.member === killed);
-  tt.same(agent?.etcdApiUp, { min: 0, last: 1 }, 'the polled source_up went to 0 and ended at 1');
-  tt.equal(r.observed.elections, 0, 'killing a follower starts no election');
-  agentsMatchObserved(tt, r);
-});
+    // The diagnosis' tuning, applied: the same stalls must no longer cost an election.
+    const recs = r.agents.flatMap((a) => (a.recommendation ? [a.recommendation] : []));
+    tt.ok(recs.length > 0, `the agents recommend tuning (${recs.map((x) => `${x.heartbeatMs}/${x.electionMs}`).join(', ')})`);
+    if (recs.length === 0) return;
+    const rec = recs.reduce((a, b) => (b.electionMs > a.electionMs ? b : a));
+    tt.ok(rec.electionMs > 2000 + rec.heartbeatMs, 'the recommended election timeout covers a 2 s stall and a heartbeat');
+    const tuned = await run(tt, stalls({ measureSeconds: 25, heartbeatMs: rec.heartbeatMs, electionMs: rec.electionMs }), etcd);
+    tt.ok(tuned.observed.stalls > 0, 'the same stalls were injected');
+    tt.equal(tuned.observed.elections, 0, `with hb ${rec.heartbeatMs} / et ${rec.electionMs} the stalls cause no election`);
+    agentsMatchObserved(tt, tuned);
+  });
+
+  t.test(`etcd ${etcd.version}: frozen-leader: a SIGSTOPped leader is replaced, and every agent counts the election`, skipped(), async (tt) => {
+    const r = await run(tt, spec('frozen-leader', { measureSeconds: 12 }), etcd);
+    tt.ok(r.observed.elections >= 1, 'at least one election (two candidates can each start one)');
+    tt.ok(r.observed.settled, 'the cluster agrees on term and leader at the end');
+    tt.not(r.observed.leaderAfter, r.observed.fault?.['frozen'], 'the frozen member is no longer the leader');
+    agentsMatchObserved(tt, r);
+  });
+
+  t.test(`etcd ${etcd.version}: member-down: the agent on a killed member reports etcd down, then up after the restart`, skipped(), async (tt) => {
+    const r = await run(tt, spec('member-down', { measureSeconds: 20, fault: { kind: 'member-down', downMs: 10_000, target: 'follower', afterMs: 2000 } }), etcd);
+    const killed = r.observed.fault?.['killed'] as string | undefined;
+    tt.ok(killed, 'a member was killed');
+    tt.not(r.observed.fault?.['agentSawDownAfterMs'], null, 'its agent reported source_up{source="etcd_api"} 0 while it was down');
+    tt.not(r.observed.fault?.['agentSawUpAfterRestartMs'], null, 'and 1 again after the restart');
+    const agent = r.agents.find((a) => a.member === killed);
+    tt.same(agent?.etcdApiUp, { min: 0, last: 1 }, 'the polled source_up went to 0 and ended at 1');
+    tt.equal(r.observed.elections, 0, 'killing a follower starts no election');
+    agentsMatchObserved(tt, r);
+  });
+}
+
+for (const plan of etcdVersionPlans()) scenarioBehaviours(plan.build, needsEtcd(plan));
 
 const noisy = scenarioByName('noisy-shared')!;
 t.test('noisy-shared: fio beside etcd on one loop-mounted filesystem', { skip: skipAll || (cannotRun(noisy) ?? false) }, async (tt) => {

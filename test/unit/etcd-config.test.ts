@@ -10,7 +10,9 @@ import {
   parseEtcdArgs,
   parseEtcdEnv,
   parseManifest,
+  preVoteDefault,
   resolveEtcdConfig,
+  runningPreVote,
   type EtcdConfigSample,
   type EtcdConfigValues,
   type EtcdConfigOptions,
@@ -77,9 +79,73 @@ t.test('parseManifest reads kubeadm manifests', async (t) => {
   t.same(tuned?.env, {});
   t.same(parseEtcdArgs(tuned?.args ?? []), {
     name: 'cp-1', 'data-dir': '/var/lib/etcd', 'heartbeat-interval': '250', 'election-timeout': '2500',
+    'experimental-initial-corrupt-check': 'true',
   });
   const plain = parseManifest(fixture('kubeadm-etcd-default.yaml'));
-  t.same(parseEtcdArgs(plain?.args ?? []), { name: 'cp-1', 'data-dir': '/var/lib/etcd' }, 'the default manifest has no tuning');
+  t.same(parseEtcdArgs(plain?.args ?? []), { name: 'cp-1', 'data-dir': '/var/lib/etcd', 'experimental-initial-corrupt-check': 'true' }, 'the default manifest has no tuning');
+});
+
+t.test('pre-vote: as Go reads a boolean flag; unset it follows the version (off in 3.4, on from 3.5)', async (t) => {
+  const cases: Array<[string, string[], boolean | undefined]> = [
+    ['bare flag', ['etcd', '--pre-vote'], true],
+    ['bare flag does not take the next argument', ['etcd', '--pre-vote', '--heartbeat-interval=250'], true],
+    ['=false', ['etcd', '--pre-vote=false'], false],
+    ['Go spellings', ['etcd', '-pre-vote=F'], false],
+    ['=1', ['etcd', '--pre-vote=1'], true],
+    ['last wins', ['etcd', '--pre-vote=false', '--pre-vote'], true],
+    ['not a boolean: ignored', ['etcd', '--pre-vote=yes'], undefined],
+    ['absent', ['etcd', '--heartbeat-interval=250'], undefined],
+  ];
+  for (const [name, argv, want] of cases) {
+    t.equal(resolveEtcdConfig({ cmdline: parseEtcdArgs(argv) }).preVote?.value, want, name);
+  }
+  t.match(resolveEtcdConfig({ cmdline: parseEtcdArgs(['etcd', '--pre-vote=yes']) }).notes, [/ignored --pre-vote="yes" from cmdline: not a boolean/]);
+  t.same(resolveEtcdConfig({ env: parseEtcdEnv({ ETCD_PRE_VOTE: 'false' }) }).preVote, { value: false, origin: 'env' });
+
+  const versions: Array<[string, boolean | undefined]> = [['3.4.23', false], ['3.5.0', true], ['3.6.17', true], ['3.7.4', true], ['4.0.0', true], ['3.3.27', false], ['', undefined], ['dev', undefined]];
+  for (const [version, want] of versions) t.equal(preVoteDefault(version), want, `default of ${JSON.stringify(version)}`);
+  const unset = resolveEtcdConfig({ cmdline: parseEtcdArgs(['etcd']) });
+  t.same(runningPreVote(unset, '3.4.23'), { value: false, origin: 'default' });
+  t.same(runningPreVote(unset, '3.6.17'), { value: true, origin: 'default' });
+  t.equal(runningPreVote(unset, undefined), undefined, 'unset and no version: unknown');
+  t.same(runningPreVote(resolveEtcdConfig({ manifest: parseEtcdArgs(['etcd', '--pre-vote=false']) }), '3.6.17'), { value: false, origin: 'manifest' }, 'set beats the default');
+});
+
+t.test("feature gates: 3.6's --feature-gates and the --experimental-* flags they replace; unknown gates ignored, the rest read", async (t) => {
+  const gates = (argv: string[]) => resolveEtcdConfig({ manifest: parseEtcdArgs(argv) });
+  t.same(gates(['etcd', '--feature-gates=InitialCorruptCheck=true,StopGRPCServiceOnDefrag=false']).featureGates, {
+    value: { InitialCorruptCheck: true, StopGRPCServiceOnDefrag: false }, origin: 'manifest',
+  });
+  t.same(gates(['etcd', '--experimental-initial-corrupt-check=true', '--experimental-compact-hash-check-enabled']).featureGates?.value, {
+    InitialCorruptCheck: true, CompactHashCheck: true,
+  }, 'the 3.5 spellings');
+  const odd = gates(['etcd', '--feature-gates= InitialCorruptCheck = true , NewIn38=true,CompactHashCheck,TxnModeWriteWithSharedBuffer=maybe,,', '--heartbeat-interval=250']);
+  t.same(odd.featureGates?.value, { InitialCorruptCheck: true }, 'blanks trimmed; the known, well-formed gate read');
+  t.match(odd.notes, [
+    /ignored feature gate "NewIn38" from manifest: not one of etcd 3.6's/,
+    /ignored --feature-gates item "CompactHashCheck" from manifest: not NAME=true or NAME=false/,
+    /ignored --feature-gates item "TxnModeWriteWithSharedBuffer=maybe"/,
+  ]);
+  t.equal(odd.heartbeatInterval?.value, 250, 'the other flags are still read');
+  t.equal(gates(['etcd', '--feature-gates=']).featureGates, undefined, 'an empty list sets nothing');
+});
+
+t.test("kubeadm 1.34's etcd 3.6 manifest: renamed flags and feature gates change nothing the agent reads", async (t) => {
+  const argv = [
+    'etcd', '--advertise-client-urls=https://10.0.0.11:2379', '--cert-file=/etc/kubernetes/pki/etcd/server.crt',
+    '--client-cert-auth=true', '--data-dir=/var/lib/etcd', '--feature-gates=InitialCorruptCheck=true',
+    '--initial-advertise-peer-urls=https://10.0.0.11:2380', '--initial-cluster=cp-1=https://10.0.0.11:2380',
+    '--key-file=/etc/kubernetes/pki/etcd/server.key', '--listen-client-urls=https://127.0.0.1:2379,https://10.0.0.11:2379',
+    '--listen-metrics-urls=http://0.0.0.0:2381', '--listen-peer-urls=https://10.0.0.11:2380', '--name=cp-1',
+    '--peer-cert-file=/etc/kubernetes/pki/etcd/peer.crt', '--peer-client-cert-auth=true', '--peer-key-file=/etc/kubernetes/pki/etcd/peer.key',
+    '--peer-trusted-ca-file=/etc/kubernetes/pki/etcd/ca.crt', '--snapshot-count=10000', '--trusted-ca-file=/etc/kubernetes/pki/etcd/ca.crt',
+    '--watch-progress-notify-interval=5s', '--heartbeat-interval=250', '--election-timeout=2500',
+  ];
+  const got = resolveEtcdConfig({ manifest: parseEtcdArgs(argv) });
+  t.same([got.name?.value, got.heartbeatInterval?.value, got.electionTimeout?.value, got.dataDir?.value], ['cp-1', 250, 2500, '/var/lib/etcd']);
+  t.same(got.featureGates?.value, { InitialCorruptCheck: true });
+  t.equal(got.preVote, undefined, 'kubeadm does not set --pre-vote: the version decides');
+  t.equal(got.notes, undefined, 'nothing ignored');
 });
 
 const pod = (container: string, before = ''): string => `apiVersion: v1
@@ -347,6 +413,7 @@ t.test('the source: kubeadm manifest without hostPID', async (t) => {
     electionTimeout: { value: 2500, origin: 'manifest' },
     dataDir: { value: '/var/lib/etcd', origin: 'manifest' },
     walDir: { value: '/var/lib/etcd/member/wal', origin: 'default' },
+    featureGates: { value: { InitialCorruptCheck: true }, origin: 'manifest' },
     foundIn: path.join(fixtures, 'kubeadm-etcd.yaml'),
   });
   const plain = valueOf(await createEtcdConfigSource(opts(root, path.join(fixtures, 'kubeadm-etcd-default.yaml'))).sample(new Date()));

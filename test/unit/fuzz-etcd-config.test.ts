@@ -45,6 +45,8 @@ t.test('parseEtcdArgs round-trips Go flag syntax in every style; the last occurr
   const entry = fc.tuple(key, anyText, style);
   // Other flags around them, written so that Go would parse them the same way (a value only with `=`).
   const noise = fc.constantFrom('--enable-v2', '--cert-file=/c.crt', '--listen-client-urls=http://127.0.0.1:2379', '-v', '--heartbeat=5', '--data-dir-x=/x');
+  // A boolean flag never takes the next argument: given bare it is true, as in Go.
+  const isBool = (k: string): boolean => k === 'pre-vote' || k.startsWith('experimental-');
   fc.assert(
     fc.property(fc.array(fc.tuple(entry, fc.option(noise)), { maxLength: 10 }), (items) => {
       const argv = ['/usr/bin/etcd'];
@@ -52,8 +54,9 @@ t.test('parseEtcdArgs round-trips Go flag syntax in every style; the last occurr
       for (const [[k, v, s], n] of items) {
         if (s === '--k=v') argv.push(`--${k}=${v}`);
         else if (s === '-k=v') argv.push(`-${k}=${v}`);
+        else if (isBool(k)) argv.push(s === '--k v' ? `--${k}` : `-${k}`);
         else argv.push(s === '--k v' ? `--${k}` : `-${k}`, v);
-        want[k] = v;
+        want[k] = isBool(k) && !s.includes('=') ? 'true' : v;
         if (n !== null) argv.push(n);
       }
       return JSON.stringify(sortKeys(parseEtcdArgs(argv))) === JSON.stringify(sortKeys(want));
