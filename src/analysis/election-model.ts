@@ -253,12 +253,12 @@ function stallOnlyElection(input: RecommendInput, n: number): number {
 }
 
 /**
- * Why the rate is the same with pre-vote (docs/election-model.md, "Pre-vote"): a follower grants a
- * (pre-)vote once it has not heard from the leader for the base election timeout, and during a
- * leader's stall every follower has been silent as long as the first to campaign, whose randomized
- * timeout is never below that base.
+ * Why the rate is the same with pre-vote (docs/election-model.md, "Pre-vote"): a follower refuses a
+ * (pre-)vote only while it heard from the leader within the base election timeout, and during a
+ * leader's stall the first follower to campaign has waited at least that long, as have the others (to
+ * within one tick of their own clocks).
  */
-const PRE_VOTE_WORDS = "it does not stop these elections: when a stalled leader's silence outlasts a follower's randomized timeout, every follower is past the base timeout and grants the (pre-)vote";
+const PRE_VOTE_WORDS = "it does not prevent elections from a leader's stall: by the time a follower campaigns, the others have not heard from the leader for the base election timeout either and grant the vote";
 
 const SOURCE_WORDS: Record<StallSource, string> = {
   etcd_wal_fsync: "etcd's WAL fsync histogram (the raft loop's own stalls)",
