@@ -22,6 +22,8 @@ const DEBIAN = {
   'prometheus-alertmanager': '/usr/bin/amtool',
   // The status page's end-to-end tests drive it with playwright-core.
   chromium: '/usr/bin/chromium',
+  // The kubeadm node test gives its node a network namespace of its own (`ip link set lo up`).
+  iproute2: '/usr/sbin/ip',
 };
 
 const missing = Object.entries(DEBIAN).filter(([, file]) => !existsSync(file)).map(([pkg]) => pkg);
