@@ -22,6 +22,7 @@ import {
 } from 'etcd3';
 import { bytes, seconds, type Bytes, type Milliseconds, type Seconds } from '../units.js';
 import { errorMessage, failure, success, type FailureReason, type Outcome, type Source } from './source.js';
+import { versionNotes } from './etcd-version.js';
 
 export interface EtcdMember {
   readonly id: string; // hex, as etcdctl prints it
@@ -46,24 +47,6 @@ export interface EtcdApiSample {
   readonly roundTrip: Seconds;
   /** The member's etcd version in words, said once in the log (and again when it changes: an upgrade). */
   readonly notes?: readonly string[];
-}
-
-/**
- * The etcd lines this agent is tested against: Debian's 3.4 and 3.5, 3.6 and 3.7 built from etcd's
- * Go modules (tools/etcd-server/versions.json; a test keeps the two lists equal).
- */
-export const TESTED_ETCD_LINES = ['3.4', '3.5', '3.6', '3.7'] as const;
-
-/** What the log says of a member's version: which one, and whether this agent was tested with it. */
-export function versionNotes(member: string, version: string): string[] {
-  const line = /^(\d+)\.(\d+)(?:\.|$)/.exec(version);
-  const tested = line !== null && (TESTED_ETCD_LINES as readonly string[]).includes(`${line[1]}.${line[2]}`);
-  const range = `${TESTED_ETCD_LINES[0]}–${TESTED_ETCD_LINES.at(-1)}`;
-  return [
-    tested
-      ? `etcd member ${member} runs etcd ${version}`
-      : `etcd member ${member} runs etcd ${JSON.stringify(version)}, a version this agent was not tested with (${range}): it reads the metric families and flags it finds, and says which it misses`,
-  ];
 }
 
 export interface EtcdApiOptions {

@@ -14,6 +14,7 @@ import { open, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ms, type Milliseconds } from '../units.js';
 import { errorMessage, failure, reasonForError, success, type FailureReason, type Source } from './source.js';
+import { preVoteDefault } from './etcd-version.js';
 
 /** Where a value of etcd's configuration was found. */
 export type ConfigOrigin = 'flag' | 'manifest' | 'cmdline' | 'env' | 'default';
@@ -84,17 +85,6 @@ export const ETCD_DEFAULTS = {
   electionTimeout: ms(1000),
 } as const;
 
-/**
- * `--pre-vote`'s default for a member's version: off in 3.4, on from 3.5 (embed/config.go's
- * `PreVote: true`); undefined for a version string that says no minor version.
- */
-export function preVoteDefault(version: string): boolean | undefined {
-  const m = /^(\d+)\.(\d+)(?:\.|$)/.exec(version);
-  if (!m) return undefined;
-  const [major, minor] = [Number(m[1]), Number(m[2])];
-  return major > 3 || (major === 3 && minor >= 5);
-}
-
 /** Whether etcd runs with pre-vote: as set, else its version's default; undefined when neither is known. */
 export function runningPreVote(config: EtcdConfigSample | undefined, version: string | undefined): Setting<boolean> | undefined {
   if (config?.preVote) return config.preVote;
@@ -111,8 +101,8 @@ const envNameOf = (key: EtcdConfigKey): string => `ETCD_${key.toUpperCase().repl
  * The flags of interest in an etcd command line, parsed as Go's `flag` package does: `--flag=value`,
  * `-flag=value`, `--flag value`, `-flag value`; `--` ends the flags; the last occurrence wins. A
  * boolean flag given bare (`--pre-vote`) is true and takes no argument; any other flag given bare
- * takes the next argument (even one that starts with `-`, like Go). Elements that are not flags (argv[0], values of other flags) are
- * skipped, so the whole argv can be passed.
+ * takes the next argument (even one that starts with `-`, like Go). Elements that are not flags
+ * (argv[0], values of other flags) are skipped, so the whole argv can be passed.
  */
 export function parseEtcdArgs(args: readonly string[]): EtcdConfigValues {
   const out: EtcdConfigValues = {};

@@ -10,13 +10,13 @@ import {
   parseEtcdArgs,
   parseEtcdEnv,
   parseManifest,
-  preVoteDefault,
   resolveEtcdConfig,
   runningPreVote,
   type EtcdConfigSample,
   type EtcdConfigValues,
   type EtcdConfigOptions,
 } from '../../src/sources/etcd-config.js';
+import { preVoteDefault } from '../../src/sources/etcd-version.js';
 import { ms } from '../../src/units.js';
 import type { Outcome } from '../../src/sources/source.js';
 
