@@ -23,7 +23,12 @@ export function imageNodeVersion() {
   return m[1];
 }
 
+/**
+ * Where the release is kept. As root, outside root's home (0700): some tests run the agent as an
+ * ordinary user (nobody), who must be able to execute this Node.js too.
+ */
 function cacheDir(version) {
+  if (process.getuid?.() === 0 && !process.env.XDG_CACHE_HOME) return join('/usr/local/lib', 'etcd-latency-agent', 'node', `v${version}`);
   const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
   return join(base, 'etcd-latency-agent', 'node', `v${version}`);
 }
