@@ -50,7 +50,7 @@ export async function startAgent(opts: {
   const group = new Group(`agent ${opts.name}`, file!, args, logFile, { env: { PATH: process.env.PATH } });
   let nodePid: number | undefined = opts.wrap?.length ? undefined : group.pgid;
   const pid = (): number => {
-    nodePid ??= findDescendant(group.pgid, 'node');
+    nodePid ??= findDescendant(group.pgid, process.execPath);
     if (nodePid === undefined) throw new Error(`agent ${opts.name}: node process not found under pid ${group.pgid}`);
     return nodePid;
   };

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { signal as trySignal } from '../../test/scenarios/processes.js';
+import { exeOf, signal as trySignal } from '../../test/scenarios/processes.js';
 
 export { trySignal };
 
@@ -92,20 +92,15 @@ export function childrenOf(pid: number): number[] {
   }
 }
 
-export function commOf(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** The first descendant of `pid` (itself included) whose command name is `comm`. */
-export function findDescendant(pid: number, comm: string): number | undefined {
+/**
+ * The first descendant of `pid` (itself included) running the executable `exe`. By executable, not
+ * command name: Node.js 24 names its main thread, and so its process, "MainThread".
+ */
+export function findDescendant(pid: number, exe: string): number | undefined {
   const queue = [pid];
   while (queue.length > 0) {
     const p = queue.shift()!;
-    if (commOf(p)?.startsWith(comm)) return p;
+    if (exeOf(p) === exe) return p;
     queue.push(...childrenOf(p));
   }
   return undefined;

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI } from '../helpers/agent-process.js';
 import { freePort, type EtcdMemberProcess } from '../helpers/etcd-cluster.js';
 import { STRACE_BIN, straceArgs, type StallSpec } from './faults.js';
-import { childrenOf, spawnGroup, tail, type Cleanups, type GroupChild } from './processes.js';
+import { childrenOf, exeOf, spawnGroup, tail, type Cleanups, type GroupChild } from './processes.js';
 
 export const P = 'etcd_latency_agent_';
 
@@ -78,7 +78,8 @@ export async function startScenarioAgent(cleanups: Cleanups, o: AgentOptions): P
   let nodePid: number | undefined = o.stall ? undefined : group.pgid;
   const pid = (): number | undefined => {
     if (nodePid !== undefined) return nodePid;
-    nodePid = childrenOf(group.pgid).find((c) => c.comm === 'node' || c.comm.startsWith('node'))?.pid;
+    // By executable: Node.js 24 calls its process "MainThread", not "node".
+    nodePid = childrenOf(group.pgid).find((c) => exeOf(c.pid) === process.execPath)?.pid;
     return nodePid;
   };
   const get = async (path: string) => {

@@ -8,7 +8,7 @@
 // - on SIGINT/SIGTERM/SIGHUP or process exit, the synchronous variant of every clean-up of every live
 //   registry (SIGKILL, `umount -l`, `losetup -d`, rmSync), then the signal is re-raised.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface Cleanup {
@@ -148,6 +148,15 @@ export function groupMembers(pgid: number): ProcStat[] {
 /** Direct children of `pid` (not zombies). */
 export function childrenOf(pid: number): ProcStat[] {
   return allStats().filter((s) => s.ppid === pid && s.state !== 'Z');
+}
+
+/** The executable a process runs (/proc/PID/exe), when readable. */
+export function exeOf(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return undefined;
+  }
 }
 
 export function alive(pid: number | undefined): boolean {
