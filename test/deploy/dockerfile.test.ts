@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import t from 'tap';
 import { FLAGS } from '../../src/config.js';
+import { parseDockerfile, type Stage } from '../helpers/dockerfile.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
@@ -13,50 +14,6 @@ const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as 
   bin: Record<string, string>;
   engines: { node: string };
 };
-
-interface Instruction {
-  readonly op: string;
-  readonly args: string;
-  readonly line: number;
-}
-interface Stage {
-  readonly image: string;
-  readonly name: string | undefined;
-  readonly instructions: Instruction[];
-}
-
-/** Dockerfile → stages of instructions (comments dropped, `\` continuations joined). */
-function parseDockerfile(text: string): { globals: Instruction[]; stages: Stage[] } {
-  const instructions: Instruction[] = [];
-  let buffer = '';
-  let start = 0;
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.trimEnd();
-    if (buffer === '' && (line.trim() === '' || line.trimStart().startsWith('#'))) return;
-    if (buffer !== '' && line.trimStart().startsWith('#')) return; // comments inside a continuation
-    if (buffer === '') start = i + 1;
-    if (line.endsWith('\\')) {
-      buffer += line.slice(0, -1) + ' ';
-      return;
-    }
-    buffer += line;
-    const m = /^\s*([A-Za-z]+)\s+([\s\S]*)$/.exec(buffer);
-    if (!m) throw new Error(`Dockerfile line ${start}: cannot parse "${buffer}"`);
-    instructions.push({ op: m[1]!.toUpperCase(), args: m[2]!.trim(), line: start });
-    buffer = '';
-  });
-  const globals: Instruction[] = [];
-  const stages: Stage[] = [];
-  for (const ins of instructions) {
-    if (ins.op === 'FROM') {
-      const m = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(ins.args);
-      if (!m) throw new Error(`Dockerfile line ${ins.line}: cannot parse FROM ${ins.args}`);
-      stages.push({ image: m[1]!, name: m[2], instructions: [] });
-    } else if (stages.length === 0) globals.push(ins);
-    else stages.at(-1)!.instructions.push(ins);
-  }
-  return { globals, stages };
-}
 
 const dockerfile = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
 const { stages } = dockerfile;

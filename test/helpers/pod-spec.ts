@@ -11,6 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parse, parseAllDocuments } from 'yaml';
+import { parseDockerfile } from './dockerfile.js';
 
 export interface HostPathVolume {
   readonly name: string;
@@ -267,28 +268,25 @@ export function kustomizedDaemonSet(kustomizationDir: string): PodSpec {
  * form only). Instructions that only build the filesystem are the caller's `files`.
  */
 export function imageFromDockerfile(dockerfile: string, files: ReadonlyArray<readonly [string, string]>): ImageConfig {
-  const lines = readFileSync(dockerfile, 'utf8').replace(/\\\n/g, ' ').split('\n').map((l) => l.trim());
-  const stage = lines.slice(lines.map((l) => /^FROM\s/i.test(l)).lastIndexOf(true) + 1);
+  const final = parseDockerfile(readFileSync(dockerfile, 'utf8')).stages.at(-1);
   const env: Record<string, string> = { PATH: DOCKER_DEFAULT_PATH };
   let workdir = '/';
   let user = '0:0';
   let entrypoint: string[] = [];
   let cmd: string[] = [];
-  for (const line of stage) {
-    const [, instr, rest] = /^(\w+)\s+(.*)$/.exec(line) ?? [];
-    if (instr === undefined || rest === undefined) continue;
-    switch (instr.toUpperCase()) {
+  for (const { op, args } of final?.instructions ?? []) {
+    switch (op) {
       case 'ENV':
-        for (const pair of rest.split(/\s+/)) {
+        for (const pair of args.split(/\s+/)) {
           const eq = pair.indexOf('=');
-          if (eq <= 0) throw new Error(`${dockerfile}: ENV ${rest}: only the KEY=VALUE form is read`);
+          if (eq <= 0) throw new Error(`${dockerfile}: ENV ${args}: only the KEY=VALUE form is read`);
           env[pair.slice(0, eq)] = pair.slice(eq + 1);
         }
         break;
-      case 'WORKDIR': workdir = rest; break;
-      case 'USER': user = rest; break;
-      case 'ENTRYPOINT': entrypoint = execForm(rest, dockerfile); break;
-      case 'CMD': cmd = execForm(rest, dockerfile); break;
+      case 'WORKDIR': workdir = args; break;
+      case 'USER': user = args; break;
+      case 'ENTRYPOINT': entrypoint = execForm(args, dockerfile); break;
+      case 'CMD': cmd = execForm(args, dockerfile); break;
       default: break;
     }
   }
