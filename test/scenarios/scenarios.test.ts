@@ -59,7 +59,7 @@ const healthy = scenarioByName('healthy')!;
 /** The scenarios every etcd version must pass; `skip` says why this machine cannot run them at all. */
 function scenarioBehaviours(etcd: EtcdBuild, versionSkip: { skip?: string }): void {
   const skipped = (why?: string): { skip?: string | false } => ({ skip: skipAll || versionSkip.skip || why || false });
-  t.test(`etcd ${etcd.version}: healthy: no election, every agent counts none and raises nothing above info`, skipped(cannotRun(healthy)), async (tt) => {
+  t.test(`etcd ${etcd.version}: healthy: no election, every agent counts none and raises nothing above info but disk latency etcd itself measured`, skipped(cannotRun(healthy)), async (tt) => {
     const r = await run(tt, spec('healthy', { measureSeconds: 30 }), etcd);
     tt.equal(r.observed.elections, 0, 'no raft term increase');
     tt.ok(r.observed.settled, 'the cluster agrees on term and leader at the end');
@@ -69,9 +69,15 @@ function scenarioBehaviours(etcd: EtcdBuild, versionSkip: { skip?: string }): vo
     for (const a of r.agents) {
       tt.ok(a.probe.count > 0, `${a.member}: the probe ran`);
       tt.ok(a.severities !== undefined, `${a.member}: the agent served its diagnosis`);
-      const loud = Object.entries(a.severities ?? {}).filter(([, sev]) => sev !== 'info');
-      tt.same(loud, [], `${a.member}: no finding above info (${a.findings?.join(', ') || 'none'})`);
-      tt.equal(a.verdict, 'healthy', `${a.member}: verdict healthy`);
+      // The host's disk is shared with the whole run on 2 cores: when etcd's own WAL fsync p99 for this
+      // member (its /metrics, read by the harness) really missed the 10 ms target, the agent is right to
+      // warn about disk latency, and only that is allowed; anything else above info fails.
+      const walP99 = r.observed.members.find((m) => m.member === a.member)?.walFsync?.p99;
+      const slowForReal = walP99 !== undefined && walP99 > 0.01;
+      const allowed = new Set(slowForReal ? ['wal_fsync_slow', 'backend_commit_slow', 'probe_fsync_slow', 'disk_shared'] : []);
+      const loud = Object.entries(a.severities ?? {}).filter(([code, sev]) => sev !== 'info' && !(sev === 'warning' && allowed.has(code)));
+      tt.same(loud, [], `${a.member}: no finding above info but disk latency etcd itself measured (WAL p99 ${walP99 === undefined ? '?' : (walP99 * 1000).toFixed(1)} ms; ${a.findings?.join(', ') || 'none'})`);
+      tt.equal(a.verdict, slowForReal && Object.values(a.severities ?? {}).includes('warning') ? 'degraded' : 'healthy', `${a.member}: verdict follows (${a.verdict})`);
     }
   });
 
