@@ -6,6 +6,7 @@
 // version.
 import { existsSync } from 'node:fs';
 import t, { type Test } from 'tap';
+import { DEFAULT_THRESHOLDS } from '../../src/analysis/thresholds.js';
 import { CLI } from '../helpers/agent-process.js';
 import { etcdVersionPlans, needsEtcd, type EtcdBuild } from '../helpers/etcd-versions.js';
 import { cannotRun, runScenario } from './harness.js';
@@ -73,7 +74,7 @@ function scenarioBehaviours(etcd: EtcdBuild, versionSkip: { skip?: string }): vo
       // member (its /metrics, read by the harness) really missed the 10 ms target, the agent is right to
       // warn about disk latency, and only that is allowed; anything else above info fails.
       const walP99 = r.observed.members.find((m) => m.member === a.member)?.walFsync?.p99;
-      const slowForReal = walP99 !== undefined && walP99 > 0.01;
+      const slowForReal = walP99 !== undefined && walP99 * 1000 > DEFAULT_THRESHOLDS.walFsyncP99;
       const allowed = new Set(slowForReal ? ['wal_fsync_slow', 'backend_commit_slow', 'probe_fsync_slow', 'disk_shared'] : []);
       const loud = Object.entries(a.severities ?? {}).filter(([code, sev]) => sev !== 'info' && !(sev === 'warning' && allowed.has(code)));
       tt.same(loud, [], `${a.member}: no finding above info but disk latency etcd itself measured (WAL p99 ${walP99 === undefined ? '?' : (walP99 * 1000).toFixed(1)} ms; ${a.findings?.join(', ') || 'none'})`);
