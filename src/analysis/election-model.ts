@@ -1,13 +1,14 @@
 // The election model: how often a disk that stalls etcd's raft loop makes the cluster elect a new
 // leader, for the settings running now and for any candidate settings. Pure: no I/O, no clock.
-// docs/election-model.md explains the model, its assumptions and its calibration knob.
+// docs/election-model.md explains the model, its assumptions and its validation.
 //
 // etcd's raft loop ticks (and so sends heartbeats) in the goroutine that writes and fdatasyncs the
-// WAL: a leader stalled s ms in fdatasync is silent for about s + heartbeat. Each follower waits a
-// randomized election timeout drawn uniformly from [et, 2·et) (etcd raft); it campaigns when its draw
-// is shorter than the silence. With n members (n − 1 followers, independent draws):
-//
-//   P(election | stall s) = 1 − (1 − clamp((s + hb − et) / et, 0, 1))^(n − 1)
+// WAL, so a leader stalled s ms in fdatasync sends nothing. etcd raft counts in ticks of one heartbeat
+// interval: a follower campaigns once it has counted d ticks without hearing from the leader, d drawn
+// uniformly from [E, 2E) (E = election / heartbeat) when its term begins — once per term, not per
+// stall. Measured from the last heartbeat, the leader is silent for s + φ·hb (φ: where in its tick
+// the stall began) and the follower campaigns after (d − ψ)·hb (ψ: its own tick's phase), so it
+// campaigns during the stall when d·hb < s + (φ + ψ)·hb, φ and ψ uniform on [0, 1).
 import { fmtMs, fmtRate, fmtSeconds } from './format.js';
 import { observations, type HistogramSnapshot } from './histogram.js';
 import type { EtcdSettings, HistogramWindow, SettingsPrediction, StallSource, TuningRecommendation } from './types.js';
@@ -41,16 +42,49 @@ export const HEARTBEAT_GRID: readonly Milliseconds[] = [
 
 const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
 
+/** etcd's election timeout in ticks: election / heartbeat, in whole ticks as etcd configures raft (≥ 1). */
+export function electionTicks(hb: Milliseconds, et: Milliseconds): number {
+  return Math.max(1, Math.floor(et / hb));
+}
+
+/** P(φ + ψ > x) for φ, ψ independent and uniform on [0, 1): the tail of the triangular distribution on [0, 2). */
+export function phaseTail(x: number): number {
+  if (x <= 0) return 1;
+  if (x >= 2) return 0;
+  return x <= 1 ? 1 - (x * x) / 2 : ((2 - x) * (2 - x)) / 2;
+}
+
+/** P(a follower that drew `d` ticks campaigns during the leader's stall of `stall` ms): d·hb < stall + (φ + ψ)·hb. */
+export function pCampaign(d: number, stall: Milliseconds, hb: Milliseconds): number {
+  return phaseTail(d - stall / hb);
+}
+
 /**
- * The probability that one stall of `stall` ms on the leader starts an election in a cluster of `n`
- * members with heartbeat `hb` and election timeout `et`. 0 for n ≤ 1 (a single member has no one to
- * take over), for stall + hb ≤ et, and for nonsensical input (et ≤ 0, NaN).
+ * The distribution of a term's shortest draw among `followers` followers: element i is P(shortest = E + i
+ * ticks), i = 0 … E − 1, each follower drawing uniformly from [E, 2E). The term's first campaign comes
+ * from the follower with the shortest draw; the model follows that one (a second follower one tick
+ * behind can campaign first when its tick phase favours it: ignored, a slight under-count).
+ */
+export function shortestDraw(E: number, followers: number): number[] {
+  const atLeast = (i: number): number => ((E - i) / E) ** followers;
+  return Array.from({ length: E }, (_, i) => atLeast(i) - atLeast(i + 1));
+}
+
+/** True when (hb, et, n) describe a cluster that can elect: more than one member, positive timings. */
+const canElect = (hb: Milliseconds, et: Milliseconds, n: number): boolean => n > 1 && hb > 0 && et >= hb;
+
+/**
+ * The probability that one stall of `stall` ms on the leader starts an election in a term that has just
+ * begun (fresh draws), in a cluster of `n` members with heartbeat `hb` and election timeout `et`.
+ * 0 for n ≤ 1 (a single member has no one to take over), for stalls shorter than (E − 2) ticks, and for
+ * nonsensical input (hb or et ≤ 0, et < hb, NaN).
  */
 export function pElection(stall: Milliseconds, hb: Milliseconds, et: Milliseconds, n: number): number {
-  if (!(n > 1) || !(et > 0) || Number.isNaN(stall) || Number.isNaN(hb)) return 0;
-  const perFollower = clamp((stall + hb - et) / et, 0, 1);
-  if (perFollower === 0) return 0;
-  return 1 - (1 - perFollower) ** (n - 1);
+  if (!canElect(hb, et, n) || Number.isNaN(stall)) return 0;
+  const E = electionTicks(hb, et);
+  // Summed as 1 − P(no campaign): draws that surely lose add nothing, so a certain election is exactly 1.
+  const none = shortestDraw(E, n - 1).reduce((p, w, i) => p + w * (1 - pCampaign(E + i, stall, hb)), 0);
+  return clamp(1 - none, 0, 1);
 }
 
 /**
@@ -154,14 +188,81 @@ export function longestStalls(h: HistogramSnapshot): StallGroup[] {
     });
 }
 
-/** Expected elections from a set of stalls on the leader: Σ count × P(election | stall). */
-export function expectedElections(stalls: readonly StallGroup[], hb: Milliseconds, et: Milliseconds, n: number): number {
+/**
+ * The per-stall bound: Σ count × pElection, every stall meeting fresh draws as if each began a term.
+ * Never below `expectedElections`: a term that has survived a stall keeps draws at least as long as
+ * a fresh term's.
+ */
+export function freshDrawElections(stalls: readonly StallGroup[], hb: Milliseconds, et: Milliseconds, n: number): number {
   return stalls.reduce((a, g) => a + g.count * pElection(ms(g.stall * 1000), hb, et, n), 0);
 }
 
+/** Terms whose shortest draw one stall of the mix ends with probability `q`: such terms evolve alike, so they are one state. */
+interface TermState {
+  readonly share: number;
+  readonly q: number;
+}
+
+function termStates(stalls: readonly StallGroup[], total: number, E: number, hb: Milliseconds, n: number): TermState[] {
+  const byQ = new Map<number, number>();
+  shortestDraw(E, n - 1).forEach((share, i) => {
+    const q = stalls.reduce((a, g) => a + (g.count / total) * pCampaign(E + i, ms(g.stall * 1000), hb), 0);
+    byQ.set(q, (byQ.get(q) ?? 0) + share);
+  });
+  return [...byQ].map(([q, share]) => ({ q, share }));
+}
+
+type Matrix = number[][];
+
+const times = (a: Matrix, b: Matrix): Matrix => a.map((row) => b[0]!.map((_, j) => row.reduce((s, x, k) => s + x * b[k]![j]!, 0)));
+const apply = (a: Matrix, v: readonly number[]): number[] => a.map((row) => row.reduce((s, x, k) => s + x * v[k]!, 0));
+
 /**
- * Elections per day predicted for (hb, et, n) from a window of observed stalls (`estimatedStalls`),
- * each of which starts an election with `pElection`; the window's expected count scaled to a day.
+ * Expected elections over `steps` stalls from a fresh term. The chain's state is the term's class and
+ * the elections so far; one stall keeps a term of class k with 1 − q_k and otherwise elects and begins
+ * a term drawn afresh. The chain's matrix is raised to the number of stalls by squaring, so a day's
+ * worth of stalls costs a few dozen products of matrices as small as the number of classes.
+ */
+function electionsOverSteps(states: readonly TermState[], steps: number): number {
+  const g = states.length;
+  let power: Matrix = Array.from({ length: g + 1 }, (_, j) =>
+    Array.from({ length: g + 1 }, (_, k) => {
+      if (j === g) return k === g ? 1 : states[k]!.q;
+      if (k === g) return 0;
+      return (j === k ? 1 - states[k]!.q : 0) + states[j]!.share * states[k]!.q;
+    }),
+  );
+  let v = [...states.map((s) => s.share), 0];
+  for (let k = Math.floor(steps); k > 0; k = Math.floor(k / 2)) {
+    if (k % 2 === 1) v = apply(power, v);
+    if (k > 1) power = times(power, power);
+  }
+  const next = states.reduce((a, s, k) => a + s.q * v[k]!, 0);
+  return v[g]! + (steps - Math.floor(steps)) * next;
+}
+
+/**
+ * Expected elections over `scale` × the stalls of `stalls` on the leader, in their proportions and in
+ * random order, from a term that has just begun: the renewal view of etcd's per-term draws. A term's
+ * shortest draw holds until a stall beats it; the election begins a term with fresh draws. A term whose
+ * draw no stall of the mix can beat lasts: with stalls of one length, that is how a cluster settles
+ * after a few elections. Stalls no draw can lose to (shorter than E − 2 ticks) change nothing and are
+ * left out.
+ */
+export function expectedElections(stalls: readonly StallGroup[], hb: Milliseconds, et: Milliseconds, n: number, scale = 1): number {
+  if (!canElect(hb, et, n) || !(scale > 0)) return 0;
+  const E = electionTicks(hb, et);
+  const relevant = stalls.filter((g) => g.count > 0 && pCampaign(E, ms(g.stall * 1000), hb) > 0);
+  const total = relevant.reduce((a, g) => a + g.count, 0);
+  if (total === 0) return 0;
+  return electionsOverSteps(termStates(relevant, total, E, hb, n), total * scale);
+}
+
+const hasStalls = (h: HistogramWindow): boolean => h.window > 0 && observations(h.histogram) > 0;
+
+/**
+ * Elections per day predicted for (hb, et, n) from a window of observed stalls (`estimatedStalls`):
+ * the expected count over a day of stalls like the window's, from a fresh term (`expectedElections`).
  * Every observation is taken to happen on the leader (this member's disk seen as the leader's: the
  * conservative case). 0 for an empty histogram or a window that is not positive.
  */
@@ -172,14 +273,23 @@ export function predictElectionsPerDay(
   n: number,
   representative = 1,
 ): number {
-  if (!(stallHist.window > 0) || observations(stallHist.histogram) <= 0) return 0;
-  return (expectedElections(estimatedStalls(stallHist.histogram, representative), hb, et, n) * SECONDS_PER_DAY) / stallHist.window;
+  if (!hasStalls(stallHist)) return 0;
+  return expectedElections(estimatedStalls(stallHist.histogram, representative), hb, et, n, SECONDS_PER_DAY / stallHist.window);
 }
 
-/** Elections per day if every stall were as long as its bucket allows (`longestStalls`): the recommendation's test. */
+/** Elections expected over the window's own stalls, from a fresh term: what a run as long as the window should see. */
+export function predictElectionsInWindow(stallHist: HistogramWindow, hb: Milliseconds, et: Milliseconds, n: number, representative = 1): number {
+  if (!hasStalls(stallHist)) return 0;
+  return expectedElections(estimatedStalls(stallHist.histogram, representative), hb, et, n);
+}
+
+/**
+ * Elections per day if every stall were as long as its bucket allows (`longestStalls`) and met fresh
+ * draws (`freshDrawElections`): the recommendation's test, an upper bound on both counts.
+ */
 export function worstCaseElectionsPerDay(stallHist: HistogramWindow, hb: Milliseconds, et: Milliseconds, n: number): number {
-  if (!(stallHist.window > 0) || observations(stallHist.histogram) <= 0) return 0;
-  return (expectedElections(longestStalls(stallHist.histogram), hb, et, n) * SECONDS_PER_DAY) / stallHist.window;
+  if (!hasStalls(stallHist)) return 0;
+  return (freshDrawElections(longestStalls(stallHist.histogram), hb, et, n) * SECONDS_PER_DAY) / stallHist.window;
 }
 
 /** Mean time for followers to notice a dead leader: the mean of the uniform draw in [et, 2·et). */
@@ -198,6 +308,7 @@ export function predictSettings(
     heartbeat: hb,
     election: et,
     electionsPerDay: predictElectionsPerDay(stallHist, hb, et, n, representative),
+    electionsInWindow: predictElectionsInWindow(stallHist, hb, et, n, representative),
     failoverDetection: failoverDetection(et),
     stallWindow: stallHist.window,
   };

@@ -118,10 +118,13 @@ export type StallSource = 'etcd_wal_fsync' | 'probe';
 export interface SettingsPrediction {
   readonly heartbeat: Milliseconds;
   readonly election: Milliseconds;
+  /** Expected over a day of stalls like the window's, from a fresh term (docs/election-model.md). */
   readonly electionsPerDay: number;
+  /** Expected over the window's own stalls, from a fresh term: not electionsPerDay scaled down, since a term can outlast every stall. */
+  readonly electionsInWindow: number;
   /** Mean time for followers to notice a dead leader: 1.5 × election (uniform draw in [et, 2et)). */
   readonly failoverDetection: Milliseconds;
-  /** The stall window the rate was extrapolated from: electionsPerDay × stallWindow / 1 day were expected in it. */
+  /** The stall window the predictions were made from. */
   readonly stallWindow: Seconds;
 }
 

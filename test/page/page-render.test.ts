@@ -36,10 +36,10 @@ function stateWithEverything(): AgentState {
       { code: 'probe_fsync_slow', severity: 'warning', summary: `slow ${EVIL}`, facts: [{ name: 'probe_fsync_p99', value: 0.031, unit: 'seconds', window: seconds(300) }], remedy: `fix ${EVIL}`, since: NOW },
       { code: 'stalls_threaten_leadership', severity: 'critical', summary: 'stalls', facts: [{ name: 'stalls_per_hour', value: 12, unit: 'per_hour' }, { name: 'where', value: EVIL }], remedy: 'disk', since: NOW },
     ],
-    current: { heartbeat: ms(100), election: ms(1000), electionsPerDay: 40, failoverDetection: ms(1500), stallWindow: seconds(300) },
+    current: { heartbeat: ms(100), election: ms(1000), electionsPerDay: 40, electionsInWindow: 0.14, failoverDetection: ms(1500), stallWindow: seconds(300) },
     tuning: {
-      current: { heartbeat: ms(100), election: ms(1000), electionsPerDay: 40, failoverDetection: ms(1500), stallWindow: seconds(300) },
-      recommended: { heartbeat: ms(300), election: ms(3000), electionsPerDay: 0.01, failoverDetection: ms(4500), stallWindow: seconds(300) },
+      current: { heartbeat: ms(100), election: ms(1000), electionsPerDay: 40, electionsInWindow: 0.14, failoverDetection: ms(1500), stallWindow: seconds(300) },
+      recommended: { heartbeat: ms(300), election: ms(3000), electionsPerDay: 0.01, electionsInWindow: 0, failoverDetection: ms(4500), stallWindow: seconds(300) },
       addedFailoverDetection: ms(3000),
       temporary: true,
       meetsTarget: true,

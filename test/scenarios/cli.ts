@@ -1,5 +1,5 @@
 // `npm run scenario -- NAME [--etcd=3.6] [--json] [--measure=SECONDS] [--keep] [--out=FILE]`
-// `npm run scenario -- grid [--etcd=3.6] [--repeats=N] [--measure=SECONDS] [--quick]`
+// `npm run scenario -- grid [--etcd=3.6] [--repeats=N] [--points=HB/ET/STALL,…] [--measure=SECONDS] [--quick]`
 // `npm run scenario -- list`
 //
 // Runs the built agent (dist/cli.js): `npm run build` first. Progress goes to stderr; the result
@@ -8,7 +8,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { CLI } from '../helpers/agent-process.js';
 import { etcdBuild, etcdVersionPlans } from '../helpers/etcd-versions.js';
-import { runGrid } from './grid.js';
+import { parsePoints, runGrid } from './grid.js';
 import { cannotRun, runScenario } from './harness.js';
 import { renderResult } from './report.js';
 import { SCENARIOS, describeFault, scenarioByName, withOverrides } from './scenarios.js';
@@ -17,13 +17,14 @@ function usage(): string {
   const names = SCENARIOS.map((s) => `  ${s.name.padEnd(16)} hb ${s.heartbeatMs} / et ${s.electionMs}: ${describeFault(s.fault)} (expect: ${s.expect})`);
   return [
     'usage: npm run scenario -- NAME [--etcd=LINE] [--json] [--measure=SECONDS] [--keep] [--out=FILE]',
-    '       npm run scenario -- grid [--etcd=LINE] [--repeats=N] [--measure=SECONDS] [--quick]',
+    '       npm run scenario -- grid [--etcd=LINE] [--repeats=N] [--points=HB/ET/STALL,…] [--measure=SECONDS] [--quick]',
     '       npm run scenario -- list',
     '',
     'scenarios:',
     ...names,
     '  grid             several heartbeat/election pairs × stall lengths, repeated; writes bench/results/scenario-grid[-etcdLINE]-<date>.{json,csv}',
     '',
+    '--points=100/1000/1200,200/2000/2500: only these grid points (heartbeat/election/stall, ms), e.g. to repeat the ones where elections happen',
     `--etcd=LINE: the etcd the cluster runs, one of ${etcdVersionPlans({ ...process.env, ETCD_VERSIONS: undefined }).map((p) => p.build.minor).join(', ')} (default 3.4, Debian's)`,
   ].join('\n');
 }
@@ -59,8 +60,14 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (name === 'grid') {
     const repeats = flags.has('repeats') ? Number(flags.get('repeats')) : undefined;
+    const points = flags.has('points') ? parsePoints(flags.get('points')!) : undefined;
+    if (flags.has('points') && !points) {
+      process.stderr.write(`--points=${flags.get('points')}: want HB/ET/STALL in ms, comma-separated (e.g. 100/1000/1200,200/2000/2500)\n`);
+      return 2;
+    }
     const out = await runGrid({
       ...(repeats !== undefined ? { repeats } : {}),
+      ...(points ? { points } : {}),
       ...(measure !== undefined ? { measureSeconds: measure } : {}),
       quick: flags.has('quick'),
       etcd,

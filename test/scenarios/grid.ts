@@ -16,6 +16,8 @@ export const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.
 export interface GridOptions {
   readonly settings?: ReadonlyArray<readonly [heartbeatMs: number, electionMs: number]>;
   readonly stallsMs?: readonly number[];
+  /** Instead of settings × stalls: just these points, e.g. the ones where elections happen, for more repeats. */
+  readonly points?: readonly GridCell[];
   readonly repeats?: number;
   readonly measureSeconds?: number;
   /** One cell, once: to check the grid itself works. */
@@ -23,6 +25,15 @@ export interface GridOptions {
   /** Which etcd every cell runs (default Debian's 3.4). */
   readonly etcd?: EtcdBuild;
   readonly log?: (line: string) => void;
+}
+
+/** One point of the grid: heartbeat and election timeout (ms), and the injected stall (ms). */
+export type GridCell = readonly [heartbeatMs: number, electionMs: number, stallMs: number];
+
+/** `100/1000/1200,200/2000/2500` → cells; undefined when any part is not three positive numbers. */
+export function parsePoints(text: string): GridCell[] | undefined {
+  const cells = text.split(',').map((p) => p.split('/').map(Number));
+  return cells.every((c) => c.length === 3 && c.every((x) => Number.isFinite(x) && x > 0)) ? cells.map((c) => [c[0]!, c[1]!, c[2]!] as const) : undefined;
 }
 
 export interface GridRow {
@@ -42,7 +53,7 @@ export interface GridRow {
   readonly probeP99Max?: number;
   /** The election model, as the agents served it at the end of the run: the largest of their rates. */
   readonly predictedPerDay?: number;
-  /** Elections that rate means over the stall window it came from (the run): the largest of the agents'. */
+  /** Elections expected over the stall window's own stalls (the run), from a fresh term: the largest of the agents'. */
   readonly predictedElections?: number;
   readonly error?: string;
 }
@@ -82,7 +93,7 @@ export function rowOf(r: ScenarioResult, stallMs: number, repeat: number): GridR
     ...(predictions.length > 0
       ? {
           predictedPerDay: Math.max(...predictions.map((p) => p.electionsPerDay)),
-          predictedElections: Math.max(...predictions.map((p) => (p.electionsPerDay * p.stallWindowSeconds) / 86_400)),
+          predictedElections: Math.max(...predictions.map((p) => p.electionsInWindow)),
         }
       : {}),
   };
@@ -106,12 +117,23 @@ export interface GridPoint {
   /** Runs with the model's prediction. */
   readonly predictedRuns: number;
   readonly predictedElections: number;
+  /** Term increases, as the agents count elections. */
   readonly observedElections: number;
+  /** Leader changes (etcd's counter): what the model predicts, one per election however many terms it took. */
+  readonly observedLeaderChanges: number;
   readonly predicted: boolean;
   readonly observed: boolean;
   /** Runs whose own prediction ("will happen" or not) matched what the run did. */
   readonly runsMatching: number;
+  /**
+   * Where elections happened: the predicted count within a factor of 2 of the leader changes (both
+   * pooled over the point's runs, so of their means). Undefined where none happened.
+   */
+  readonly rateWithinTwo?: boolean;
 }
+
+/** The sharper bar: predicted within [½, 2] × observed. */
+export const withinFactorTwo = (predicted: number, observed: number): boolean => predicted >= observed / 2 && predicted <= observed * 2;
 
 const cellsOf = (rows: readonly GridRow[]): GridRow[][] => {
   const cells = new Map<string, GridRow[]>();
@@ -128,6 +150,8 @@ export function gridPoints(rows: readonly GridRow[]): GridPoint[] {
     const ok = rs.filter((r) => r.error === undefined && r.predictedElections !== undefined);
     const predictedElections = ok.reduce((s, r) => s + r.predictedElections!, 0);
     const observedElections = ok.reduce((s, r) => s + (r.elections ?? 0), 0);
+    const observedLeaderChanges = ok.reduce((s, r) => s + (r.leaderChanges ?? 0), 0);
+    const happened = observedElections > 0 || observedLeaderChanges > 0;
     return {
       heartbeatMs: rs[0]!.heartbeatMs,
       electionMs: rs[0]!.electionMs,
@@ -136,9 +160,11 @@ export function gridPoints(rows: readonly GridRow[]): GridPoint[] {
       predictedRuns: ok.length,
       predictedElections,
       observedElections,
+      observedLeaderChanges,
       predicted: predictsElections(predictedElections),
       observed: observedElections > 0,
       runsMatching: ok.filter((r) => predictsElections(r.predictedElections!) === (r.elections ?? 0) > 0).length,
+      ...(happened && ok.length > 0 ? { rateWithinTwo: withinFactorTwo(predictedElections, observedLeaderChanges) } : {}),
     };
   });
 }
@@ -146,7 +172,7 @@ export function gridPoints(rows: readonly GridRow[]): GridPoint[] {
 /** Per cell (settings × stall), repeats summed: the figures the election model predicts. */
 export function summarize(rows: readonly GridRow[]): string {
   const points = gridPoints(rows);
-  const table: string[][] = [['hb', 'et', 'stall', 'runs', 'stalls', 'on leader', 'on leader WAL', 'elections', 'leader changes', 'leader changes per leader stall', 'agents match', 'predicted', 'will happen: predicted / observed', 'runs matching']];
+  const table: string[][] = [['hb', 'et', 'stall', 'runs', 'stalls', 'on leader', 'on leader WAL', 'elections', 'leader changes', 'leader changes per leader stall', 'agents match', 'predicted', 'will happen: predicted / observed', 'runs matching', 'predicted / leader changes within ×2']];
   for (const [i, rs] of cellsOf(rows).entries()) {
     const ok = rs.filter((r) => r.error === undefined);
     const sum = (k: 'stalls' | 'stallsOnLeader' | 'walStallsOnLeader' | 'elections' | 'leaderChanges') => ok.reduce((s, r) => s + (r[k] ?? 0), 0);
@@ -168,49 +194,54 @@ export function summarize(rows: readonly GridRow[]): string {
       p.predictedRuns > 0 ? p.predictedElections.toFixed(p.predictedElections >= 10 ? 0 : 2) : '—',
       p.predictedRuns > 0 ? `${yes(p.predicted)} / ${yes(p.observed)}${p.predicted === p.observed ? '' : ' ✗'}` : '—',
       `${p.runsMatching}/${p.predictedRuns}`,
+      p.rateWithinTwo === undefined ? '—' : p.rateWithinTwo ? 'yes' : 'NO',
     ]);
   }
   const scored = points.filter((p) => p.predictedRuns > 0);
   const matching = scored.filter((p) => p.predicted === p.observed).length;
-  return `${renderTable(table)}\nwill / will not happen: predicted = observed in ${matching} of ${scored.length} points; ${scored.reduce((s, p) => s + p.runsMatching, 0)} of ${scored.reduce((s, p) => s + p.predictedRuns, 0)} runs\n`;
+  const rated = scored.filter((p) => p.rateWithinTwo !== undefined);
+  return (
+    `${renderTable(table)}\nwill / will not happen: predicted = observed in ${matching} of ${scored.length} points; ` +
+    `${scored.reduce((s, p) => s + p.runsMatching, 0)} of ${scored.reduce((s, p) => s + p.predictedRuns, 0)} runs\n` +
+    `rate within ×2 of the leader changes: ${rated.filter((p) => p.rateWithinTwo).length} of ${rated.length} points where elections happened\n`
+  );
 }
 
 export async function runGrid(opts: GridOptions = {}): Promise<{ rows: GridRow[]; table: string; jsonFile: string; csvFile: string }> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`[grid] ${l}\n`));
   const settings = opts.quick ? [[100, 1000] as const] : (opts.settings ?? DEFAULT_SETTINGS);
   const stalls = opts.quick ? [1500] : (opts.stallsMs ?? DEFAULT_STALLS);
+  const cells: readonly GridCell[] = opts.quick || !opts.points ? settings.flatMap(([hb, et]) => stalls.map((s) => [hb, et, s] as const)) : opts.points;
   const repeats = opts.quick ? 1 : (opts.repeats ?? 2);
   const measureSeconds = opts.measureSeconds ?? (opts.quick ? 20 : 25);
   const base = scenarioByName('slow-disk')!;
   const rows: GridRow[] = [];
   const results: ScenarioResult[] = [];
-  const total = settings.length * stalls.length * repeats;
+  const total = cells.length * repeats;
   const started = new Date();
   let n = 0;
   for (let repeat = 1; repeat <= repeats; repeat++) {
-    for (const [hb, et] of settings) {
-      for (const stallMs of stalls) {
-        n++;
-        const name = `grid-hb${hb}-et${et}-stall${stallMs}-r${repeat}`;
-        log(`${n}/${total}: ${name}`);
-        const spec = withOverrides(base, {
-          name,
-          summary: `grid cell hb ${hb} / et ${et}, ${stallMs} ms stalls`,
-          heartbeatMs: hb,
-          electionMs: et,
-          measureSeconds,
-          fault: { kind: 'slow-disk', ...SLOW_DISK, stallMs },
-          expect: 'see the election model',
-        });
-        try {
-          const r = await runScenario(spec, { log: (l) => log(`  ${l}`), ...(opts.etcd ? { etcd: opts.etcd } : {}) });
-          results.push(r);
-          rows.push(rowOf(r, stallMs, repeat));
-          log(`  stalls ${r.observed.stalls} (${r.observed.stallsOnLeader ?? '?'} on the leader, ${r.observed.walStallsOnLeader ?? '?'} on its WAL), elections ${r.observed.elections}`);
-        } catch (err) {
-          rows.push({ heartbeatMs: hb, electionMs: et, stallMs, repeat, error: err instanceof Error ? err.message.split('\n')[0]! : String(err) });
-          log(`  failed: ${String(err)}`);
-        }
+    for (const [hb, et, stallMs] of cells) {
+      n++;
+      const name = `grid-hb${hb}-et${et}-stall${stallMs}-r${repeat}`;
+      log(`${n}/${total}: ${name}`);
+      const spec = withOverrides(base, {
+        name,
+        summary: `grid cell hb ${hb} / et ${et}, ${stallMs} ms stalls`,
+        heartbeatMs: hb,
+        electionMs: et,
+        measureSeconds,
+        fault: { kind: 'slow-disk', ...SLOW_DISK, stallMs },
+        expect: 'see the election model',
+      });
+      try {
+        const r = await runScenario(spec, { log: (l) => log(`  ${l}`), ...(opts.etcd ? { etcd: opts.etcd } : {}) });
+        results.push(r);
+        rows.push(rowOf(r, stallMs, repeat));
+        log(`  stalls ${r.observed.stalls} (${r.observed.stallsOnLeader ?? '?'} on the leader, ${r.observed.walStallsOnLeader ?? '?'} on its WAL), elections ${r.observed.elections}`);
+      } catch (err) {
+        rows.push({ heartbeatMs: hb, electionMs: et, stallMs, repeat, error: err instanceof Error ? err.message.split('\n')[0]! : String(err) });
+        log(`  failed: ${String(err)}`);
       }
     }
   }

@@ -13,7 +13,7 @@ import { Cleanups, alive, spawnGroup } from './processes.js';
 import { collectRuleFiles, prometheusConfig, PROMTOOL_BIN, targetOf } from './prometheus.js';
 import { renderResult, type ScenarioResult } from './report.js';
 import { SCENARIOS } from './scenarios.js';
-import { gridPoints, predictsElections, summarize, type GridRow } from './grid.js';
+import { gridPoints, predictsElections, summarize, withinFactorTwo, type GridRow } from './grid.js';
 
 const tmp = (t: { teardown(fn: () => void): void }, prefix: string): string => {
   const d = mkdtempSync(join(tmpdir(), prefix));
@@ -197,4 +197,37 @@ t.test('gridPoints: a point predicts elections when it expects at least one more
     ],
   );
   t.match(summarize([row(700, 1, 0, 0), row(1500, 1, 3, 2)]), /predicted = observed in 2 of 2 points; 2 of 2 runs/);
+});
+
+t.test('gridPoints: the rate bar compares the pooled prediction with the leader changes, only where elections happened', async (t) => {
+  const row = (stallMs: number, predictedElections: number, elections: number, leaderChanges: number): GridRow => ({
+    heartbeatMs: 100,
+    electionMs: 1000,
+    stallMs,
+    repeat: 1,
+    elections,
+    leaderChanges,
+    predictedElections,
+  });
+  const points = gridPoints([
+    row(700, 0.2, 0, 0), // nothing happened: no rate to judge
+    row(1200, 1.8, 2, 1),
+    row(1200, 1.7, 0, 0), // pooled 3.5 against 1 leader change: above ×2
+    row(1800, 10, 19, 11), // term increases (3.4's split votes) do not count against it
+    row(2500, 4, 0, 2), // 4 against 2: exactly ×2, within
+    row(3000, 1, 0, 3), // 1 against 3: below ½
+  ]);
+  t.same(
+    points.map((p) => [p.stallMs, p.observedLeaderChanges, p.rateWithinTwo]),
+    [
+      [700, 0, undefined],
+      [1200, 1, false],
+      [1800, 11, true],
+      [2500, 2, true],
+      [3000, 3, false],
+    ],
+  );
+  t.equal(withinFactorTwo(1, 2), true, '½ is within');
+  t.equal(withinFactorTwo(0.99, 2), false);
+  t.match(summarize([row(1800, 10, 19, 11), row(1200, 3.5, 1, 1)]), /rate within ×2 of the leader changes: 1 of 2 points where elections happened/);
 });

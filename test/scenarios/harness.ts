@@ -150,7 +150,7 @@ interface DiagnosisView {
   findings?: string[];
   severities?: Record<string, string>;
   recommendation?: { heartbeatMs: number; electionMs: number };
-  prediction?: { electionsPerDay: number; stallWindowSeconds: number };
+  prediction?: { electionsPerDay: number; electionsInWindow: number; stallWindowSeconds: number };
   diskRemedies?: string[];
 }
 
@@ -164,7 +164,7 @@ async function diagnosisOf(agent: ScenarioAgent): Promise<DiagnosisView> {
       verdict?: unknown;
       findings?: Array<{ code?: unknown; severity?: unknown }>;
       tuning?: { recommended?: { heartbeat?: unknown; election?: unknown } };
-      current?: { electionsPerDay?: unknown; stallWindow?: unknown };
+      current?: { electionsPerDay?: unknown; electionsInWindow?: unknown; stallWindow?: unknown };
       disk?: { remedies?: unknown };
     };
     const out: DiagnosisView = {};
@@ -174,8 +174,9 @@ async function diagnosisOf(agent: ScenarioAgent): Promise<DiagnosisView> {
       out.severities = Object.fromEntries(d.findings.map((f) => [String(f?.code ?? '?'), String(f?.severity ?? '?')]));
     }
     const perDay = Number(d.current?.electionsPerDay);
+    const inWindow = Number(d.current?.electionsInWindow);
     const window = Number(d.current?.stallWindow);
-    if (Number.isFinite(perDay) && Number.isFinite(window)) out.prediction = { electionsPerDay: perDay, stallWindowSeconds: window };
+    if ([perDay, inWindow, window].every(Number.isFinite)) out.prediction = { electionsPerDay: perDay, electionsInWindow: inWindow, stallWindowSeconds: window };
     if (Array.isArray(d.disk?.remedies)) out.diskRemedies = d.disk.remedies.map(String);
     const rec = d.tuning?.recommended;
     const hb = Number(rec?.heartbeat);

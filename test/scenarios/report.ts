@@ -107,8 +107,8 @@ export interface AgentReport {
   /** Each active finding's severity, by code. */
   readonly severities?: Readonly<Record<string, string>>;
   readonly recommendation?: { readonly heartbeatMs: number; readonly electionMs: number };
-  /** The election model's prediction for the running settings, and the stall window it was extrapolated from. */
-  readonly prediction?: { readonly electionsPerDay: number; readonly stallWindowSeconds: number };
+  /** The election model's prediction for the running settings: per day, over the stall window's own stalls, and that window. */
+  readonly prediction?: { readonly electionsPerDay: number; readonly electionsInWindow: number; readonly stallWindowSeconds: number };
   /** The disk recommendation's remedies (separate_disk, faster_storage, …), when the diagnosis has one. */
   readonly diskRemedies?: readonly string[];
 }

@@ -196,7 +196,7 @@ t.test('stalls_threaten_leadership: stalls reaching 50% / 100% of the election t
       name: 'stall exactly the election timeout: critical, with its election probability',
       ev: ev({ probePoints: points([10, 1.0], [20, 0.6], [30, 0.01]) }),
       severity: 'critical',
-      facts: { stalls_over_warning: 2, stalls_over_election_timeout: 1, election_probability_longest_probe_stall: 0.19 },
+      facts: { stalls_over_warning: 2, stalls_over_election_timeout: 1, election_probability_longest_probe_stall: 0.275 },
       summary: /2 stalls in the last 5 min reached 50% of the election timeout \(≥ 500 ms of 1 s\), 1 of them ≥ 1 s/,
     },
     { name: 'stalls older than the window are ignored', ev: ev({ probePoints: points([301, 1.5]) }) },
@@ -211,7 +211,7 @@ t.test('stalls_threaten_leadership: stalls reaching 50% / 100% of the election t
       ev: ev({ walFsync: wal({ 0.002: 2660, 2.048: 190 }) }),
       severity: 'critical',
       facts: { stalls_over_election_timeout: 190, wal_fsync_stalls_over_warning: 190 },
-      remedy: /Fix the disk.*--heartbeat-interval=250 --election-timeout=2500/,
+      remedy: /Fix the disk.*--heartbeat-interval=300 --election-timeout=3000/,
     },
     {
       name: 'WAL stalls in +Inf: the longest is only bounded below',

@@ -1,7 +1,7 @@
 // Stalls long enough to threaten leadership: single fdatasyncs that reach a fraction of the election
 // timeout. Counted from the probe's per-round maxima (exact) and from the histograms (lower bounds
 // the buckets prove), so a count is never inflated by interpolation.
-import { pElection } from '../election-model.js';
+import { electionTicks, pElection } from '../election-model.js';
 import { fmtMs, fmtRatio, fmtSeconds } from '../format.js';
 import { fractionAbove, maxBucketUpperBound, observations } from '../histogram.js';
 import { clusterSize, runningSettings, tuningFromEvidence, tuningRemedy, tuningWarranted } from '../recommendation.js';
@@ -87,6 +87,6 @@ export const stallsThreatenLeadership: Rule = (ev, th) => {
   const remedy =
     tuning && tuningWarranted(tuning)
       ? `${DISK_FIX} ${tuningRemedy(tuning)}`
-      : `${DISK_FIX} A stall longer than election timeout − heartbeat (${fmtMs(ms(et - settings.heartbeat))}) can start an election.`;
+      : `${DISK_FIX} A stall longer than election timeout − 2 × heartbeat (${fmtMs(ms((electionTicks(settings.heartbeat, et) - 2) * settings.heartbeat))}) can start an election.`;
   return { code: 'stalls_threaten_leadership', severity, summary, facts, remedy };
 };
