@@ -165,7 +165,7 @@ t.test('every named scenario is valid, and a result renders', async (t) => {
   t.match(renderResult(r), /m0\s+—\s+—\s+—\s+0\s+yes/);
 });
 
-t.test('gridPoints: a point predicts elections when it expects at least one more likely than not, and is scored against any observed', async (t) => {
+t.test('gridPoints: a point predicts elections when a run expects at least one more likely than not, and observed them when at least half its runs had any', async (t) => {
   t.equal(predictsElections(0.69), false, 'λ = 0.69: P(≥ 1) just under ½');
   t.equal(predictsElections(0.7), true, 'λ = 0.7: P(≥ 1) just over ½');
   const row = (stallMs: number, repeat: number, predictedElections: number | undefined, elections: number, error?: string): GridRow => ({
@@ -181,9 +181,11 @@ t.test('gridPoints: a point predicts elections when it expects at least one more
     row(700, 1, 0, 0),
     row(700, 2, 0, 1), // an election the model did not expect
     row(1500, 1, 3.2, 4),
-    row(1500, 2, 2.9, 0), // one run saw none: the point still did
+    row(1500, 2, 2.9, 0), // one run of two saw none: half did, so the point did
     row(2500, 1, 0.4, 0),
-    row(2500, 2, 0.4, 0), // pooled λ = 0.8: the point predicts elections, none came
+    row(2500, 2, 0.4, 0), // λ = 0.4 a run (0.8 pooled): not more likely than not in a run, and none came
+    row(2800, 1, 0.9, 0),
+    row(2800, 2, 0.9, 0), // λ = 0.9 a run: predicted, none came
     row(3000, 1, undefined, 2), // no prediction (agents without a diagnosis): not scored
     row(3000, 2, 9, 9, 'etcd did not start'), // failed: not scored
   ]);
@@ -192,7 +194,8 @@ t.test('gridPoints: a point predicts elections when it expects at least one more
     [
       [700, 2, false, true, 1],
       [1500, 2, true, true, 1],
-      [2500, 2, true, false, 2],
+      [2500, 2, false, false, 2],
+      [2800, 2, true, false, 0],
       [3000, 0, false, false, 0],
     ],
   );
