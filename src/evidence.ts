@@ -22,6 +22,7 @@ export function collectEvidence(state: AgentState, now: Date, thresholds: Thresh
   const settings = etcdSettings(state);
   const disk = diskWindow(state.history.disk.startOfWindow(since), state.history.disk.latest());
   const hasLeader = metrics?.hasLeader ?? (api ? api.leaderId !== '0' : undefined);
+  const health = src.etcd_health.up ? src.etcd_health.latest?.value : undefined;
   return {
     now,
     ...optional('probe', windowOf('probe')),
@@ -36,6 +37,16 @@ export function collectEvidence(state: AgentState, now: Date, thresholds: Thresh
     ...optional('members', api?.members.length),
     etcdReachable: Boolean(src.etcd_api.up || src.etcd_metrics.up),
     ...optional('hasLeader', hasLeader),
+    ...optional(
+      'health',
+      health && {
+        endpoint: health.endpoint,
+        ready: health.ready,
+        // /livez repeats serializable_read: one name per failed check
+        failedChecks: [...new Set(health.checks.filter((c) => !c.ok).map((c) => c.name))],
+        ...optional('reason', health.reason),
+      },
+    ),
     ...optional('dbSize', metrics?.dbSize),
     ...optional('quotaBackend', metrics?.quotaBackend),
     topWriters: recentWriters(state, since),

@@ -9,6 +9,7 @@ import { PROBE_BUCKETS } from './export/contract.js';
 import type { DiskSample } from './sources/diskstats.js';
 import type { EtcdApiSample } from './sources/etcd-api.js';
 import type { EtcdConfigSample } from './sources/etcd-config.js';
+import type { EtcdHealthSample } from './sources/etcd-health.js';
 import type { EtcdMetricsSample } from './sources/etcd-metrics.js';
 import type { ProbeSample } from './sources/fsync-probe.js';
 import type { ProcessesSample } from './sources/processes.js';
@@ -19,6 +20,7 @@ export interface SampleOf {
   fsync_probe: ProbeSample;
   diskstats: DiskSample;
   etcd_metrics: EtcdMetricsSample;
+  etcd_health: EtcdHealthSample;
   etcd_api: EtcdApiSample;
   etcd_config: EtcdConfigSample;
   processes: ProcessesSample;
@@ -125,6 +127,7 @@ export class AgentState {
       fsync_probe: make('fsync_probe'),
       diskstats: make('diskstats'),
       etcd_metrics: make('etcd_metrics'),
+      etcd_health: make('etcd_health'),
       etcd_api: make('etcd_api'),
       etcd_config: make('etcd_config'),
       processes: make('processes'),

@@ -62,6 +62,16 @@ export interface TopWriter {
 }
 
 /** Everything the rules look at, cut from the agent's state for one evaluation. Pure data. */
+/** etcd's own readiness answer: its /readyz (with /livez), or /health where it has none. */
+export interface MemberHealth {
+  readonly endpoint: 'readyz' | 'health';
+  readonly ready: boolean;
+  /** The checks that failed, as etcd names them (linearizable_read, data_corruption, …). */
+  readonly failedChecks: readonly string[];
+  /** /health's reason (e.g. "RAFT NO LEADER", "ALARM CORRUPT"). */
+  readonly reason?: string;
+}
+
 export interface Evidence {
   readonly now: Date;
   /** Probe fdatasync increase over the analysis window; undefined when the probe is off or has no data. */
@@ -82,6 +92,7 @@ export interface Evidence {
   readonly members?: number;
   readonly etcdReachable: boolean;
   readonly hasLeader?: boolean;
+  readonly health?: MemberHealth;
   readonly dbSize?: number;
   readonly quotaBackend?: number;
   readonly topWriters: readonly TopWriter[];

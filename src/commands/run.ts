@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import { createDiskstatsSource } from '../sources/diskstats.js';
 import { createEtcdApiSource } from '../sources/etcd-api.js';
 import { createEtcdConfigSource } from '../sources/etcd-config.js';
+import { createEtcdHealthSource } from '../sources/etcd-health.js';
 import { createEtcdMetricsSource } from '../sources/etcd-metrics.js';
 import { createFsyncProbe, DEFAULT_WRITE_SIZE } from '../sources/fsync-probe.js';
 import { createProcessesSource } from '../sources/processes.js';
@@ -47,6 +48,12 @@ export function buildSources(config: Config, tls: TlsFiles | undefined, probeDir
       ...(tls && config.etcdMetricsUrl.startsWith('https:') ? { tls } : {}),
       timeout: config.etcdTimeout,
       maxBodyBytes: config.etcdMetricsMaxBytes,
+      interval: config.etcdMetricsInterval,
+    }),
+    createEtcdHealthSource({
+      metricsUrl: config.etcdMetricsUrl,
+      ...(tls && config.etcdMetricsUrl.startsWith('https:') ? { tls } : {}),
+      timeout: config.etcdTimeout,
       interval: config.etcdMetricsInterval,
     }),
     createEtcdApiSource({

@@ -85,6 +85,9 @@ export const METRICS = {
   etcdDbSizeInUse: spec('gauge', 'etcd_db_size_in_use_bytes', 'Logically used size of the backend database (etcd_mvcc_db_total_size_in_use_in_bytes).', ['member']),
   etcdQuotaBackend: spec('gauge', 'etcd_quota_backend_bytes', 'Backend quota (etcd_server_quota_backend_bytes).', ['member']),
 
+  etcdReady: spec('gauge', 'etcd_ready', "1 when the member answers ready, 0 when not: /readyz (etcd 3.5.36+, 3.6), or /health where it has no /readyz; endpoint says which.", ['member', 'endpoint']),
+  etcdHealthCheck: spec('gauge', 'etcd_health_check', '1 for each check of /readyz?verbose and /livez?verbose that passes, 0 for one that fails (etcd 3.5.36+, 3.6: e.g. linearizable_read, data_corruption).', ['member', 'endpoint', 'check']),
+
   etcdRaftTerm: spec('gauge', 'etcd_raft_term', 'Raft term reported by the member status (etcd API).', ['member']),
   etcdElections: spec('counter', 'etcd_elections_total', 'Elections counted by the agent from raft term increases seen through the etcd API; works without etcd /metrics.', ['member']),
   etcdRequestDuration: spec('gauge', 'etcd_request_duration_seconds', 'Round-trip of the last cheap request (maintenance status) to the member.', ['member']),

@@ -120,6 +120,7 @@ function valueFunctions(ctx: MetricsContext): Record<MetricKey, MetricValues> {
   const etcd = () => src.etcd_metrics.latest?.value;
   const api = () => src.etcd_api.latest?.value;
   const cfg = () => src.etcd_config.latest?.value;
+  const health = () => (src.etcd_health.up ? src.etcd_health.latest?.value : undefined);
   const tuning = () => state.diagnosis?.tuning;
   const enabled = SOURCE_NAMES.filter((n) => state.enabled.has(n));
   const perDevice = (pick: (d: NonNullable<ReturnType<typeof disk>>['stats'][number]) => number | undefined) => () =>
@@ -188,6 +189,14 @@ function valueFunctions(ctx: MetricsContext): Record<MetricKey, MetricValues> {
       etcdDbSize: () => one(member, etcd()?.dbSize),
       etcdDbSizeInUse: () => one(member, etcd()?.dbSizeInUse),
       etcdQuotaBackend: () => one(member, etcd()?.quotaBackend),
+    }),
+
+    ...reading(['etcd_health'], {
+      etcdReady: () => {
+        const h = health();
+        return h ? one({ ...member, endpoint: h.endpoint }, h.ready) : [];
+      },
+      etcdHealthCheck: () => (health()?.checks ?? []).map((c) => ({ labels: { ...member, endpoint: c.endpoint, check: c.name }, value: Number(c.ok) })),
     }),
 
     ...reading(['etcd_api'], {

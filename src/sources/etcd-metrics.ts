@@ -2,12 +2,11 @@
 // needs. The fetch is bounded in time (one deadline for connect, headers and body) and in size (the
 // socket is destroyed past the bound); every problem comes back as a failure value, never a throw.
 
-import http from 'node:http';
-import https from 'node:https';
 import type { Bucket, HistogramSnapshot } from '../analysis/histogram.js';
 import { bytes, type Bytes, type Milliseconds } from '../units.js';
+import { fetchBounded, memberAgent, type TlsMaterial } from './http-fetch.js';
 import { parsePromText, parsePromValue, type Sample } from './prom-text.js';
-import { errorMessage, failure, reasonForError, success, type FailureReason, type Outcome, type Source } from './source.js';
+import { errorMessage, failure, reasonForError, success, type Outcome, type Source } from './source.js';
 
 /** The families the agent keeps from one scrape of a member's /metrics. Absent family → undefined. */
 export interface EtcdMetricsSample {
@@ -77,7 +76,7 @@ export interface EtcdMetricsOptions {
   /** e.g. `http://127.0.0.1:2381/metrics` (kubeadm) or `https://127.0.0.1:2379/metrics`. */
   url: string;
   /** PEM material for https: CA to verify the member, client certificate and key. */
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  tls?: TlsMaterial;
   /** Total deadline of one scrape: connect, headers and the whole body. */
   timeout: Milliseconds;
   /** Response-size bound; default DEFAULT_MAX_BODY_BYTES (16 MiB). */
@@ -202,122 +201,10 @@ export function isEmptyEtcdSample(s: EtcdMetricsSample): boolean {
   );
 }
 
-// ---------------------------------------------------------------------------------------------
-// Fetching
-
-/**
- * GETs `url` with node:http(s), bounded by a total deadline and a size limit. Resolves a failure
- * for every problem: 'timeout', 'too_large', 'http_status', 'tls', 'unreachable', 'parse' (not HTTP), 'other'.
- */
-export function fetchBounded(
-  url: string,
-  opts: { timeout: Milliseconds; maxBodyBytes: Bytes; agent?: http.Agent; tls?: EtcdMetricsOptions['tls'] },
-): Promise<Outcome<Buffer>> {
-  return new Promise((resolve) => {
-    let settled = false;
-    let req: http.ClientRequest | undefined;
-    let res: http.IncomingMessage | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const settle = (outcome: Outcome<Buffer>): void => {
-      if (settled) return;
-      settled = true;
-      if (timer) clearTimeout(timer);
-      if (!outcome.ok) {
-        // Stop reading and free the socket: nothing more of this response is wanted.
-        res?.destroy();
-        req?.destroy();
-      }
-      resolve(outcome);
-    };
-    const fail = (reason: FailureReason, message: string): void => settle(failure(reason, message));
-    const failErr = (err: unknown): void => {
-      // HPE_*: Node's HTTP parser could not read the response: something other than HTTP answers there.
-      const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
-      const reason = code.startsWith('HPE_') ? 'parse' : reasonForError(err);
-      fail(reason, `${url}: ${errorMessage(err)}`);
-    };
-
-    let target: URL;
-    try {
-      target = new URL(url);
-    } catch (err) {
-      fail('other', `invalid URL ${JSON.stringify(url)}: ${errorMessage(err)}`);
-      return;
-    }
-    if (target.protocol !== 'http:' && target.protocol !== 'https:') {
-      fail('other', `unsupported URL scheme ${target.protocol} in ${url}`);
-      return;
-    }
-    timer = setTimeout(() => fail('timeout', `${url}: no complete response within ${opts.timeout} ms`), opts.timeout);
-
-    try {
-      const common: http.RequestOptions = {
-        method: 'GET',
-        headers: { accept: 'text/plain;version=0.0.4', 'accept-encoding': 'identity' },
-        ...(opts.agent ? { agent: opts.agent } : {}),
-      };
-      const onResponse = (r: http.IncomingMessage): void => {
-        res = r;
-        const status = r.statusCode ?? 0;
-        if (status < 200 || status > 299) {
-          fail('http_status', `${url}: HTTP ${status} ${r.statusMessage ?? ''}`.trim());
-          return;
-        }
-        const declared = Number(r.headers['content-length']);
-        if (Number.isFinite(declared) && declared > opts.maxBodyBytes) {
-          fail('too_large', `${url}: Content-Length ${declared} exceeds the ${opts.maxBodyBytes}-byte bound`);
-          return;
-        }
-        const chunks: Buffer[] = [];
-        let received = 0;
-        r.on('data', (chunk: Buffer) => {
-          if (settled) return;
-          received += chunk.length;
-          if (received > opts.maxBodyBytes) {
-            chunks.length = 0;
-            fail('too_large', `${url}: body exceeds the ${opts.maxBodyBytes}-byte bound`);
-            return;
-          }
-          chunks.push(chunk);
-        });
-        r.on('end', () => {
-          if (!r.complete) fail('unreachable', `${url}: connection closed before the body was complete`);
-          else settle(success(Buffer.concat(chunks, received)));
-        });
-        r.on('error', failErr);
-        r.on('close', () => {
-          if (!r.complete) fail('unreachable', `${url}: connection closed before the body was complete`);
-        });
-      };
-      if (target.protocol === 'https:') {
-        const tls = opts.tls ?? {};
-        req = https.request(target, { ...common, ...(opts.agent ? {} : { ca: tls.ca, cert: tls.cert, key: tls.key }) }, onResponse);
-      } else {
-        req = http.request(target, common, onResponse);
-      }
-      req.on('error', failErr);
-      req.end();
-    } catch (err) {
-      // Synchronous errors: bad key material, invalid header values…
-      failErr(err);
-    }
-  });
-}
-
 /** Scrapes a member's /metrics. Name 'etcd_metrics'. */
 export function createEtcdMetricsSource(opts: EtcdMetricsOptions): Source<EtcdMetricsSample> & { close(): Promise<void> } {
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  let agent: http.Agent | undefined;
-  let agentError: unknown;
-  try {
-    // One connection per scrape (no keep-alive): a reused socket the server closed while idle would
-    // make a healthy member look unreachable now and then. The agent keeps the TLS material and sessions.
-    agent = new URL(opts.url).protocol === 'https:'
-      ? new https.Agent({ keepAlive: false, ca: opts.tls?.ca, cert: opts.tls?.cert, key: opts.tls?.key })
-      : new http.Agent({ keepAlive: false });
-  } catch (err) {
-    agentError = err;
-  }
+  const { agent, agentError } = memberAgent(opts.url, opts.tls);
   let closed = false;
   return {
     name: 'etcd_metrics',

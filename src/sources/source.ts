@@ -1,6 +1,6 @@
 import type { Milliseconds } from '../units.js';
 
-export const SOURCE_NAMES = ['fsync_probe', 'diskstats', 'etcd_metrics', 'etcd_api', 'etcd_config', 'processes'] as const;
+export const SOURCE_NAMES = ['fsync_probe', 'diskstats', 'etcd_metrics', 'etcd_health', 'etcd_api', 'etcd_config', 'processes'] as const;
 export type SourceName = (typeof SOURCE_NAMES)[number];
 
 /**

@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { parseEtcdArgs, parseManifest } from '../../src/sources/etcd-config.js';
+import { SOURCE_NAMES } from '../../src/sources/source.js';
 import { etcdVersionPlans, needsEtcd, type EtcdBuild } from '../helpers/etcd-versions.js';
 import { createKubeadmNode, kubeadmNodeUnavailable, makeNodeDir, type KubeadmNode, type RunningPod } from '../helpers/kubeadm-node.js';
 import { certificateExtension, certificateSubject, ETCD_PKI_FILES, etcdAltNames, writeKubeadmEtcdPki } from '../helpers/kubeadm-pki.js';
@@ -112,7 +113,7 @@ function etcdImage(build: EtcdBuild): ImageConfig {
 function enabledSources(c: ContainerSpec): string[] {
   const env = new Map(c.env.map(([k, v]) => [k, 'value' in v ? v.value : undefined]));
   const off = (name: string) => env.get(name) === 'false';
-  return ['fsync_probe', 'diskstats', 'etcd_metrics', 'etcd_api', 'etcd_config', 'processes'].filter(
+  return SOURCE_NAMES.filter(
     (s) => !(s === 'fsync_probe' && off('ETCD_LATENCY_AGENT_PROBE_ENABLED')) && !(s === 'processes' && off('ETCD_LATENCY_AGENT_PROCESSES_ENABLED')),
   );
 }
@@ -234,7 +235,7 @@ async function startEtcd(t: Test, n: LaidOut, build: EtcdBuild): Promise<Running
   return etcd;
 }
 
-/** Ready, every enabled source up, 250/2500 and the corrupt-check gate, the member's version, healthy. */
+/** Ready, every enabled source up, 250/2500 and the corrupt-check gate, the member's version, its /readyz, healthy. */
 async function checkAgentOnLiveNode(t: Test, n: LaidOut, agent: RunningPod, port: number, c: Case, build: EtcdBuild): Promise<void> {
   t.equal((await n.node.waitForProbe(agent, 'readinessProbe', 60_000)).status, 200, '/readyz answers 200');
   const expected = enabledSources(agent.container);
@@ -256,6 +257,10 @@ async function checkAgentOnLiveNode(t: Test, n: LaidOut, agent: RunningPod, port
 
   const member = series(metrics, 'etcd_latency_agent_etcd_member_info');
   t.same(member.map((s) => [s.labels.member, s.labels.version]), [[n.node.name, build.version]], `member ${n.node.name} runs etcd ${build.version}`);
+  const ready = series(metrics, 'etcd_latency_agent_etcd_ready');
+  t.same(ready.map((s) => [s.labels.endpoint, s.value]), [['readyz', 1]], `etcd ${build.version} answers /readyz: ready`);
+  const checks = series(metrics, 'etcd_latency_agent_etcd_health_check').filter((s) => s.labels.endpoint === 'readyz');
+  t.ok(checks.length > 0 && checks.every((s) => s.value === 1), "every check of etcd's /readyz passes", { checks: checks.map((s) => s.labels.check) });
   t.equal(diagnosis.verdict, 'healthy', 'the healthy member is diagnosed healthy', { findings: diagnosis.findings });
   t.same(diagnosis.findings.filter((f) => f.severity !== 'info'), [], 'no finding above info');
 }

@@ -64,3 +64,30 @@ t.test('a source that failed last leaves its evidence out', async (t) => {
   t.equal(ev.etcdReachable, false);
   t.equal(ev.hasLeader, undefined, 'has_leader from a stale scrape is not evidence');
 });
+
+t.test("etcd's health reading: failed checks once each (/livez repeats readyz's), and none once the source fails", async (t) => {
+  const state = new AgentState(at(0), new Set(['etcd_metrics', 'etcd_health']));
+  state.record('etcd_metrics', etcdScrape([0.002]), at(0), seconds(0));
+  state.record(
+    'etcd_health',
+    {
+      ok: true,
+      value: {
+        endpoint: 'readyz',
+        ready: false,
+        live: false,
+        checks: [
+          { endpoint: 'readyz', name: 'serializable_read', ok: false },
+          { endpoint: 'readyz', name: 'linearizable_read', ok: false },
+          { endpoint: 'livez', name: 'serializable_read', ok: false },
+          { endpoint: 'readyz', name: 'data_corruption', ok: true },
+        ],
+      },
+    },
+    at(5),
+    seconds(0),
+  );
+  t.same(collectEvidence(state, at(5), DEFAULT_THRESHOLDS).health, { endpoint: 'readyz', ready: false, failedChecks: ['serializable_read', 'linearizable_read'] });
+  state.record('etcd_health', { ok: false, reason: 'timeout', message: 'no answer' }, at(10), seconds(0));
+  t.equal(collectEvidence(state, at(10), DEFAULT_THRESHOLDS).health, undefined, 'a failed sample is no reading');
+});

@@ -486,6 +486,31 @@ t.test('etcd_unreachable and no_leader: critical', async (t) => {
   ]);
 });
 
+t.test("etcd_not_ready: etcd's own /readyz (or /health) says not ready, with what to do per failed check", async (t) => {
+  const health = (ready: boolean, failedChecks: string[] = [], endpoint: 'readyz' | 'health' = 'readyz', reason?: string) => ({
+    endpoint,
+    ready,
+    failedChecks,
+    ...(reason ? { reason } : {}),
+  });
+  table(t, 'etcd_not_ready', [
+    { name: 'no health reading (source off or down)', ev: ev() },
+    { name: 'ready', ev: ev({ health: health(true) }) },
+    { name: 'unreachable: etcd_unreachable says it', ev: ev({ etcdReachable: false, health: health(false, ['linearizable_read']) }) },
+    {
+      name: 'no quorum: linearizable_read failed',
+      ev: ev({ health: health(false, ['linearizable_read']) }),
+      severity: 'critical',
+      summary: /\/readyz: linearizable_read failed/,
+      remedy: /no leader or cannot reach a quorum/,
+    },
+    { name: 'corrupt member', ev: ev({ health: health(false, ['data_corruption']) }), severity: 'critical', remedy: /CORRUPT alarm/ },
+    { name: 'a learner only: warning', ev: ev({ health: health(false, ['non_learner']) }), severity: 'warning', remedy: /member promote/ },
+    { name: 'a check etcd adds later: the generic remedy', ev: ev({ health: health(false, ['defrag_in_progress']) }), severity: 'critical', remedy: /etcdctl alarm list/ },
+    { name: "3.5's /health with its reason", ev: ev({ health: health(false, [], 'health', 'RAFT NO LEADER') }), severity: 'critical', summary: /\/health: RAFT NO LEADER/ },
+  ]);
+});
+
 t.test('db_near_quota: DB size against the backend quota', async (t) => {
   const q = 2 * 2 ** 30;
   table(t, 'db_near_quota', [
@@ -518,11 +543,12 @@ t.test('every rule returns its own code, and runRules runs them all', async (t) 
   const fired = runRules(everything, TH);
   const codes = new Set(fired.map((f) => f.code));
   for (const code of FINDING_CODES) {
-    if (code === 'settings_unknown' || code === 'no_leader') continue; // mutually exclusive with the evidence above
+    if (code === 'settings_unknown' || code === 'no_leader' || code === 'etcd_not_ready') continue; // mutually exclusive with the evidence above
     t.ok(codes.has(code), `${code} fires on the worst evidence`);
   }
   t.ok(runRules(ev({ settings: undefined }), TH).some((f) => f.code === 'settings_unknown'));
   t.ok(runRules(ev({ hasLeader: false }), TH).some((f) => f.code === 'no_leader'));
+  t.ok(runRules(ev({ health: { endpoint: 'readyz', ready: false, failedChecks: ['linearizable_read'] } }), TH).some((f) => f.code === 'etcd_not_ready'));
   for (const f of fired) {
     t.ok(/^[a-z][a-z0-9_]*$/.test(f.code), `${f.code} is snake_case`);
     t.ok(f.summary.length > 0 && f.remedy.length > 0, `${f.code} has a summary and a remedy`);

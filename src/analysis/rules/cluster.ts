@@ -31,6 +31,38 @@ export const noLeader: Rule = (ev) => {
   };
 };
 
+/** What to do about each check etcd's /readyz can fail (etcd 3.5.36+, 3.6). */
+const CHECK_REMEDIES: Readonly<Record<string, string>> = {
+  data_corruption:
+    'etcd raised a CORRUPT alarm (etcdctl alarm list): take this member out of service and rebuild it from a healthy member (member remove, wipe, member add) or a snapshot.',
+  linearizable_read: "a linearizable read did not complete: the member has no leader or cannot reach a quorum (see no_leader and the other members' agents).",
+  serializable_read: "the member cannot read its own store: check etcd's log and its disk.",
+  non_learner: 'the member is a learner: promote it (etcdctl member promote) once it has caught up.',
+};
+
+export const etcdNotReady: Rule = (ev) => {
+  const h = ev.health;
+  if (!ev.etcdReachable || !h || h.ready) return undefined;
+  const onlyLearner = h.failedChecks.length > 0 && h.failedChecks.every((c) => c === 'non_learner');
+  const what = h.endpoint === 'readyz' ? `/readyz: ${h.failedChecks.join(', ') || 'not ready'} failed` : `/health: ${h.reason ?? 'unhealthy'}`;
+  const remedies = h.failedChecks.flatMap((c) => (CHECK_REMEDIES[c] ? [CHECK_REMEDIES[c]] : []));
+  return {
+    code: 'etcd_not_ready',
+    severity: onlyLearner ? 'warning' : 'critical',
+    summary: `etcd on this node answers not ready (${what}): the kubelet's probe and the API server see the same`,
+    facts: [
+      { name: 'health_endpoint', value: h.endpoint },
+      { name: 'ready', value: 'no' },
+      ...h.failedChecks.map((c) => ({ name: `failed_check_${c}`, value: 'failed' })),
+      ...(h.reason ? [{ name: 'health_reason', value: h.reason }] : []),
+    ],
+    remedy:
+      remedies.length > 0
+        ? remedies.join(' ')
+        : "Read etcd's log on this node and `etcdctl endpoint health` / `etcdctl alarm list`: etcd says why in its reason.",
+  };
+};
+
 export const peerRttHigh: Rule = (ev, th) => {
   const rtt = peerRtt(ev);
   if (!rtt || rtt.p99 === undefined || !exceeds(rtt.p99, th.peerRttP99)) return undefined;

@@ -3,7 +3,7 @@
 // etcd_latency_agent_finding{code,severity} and alert rules match on them.
 import type { Thresholds } from '../thresholds.js';
 import type { Evidence, RawFinding } from '../types.js';
-import { dbNearQuota, etcdUnreachable, noLeader, peerRttHigh } from './cluster.js';
+import { dbNearQuota, etcdNotReady, etcdUnreachable, noLeader, peerRttHigh } from './cluster.js';
 import type { Rule } from './common.js';
 import { diskSaturated, diskShared } from './disk-device.js';
 import { backendCommitSlow, probeFsyncSlow, walFsyncSlow } from './disk-latency.js';
@@ -16,6 +16,7 @@ export type { Rule } from './common.js';
 export const RULES = {
   etcd_unreachable: etcdUnreachable,
   no_leader: noLeader,
+  etcd_not_ready: etcdNotReady,
   wal_fsync_slow: walFsyncSlow,
   backend_commit_slow: backendCommitSlow,
   probe_fsync_slow: probeFsyncSlow,

@@ -387,7 +387,7 @@ const agent: RowSpec = {
       kind: 'state-timeline',
       title: 'Sources',
       description:
-        "Whether each of the agent's sources sampled successfully (fsync_probe, diskstats, etcd_metrics, etcd_api, etcd_config, processes) and whether " +
+        "Whether each of the agent's sources sampled successfully (fsync_probe, diskstats, etcd_metrics, etcd_health, etcd_api, etcd_config, processes) and whether " +
         'Prometheus could scrape the agent. A source down for 5 minutes raises EtcdLatencyAgentSourceDown; the errors panel says why.',
       w: 12,
       h: 7,
