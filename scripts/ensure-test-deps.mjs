@@ -2,7 +2,8 @@
 // Runs before `npm test`: installs what the tests need when it is missing, so a fresh machine needs
 // nothing but `npm test`. Debian packages come from apt (root is needed, as on CI and in the dev
 // container); npm dependencies from the lockfile; the Node.js release the image ships
-// (scripts/lts-node.mjs); etcd 3.5, 3.6 and 3.7 built from etcd's Go modules (scripts/build-etcd.mjs).
+// (scripts/lts-node.mjs); etcd 3.5, 3.6 and 3.7 built from etcd's Go modules (scripts/build-etcd.mjs);
+// the etcd mixin's alerts rendered from etcd's Go module (scripts/etcd-mixin.mjs).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { ensureImageNode } from './lts-node.mjs';
@@ -24,6 +25,8 @@ const DEBIAN = {
   chromium: '/usr/bin/chromium',
   // The kubeadm node test gives its node a network namespace of its own (`ip link set lo up`).
   iproute2: '/usr/sbin/ip',
+  // Renders the etcd mixin (kube-prometheus-stack's etcd rules) for the collision test.
+  jsonnet: '/usr/bin/jsonnet',
 };
 
 const missing = Object.entries(DEBIAN).filter(([, file]) => !existsSync(file)).map(([pkg]) => pkg);
@@ -47,3 +50,4 @@ if (!existsSync('node_modules/.package-lock.json') || !existsSync('node_modules/
 
 ensureImageNode();
 execFileSync(process.execPath, ['scripts/build-etcd.mjs'], { stdio: 'inherit' });
+execFileSync(process.execPath, ['scripts/etcd-mixin.mjs'], { stdio: 'inherit' });

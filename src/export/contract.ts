@@ -4,6 +4,13 @@
 
 export const PREFIX = 'etcd_latency_agent_';
 
+/**
+ * The job label of the agents' targets. It must not contain "etcd": kube-prometheus-stack's default
+ * etcd rules (the etcd mixin's) select `job=~".*etcd.*"`, so a job named etcd-latency-agent made one
+ * agent down page "etcd cluster has insufficient members" while every member was fine.
+ */
+export const SCRAPE_JOB = 'latency-agent';
+
 export type MetricType = 'gauge' | 'counter' | 'histogram';
 
 export interface MetricSpec {

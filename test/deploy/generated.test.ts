@@ -107,7 +107,7 @@ groups:
     rules:
       - alert: EtcdLatencyAgentDown
         expr: |
-          up{job="etcd-latency-agent"} == 0
+          up{job="latency-agent"} == 0
         for: 5m
         labels:
           severity: warning

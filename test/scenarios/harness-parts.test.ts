@@ -97,7 +97,7 @@ t.test('prometheusConfig: 1 s scrapes of every target, accepted by promtool', { 
   const dir = tmp(t, 'prom-config-');
   const text = prometheusConfig(
     {
-      'etcd-latency-agent': [targetOf('http://127.0.0.1:9379/metrics', { node: 'm0' })],
+      'latency-agent': [targetOf('http://127.0.0.1:9379/metrics', { node: 'm0' })],
       etcd: [targetOf('http://127.0.0.1:2381/metrics', { node: 'm0' })],
     },
     [],
@@ -105,7 +105,7 @@ t.test('prometheusConfig: 1 s scrapes of every target, accepted by promtool', { 
   const cfg = JSON.parse(text) as { global: Record<string, string>; scrape_configs: Array<{ job_name: string }> };
   t.equal(cfg.global['scrape_interval'], '1s');
   t.equal(cfg.global['evaluation_interval'], '1s');
-  t.same(cfg.scrape_configs.map((c) => c.job_name), ['etcd-latency-agent', 'etcd']);
+  t.same(cfg.scrape_configs.map((c) => c.job_name), ['latency-agent', 'etcd']);
   writeFileSync(join(dir, 'p.yml'), text);
   execFileSync(PROMTOOL_BIN, ['check', 'config', join(dir, 'p.yml')], { stdio: 'ignore' });
 });

@@ -21,6 +21,7 @@ import { Cleanups, errorText, signal, waitUntil } from './processes.js';
 import type { AgentReport, MemberObservation, ScenarioResult } from './report.js';
 import { describeFault, type ScenarioSpec } from './scenarios.js';
 import { histogramDelta, type HistogramSnapshot } from '../../src/analysis/histogram.js';
+import { SCRAPE_JOB } from '../../src/export/contract.js';
 
 export interface RunOptions {
   /** Progress lines (default: stderr). */
@@ -360,7 +361,7 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
   // ── Prometheus
   log('starting Prometheus');
   const prom: PrometheusServer = await startPrometheus(cleanups, join(dir, 'prometheus'), {
-    'etcd-latency-agent': agents.map((a) => targetOf(`${a.url}/metrics`, { node: a.member })),
+    [SCRAPE_JOB]: agents.map((a) => targetOf(`${a.url}/metrics`, { node: a.member })),
     etcd: cluster.members.map((m) => targetOf(m.metricsUrl, { node: m.name })),
   });
   for (const r of prom.rules.rejected) notes.push(`rule file not loaded: ${r.file}: ${r.reason}`);

@@ -25,6 +25,7 @@ import {
   variables,
   verdictStat,
 } from './common.js';
+import { SCRAPE_JOB } from '../contract.js';
 import { RULE } from './rule-names.js';
 
 const UP_DOWN = [valueMap({ '0': ['down', 'red'], '1': ['up', 'green'] })];
@@ -395,7 +396,7 @@ const agent: RowSpec = {
       thresholds: [['green', 1]],
       queries: [
         { expr: `max by (source) (${m('sourceUp')}${sel()})`, legend: '{{source}}', expect: 'always' },
-        { expr: `max(up${sel('job="etcd-latency-agent"')})`, legend: 'scrape', expect: 'always' },
+        { expr: `max(up${sel(`job="${SCRAPE_JOB}"`)})`, legend: 'scrape', expect: 'always' },
       ],
     },
     {
