@@ -55,7 +55,7 @@ const etcdTarget = (cluster: string, n: Node): Labels => ({
   pod: `etcd-cp-${n}`,
   instance: `10.0.0.${n}:2381`,
 });
-/** deploy/overlays/kube-prometheus-stack/servicemonitor.yaml: job set, node copied from the pod. */
+/** deploy/agent/servicemonitor.yaml: job set, node copied from the pod. */
 const agentTarget = (cluster: string, n: Node, job: string): Labels => ({
   cluster,
   job,

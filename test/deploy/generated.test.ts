@@ -1,4 +1,4 @@
-// deploy/overlays/kube-prometheus-stack/generated/ embeds deploy/prometheus/etcd-latency-agent.rules.yaml
+// deploy/monitoring/generated/ embeds deploy/prometheus/etcd-latency-agent.rules.yaml
 // (as a PrometheusRule) and grafana/*.json (as dashboard ConfigMaps). These tests check that what is
 // committed is what scripts/gen-deploy.mjs produces now, and that the rendered objects carry exactly
 // the source files; the generator itself is exercised on sample sources in a scratch copy of deploy/.
@@ -15,7 +15,7 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 const ROOT = resolve(import.meta.dirname, '../..');
 const GENERATOR = join(ROOT, 'scripts/gen-deploy.mjs');
 const RULES = 'deploy/prometheus/etcd-latency-agent.rules.yaml';
-const OUT = 'deploy/overlays/kube-prometheus-stack/generated';
+const OUT = 'deploy/monitoring/generated';
 const OVERLAY = 'deploy/overlays/kube-prometheus-stack';
 /** kubectl apply (client side) keeps the whole object in an annotation, limited to 256 KiB. */
 const ANNOTATION_LIMIT = 262_144;

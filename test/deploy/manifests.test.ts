@@ -44,9 +44,13 @@ function kustomize(dir: string): K8sObject[] {
 const overlayNames = readdirSync(join(DEPLOY, 'overlays')).filter((n) => statSync(join(DEPLOY, 'overlays', n)).isDirectory()).sort();
 const TARGETS: ReadonlyArray<readonly [string, string]> = [
   ['base', join(DEPLOY, 'base')],
+  ['agent', join(DEPLOY, 'agent')],
+  ['monitoring', join(DEPLOY, 'monitoring')],
   ...overlayNames.map((n) => [`overlays/${n}`, join(DEPLOY, 'overlays', n)] as const),
 ];
 const rendered = new Map(TARGETS.map(([name, dir]) => [name, kustomize(dir)]));
+/** The kustomizations that run the agent (all but the monitoring part alone). */
+const workloads = new Map([...rendered].filter(([, objects]) => objects.some((o) => o.kind === 'DaemonSet')));
 
 const only = <T extends K8sObject>(objects: K8sObject[], kind: string): T => {
   const found = objects.filter((o) => o.kind === kind);
@@ -62,9 +66,9 @@ const agentOf = (objects: K8sObject[]): IContainer => {
 };
 
 t.test('the expected overlays exist and every kustomization renders with kubectl kustomize', async (t) => {
-  for (const name of ['hostpid', 'kube-prometheus-stack', 'non-root', 'read-only']) t.ok(overlayNames.includes(name), `overlays/${name} exists`);
+  for (const name of ['hostpid', 'kube-prometheus-stack', 'non-root', 'read-only', 'scs-observer', 'scs-workload']) t.ok(overlayNames.includes(name), `overlays/${name} exists`);
   for (const [name, objects] of rendered) {
-    t.ok(objects.length >= 4, `${name}: ${objects.length} objects`);
+    t.ok(objects.length >= 3, `${name}: ${objects.length} objects`);
     for (const o of objects) {
       if (o.kind !== 'Namespace') t.equal(o.metadata.namespace, 'etcd-latency-agent', `${name}: ${o.kind}/${o.metadata.name} is in the agent's namespace`);
     }
@@ -197,7 +201,7 @@ function agentConfig(c: IContainer): { config: Config; argFlags: string[]; envFl
 
 t.test("the DaemonSet's args and environment are accepted by the agent's own parser", async (t) => {
   const known = new Set(FLAGS.map((f) => envName(f)));
-  for (const [name, objects] of rendered) {
+  for (const [name, objects] of workloads) {
     const c = agentOf(objects);
     t.equal(c.command, undefined, `${name}: the image's ENTRYPOINT runs the agent`);
     const { config, argFlags, envFlags } = agentConfig(c);
@@ -222,7 +226,7 @@ t.test('a misspelt flag in the DaemonSet would be refused by the agent', async (
 t.test("ports and probe paths match the agent's defaults", async (t) => {
   const defaultListen = FLAGS.find((f) => f.flag === 'listen-address')!.default!;
   const defaultPort = Number(defaultListen.split(':').pop());
-  for (const [name, objects] of rendered) {
+  for (const [name, objects] of workloads) {
     const c = agentOf(objects);
     const { config } = agentConfig(c);
     t.equal(config.listenAddress.port, defaultPort, `${name}: the agent listens on its default port`);
@@ -267,7 +271,7 @@ function locate(mounts: Mount[], path: string): { mount: Mount; hostPath?: strin
 
 t.test('every path the agent is given is mounted, read-only except the probe directory', async (t) => {
   const defaultOf = (flag: string) => FLAGS.find((f) => f.flag === flag)!.default!;
-  for (const [name, objects] of rendered) {
+  for (const [name, objects] of workloads) {
     const { config } = agentConfig(agentOf(objects));
     const mounts = mountsOf(objects);
     const files: Array<[string, string | undefined]> = [
@@ -305,7 +309,7 @@ t.test('every path the agent is given is mounted, read-only except the probe dir
 });
 
 t.test('the image tag is the package version', async (t) => {
-  for (const [name, objects] of rendered) {
+  for (const [name, objects] of workloads) {
     t.match(agentOf(objects).image, new RegExp(`^(?:.+/)?etcd-latency-agent:${PACKAGE.version.replace(/\./g, '\\.')}(?:@sha256:[0-9a-f]{64})?$`), name);
   }
 });
@@ -313,7 +317,7 @@ t.test('the image tag is the package version', async (t) => {
 // ---- the pod's shape and security ----------------------------------------------------------
 
 t.test('the container is locked down: read-only root, no escalation, no capabilities, RuntimeDefault seccomp', async (t) => {
-  for (const [name, objects] of rendered) {
+  for (const [name, objects] of workloads) {
     const pod = podOf(objects);
     for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
       const sc = c.securityContext ?? {};
@@ -329,7 +333,7 @@ t.test('the container is locked down: read-only root, no escalation, no capabili
 });
 
 t.test('the pod runs on control-plane nodes only, on the host network, as a node-critical pod, without API access', async (t) => {
-  for (const [name, objects] of rendered) {
+  for (const [name, objects] of workloads) {
     const pod = podOf(objects);
     t.equal(pod.nodeSelector?.['node-role.kubernetes.io/control-plane'], '', `${name}: nodeSelector control-plane`);
     t.ok(pod.tolerations?.some((x) => x.key === 'node-role.kubernetes.io/control-plane' && x.operator === 'Exists' && x.effect === undefined), `${name}: tolerates the control-plane taint`);
@@ -394,19 +398,79 @@ t.test('the ServiceMonitor scrapes the metrics port and labels series with the n
   t.notOk(agentLabels.has('node'), 'no agent metric has its own node label (it would become exported_node)');
 });
 
+const kinds = (objects: K8sObject[]) => objects.map((o) => o.kind).sort();
+const WORKLOAD = ['DaemonSet', 'Namespace', 'Service', 'ServiceAccount'];
+
+t.test('two parts: the agent part for every cluster, the monitoring part wherever rules and dashboards live; kube-prometheus-stack has both', async (t) => {
+  t.same(kinds(rendered.get('agent')!), [...WORKLOAD, 'ServiceMonitor'].sort(), 'agent: the workload and its ServiceMonitor');
+  t.same(kinds(rendered.get('monitoring')!), ['ConfigMap', 'ConfigMap', 'PrometheusRule'], 'monitoring: the rules and one ConfigMap per dashboard, no pod, no Namespace');
+  const both = [...rendered.get('agent')!, ...rendered.get('monitoring')!];
+  const byId = (objects: K8sObject[]) => new Map(objects.map((o) => [`${o.kind}/${o.metadata.name}`, o]));
+  t.same(byId(rendered.get('overlays/kube-prometheus-stack')!), byId(both), 'kube-prometheus-stack = agent + monitoring, object for object');
+});
+
+t.test("the SCS overlays set SCS's selector labels: the workload cluster's ServiceMonitor, the observer's Thanos Ruler and Grafana folder", async (t) => {
+  const workload = rendered.get('overlays/scs-workload')!;
+  t.same(kinds(workload), [...WORKLOAD, 'ServiceMonitor'].sort(), 'scs-workload: the agent part');
+  t.equal(only<K8sObject & IServiceMonitor>(workload, 'ServiceMonitor').metadata.labels?.release, 'kubernetes-monitoring-servicemonitor');
+
+  const observer = rendered.get('overlays/scs-observer')!;
+  t.same(kinds(observer), ['ConfigMap', 'ConfigMap', 'Namespace', 'PrometheusRule'], 'scs-observer: the monitoring part and a namespace, no pod');
+  const rule = only(observer, 'PrometheusRule');
+  t.equal(rule.metadata.labels?.['prometheus_rule'], '2', "the Thanos Ruler's rule selector");
+  t.notOk('release' in (rule.metadata.labels ?? {}), 'no kube-prometheus-stack release label on the observer');
+  for (const cm of observer.filter((o) => o.kind === 'ConfigMap')) {
+    t.equal(cm.metadata.labels?.['grafana_dashboard'], '1', `${cm.metadata.name}: the Grafana sidecar's label`);
+    t.equal((cm.metadata as { annotations?: Record<string, string> }).annotations?.['grafana_folder'], 'etcd', `${cm.metadata.name}: the folder annotation`);
+  }
+  const { spec: ours } = only<K8sObject & { spec: unknown }>(rendered.get('monitoring')!, 'PrometheusRule');
+  t.same((rule as K8sObject & { spec: unknown }).spec, ours, 'the same rules as shipped');
+});
+
+t.test("the runbook-url component moves every alert's runbook to the prefix an overlay of one's own gives", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kustomize-runbook-url-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const rel = (p: string) => relative(dir, join(DEPLOY, p));
+  writeFileSync(
+    join(dir, 'kustomization.yaml'),
+    YAML.stringify({
+      apiVersion: 'kustomize.config.k8s.io/v1beta1',
+      kind: 'Kustomization',
+      resources: [rel('monitoring'), 'runbooks.yaml'],
+      components: [rel('components/runbook-url')],
+    }),
+  );
+  writeFileSync(
+    join(dir, 'runbooks.yaml'),
+    YAML.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'etcd-latency-agent-runbooks', annotations: { 'config.kubernetes.io/local-config': 'true' } },
+      data: { urlPrefix: 'https://wiki.example.org/etcd' },
+    }),
+  );
+  const objects = kustomize(dir);
+  t.notOk(objects.some((o) => o.metadata.name === 'etcd-latency-agent-runbooks'), 'the prefix itself is not applied');
+  const { spec } = only<K8sObject & { spec: { groups: Array<{ rules: Array<{ alert?: string; annotations?: Record<string, string> }> }> } }>(objects, 'PrometheusRule');
+  const alerts = spec.groups.flatMap((g) => g.rules.filter((r) => r.alert));
+  t.ok(alerts.length >= 10, `${alerts.length} alerts`);
+  for (const a of alerts) t.equal(a.annotations?.['runbook_url'], `https://wiki.example.org/etcd/runbooks/${a.alert}.md`, a.alert!);
+});
+
 t.test('the overlays compose: kube-prometheus-stack with every component', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kustomize-compose-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const rel = (p: string) => relative(dir, join(DEPLOY, p));
   const components = readdirSync(join(DEPLOY, 'components')).sort();
-  t.same(components, ['hostpid', 'non-root', 'read-only']);
+  t.same(components, ['hostpid', 'non-root', 'read-only', 'runbook-url']);
   writeFileSync(
     join(dir, 'kustomization.yaml'),
     YAML.stringify({
       apiVersion: 'kustomize.config.k8s.io/v1beta1',
       kind: 'Kustomization',
       resources: [rel('overlays/kube-prometheus-stack')],
-      components: components.map((c) => rel(`components/${c}`)),
+      // runbook-url needs a prefix of the overlay's own: tested on its own above.
+      components: components.filter((c) => c !== 'runbook-url').map((c) => rel(`components/${c}`)),
     }),
   );
   const objects = kustomize(dir);

@@ -174,7 +174,11 @@ const EXPECTED: Record<string, { baseline: string[]; restrictedBeyondHostAccess:
   'overlays/read-only': { baseline: ['Host Namespaces', 'Host Ports', 'HostPath Volumes'], restrictedBeyondHostAccess: ['Running as Non-root', 'Running as Non-root user'] },
   'overlays/kube-prometheus-stack': { baseline: ['Host Namespaces', 'Host Ports', 'HostPath Volumes'], restrictedBeyondHostAccess: ['Running as Non-root', 'Running as Non-root user'] },
   'overlays/non-root': { baseline: ['Host Namespaces', 'Host Ports', 'HostPath Volumes'], restrictedBeyondHostAccess: [] },
+  agent: { baseline: ['Host Namespaces', 'Host Ports', 'HostPath Volumes'], restrictedBeyondHostAccess: ['Running as Non-root', 'Running as Non-root user'] },
+  'overlays/scs-workload': { baseline: ['Host Namespaces', 'Host Ports', 'HostPath Volumes'], restrictedBeyondHostAccess: ['Running as Non-root', 'Running as Non-root user'] },
 };
+/** Kustomizations that run no pod: the monitoring part alone. */
+const WITHOUT_PODS = ['overlays/scs-observer'];
 const HOST_ACCESS_DETAILS: Record<string, RegExp> = {
   'Host Namespaces': /^hostNetwork: true$|^hostPID: true$/,
   'Host Ports': /^agent: hostPort 9379 \(defaulted/,
@@ -183,7 +187,8 @@ const HOST_ACCESS_DETAILS: Record<string, RegExp> = {
 
 t.test('every kustomization has an expected level here', async (t) => {
   const overlays = readdirSync(join(DEPLOY, 'overlays')).map((n) => `overlays/${n}`);
-  t.same(Object.keys(EXPECTED).sort(), ['base', ...overlays].sort(), 'add a new overlay to EXPECTED with the level it meets');
+  t.same([...Object.keys(EXPECTED), ...WITHOUT_PODS].sort(), ['base', 'agent', ...overlays].sort(), 'add a new overlay to EXPECTED with the level it meets');
+  for (const dir of WITHOUT_PODS) t.notOk(render(dir).some((o) => o.spec?.template !== undefined), `${dir}: no pod template`);
 });
 
 for (const [dir, expected] of Object.entries(EXPECTED)) {
