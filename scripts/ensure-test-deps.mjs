@@ -3,7 +3,8 @@
 // nothing but `npm test`. Debian packages come from apt (root is needed, as on CI and in the dev
 // container); npm dependencies from the lockfile; the Node.js release the image ships
 // (scripts/lts-node.mjs); etcd 3.5, 3.6 and 3.7 built from etcd's Go modules (scripts/build-etcd.mjs);
-// the etcd mixin's alerts rendered from etcd's Go module (scripts/etcd-mixin.mjs).
+// the etcd mixin's alerts rendered from etcd's Go module (scripts/etcd-mixin.mjs); helm and Prometheus 3's
+// promtool built from their Go modules (scripts/build-go-tools.mjs).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { ensureImageNode } from './lts-node.mjs';
@@ -51,3 +52,4 @@ if (!existsSync('node_modules/.package-lock.json') || !existsSync('node_modules/
 ensureImageNode();
 execFileSync(process.execPath, ['scripts/build-etcd.mjs'], { stdio: 'inherit' });
 execFileSync(process.execPath, ['scripts/etcd-mixin.mjs'], { stdio: 'inherit' });
+execFileSync(process.execPath, ['scripts/build-go-tools.mjs'], { stdio: 'inherit' });

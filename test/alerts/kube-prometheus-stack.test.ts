@@ -17,6 +17,7 @@ import YAML from 'yaml';
 import { etcdMixinAlertsPath, etcdMixinPin } from '../../scripts/etcd-mixin.mjs';
 import { ETCD_DISK_BUCKETS, SCRAPE_JOB } from '../../src/export/contract.js';
 import { freePort } from '../helpers/etcd-cluster.js';
+import { PROMTOOLS, type Promtool } from '../helpers/promtool.js';
 import { Cleanups, spawnGroup, tail, waitUntil } from '../scenarios/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -131,7 +132,7 @@ function parseLabels(text: string): Labels {
  * Which alerts fire at `evalMinute`, with their labels, by both rule files on `input`: promtool is asked
  * to expect none of them, and its report of what it got instead is the answer.
  */
-function firing(input: Series[], evalMinute: number): Fired[] {
+function firing(promtool: Promtool, input: Series[], evalMinute: number): Fired[] {
   const dir = mkdtempSync(join(tmpdir(), 'kps-collision-'));
   try {
     const names = [...MIXIN_ALERTS, ...OUR_ALERTS];
@@ -141,7 +142,7 @@ function firing(input: Series[], evalMinute: number): Fired[] {
       tests: [{ interval: '1m', input_series: input, alert_rule_test: names.map((alertname) => ({ eval_time: `${evalMinute}m`, alertname, exp_alerts: [] })) }],
     };
     writeFileSync(join(dir, 'test.yaml'), YAML.stringify(doc));
-    const r = spawnSync('promtool', ['test', 'rules', join(dir, 'test.yaml')], { encoding: 'utf8' });
+    const r = spawnSync(promtool.bin, ['test', 'rules', join(dir, 'test.yaml')], { encoding: 'utf8' });
     const out = `${r.stdout}${r.stderr}`;
     if (r.status === 0) return [];
     const fired: Fired[] = [];
@@ -150,7 +151,7 @@ function firing(input: Series[], evalMinute: number): Fired[] {
       const got = block.split('got:')[1] ?? '';
       for (const m of got.matchAll(/Labels:\{([^\n]*)\}\n/g)) fired.push({ alertname: alertname!, labels: parseLabels(m[1]!) });
     }
-    if (fired.length === 0) throw new Error(`promtool failed without naming an alert:\n${out}`);
+    if (fired.length === 0) throw new Error(`${promtool.label} failed without naming an alert:\n${out}`);
     return fired;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -170,23 +171,30 @@ function agentsInTrouble(job: string): Series[] {
   ];
 }
 
-t.test("agents down, flapping or restarting beside a healthy etcd fire none of kube-prometheus-stack's etcd alerts", { skip: missing ?? false }, async (t) => {
+const runnable = PROMTOOLS.filter((p) => !p.missing);
+const skip = missing ?? (runnable.length === 0 ? 'no promtool' : false);
+
+t.test("agents down, flapping or restarting beside a healthy etcd fire none of kube-prometheus-stack's etcd alerts", { skip }, async (t) => {
   t.ok(MIXIN_ALERTS.includes('etcdInsufficientMembers') && MIXIN_ALERTS.length >= 10, `${MIXIN}: ${MIXIN_ALERTS.length} alerts`);
-  for (const minute of [5, 25, 60, 89]) {
-    const fired = firing(agentsInTrouble(SCRAPE_JOB), minute);
-    t.same(names(fired, MIXIN_ALERTS), [], `at ${minute} m: no etcd alert of theirs`);
-    t.same(
-      fired.filter((f) => f.alertname === 'EtcdLatencyAgentDown').map((f) => f.labels['node']),
-      minute >= 5 ? ['cp-1'] : [],
-      `at ${minute} m: ours says the agent on cp-1 is down; the flapping and restarting ones stay under its 5 m`,
-    );
+  for (const promtool of runnable) {
+    for (const minute of [5, 25, 60, 89]) {
+      const fired = firing(promtool, agentsInTrouble(SCRAPE_JOB), minute);
+      t.same(names(fired, MIXIN_ALERTS), [], `${promtool.label}, at ${minute} m: no etcd alert of theirs`);
+      t.same(
+        fired.filter((f) => f.alertname === 'EtcdLatencyAgentDown').map((f) => f.labels['node']),
+        ['cp-1'],
+        `${promtool.label}, at ${minute} m: ours says the agent on cp-1 is down; the flapping and restarting ones stay under its 5 m`,
+      );
+    }
   }
 });
 
-t.test('with the job named etcd-latency-agent, the same agents page etcdInsufficientMembers (what the job name prevents)', { skip: missing ?? false }, async (t) => {
-  const fired = firing(agentsInTrouble('etcd-latency-agent'), 25);
-  t.ok(names(fired, MIXIN_ALERTS).includes('etcdInsufficientMembers/critical'), names(fired, MIXIN_ALERTS).join(', '));
-  t.ok(names(fired, MIXIN_ALERTS).includes('etcdMembersDown/warning'));
+t.test('with the job named etcd-latency-agent, the same agents page etcdInsufficientMembers (what the job name prevents)', { skip }, async (t) => {
+  for (const promtool of runnable) {
+    const fired = names(firing(promtool, agentsInTrouble('etcd-latency-agent'), 25), MIXIN_ALERTS);
+    t.ok(fired.includes('etcdInsufficientMembers/critical'), `${promtool.label}: ${fired.join(', ')}`);
+    t.ok(fired.includes('etcdMembersDown/warning'), promtool.label);
+  }
 });
 
 /** A slow disk under etcd on cp-1 of `cluster`: its fsyncs and commits, elections, its peers' sends to it failing. */
@@ -232,10 +240,16 @@ function amtool(url: string, args: string[]): string {
 
 const key = (l: Labels): string => `${l['alertname']}/${l['severity']}${l['pod'] ? ` ${l['pod']}` : ''}${l['node'] ? ` ${l['node']}` : ''} ${l['cluster']}`;
 
-t.test('a slow disk is paged once: the example inhibit rules mute the mixin alerts ours explain, and only those', { skip: missing ?? false }, async (t) => {
+t.test('a slow disk is paged once: the example inhibit rules mute the mixin alerts ours explain, and only those', { skip }, async (t) => {
   const minute = 40;
-  const withAgent = firing(slowDisk('scs-a', 'up'), minute);
-  const agentDown = firing(slowDisk('scs-b', 'down'), minute);
+  const [first, ...others] = runnable;
+  const withAgent = firing(first!, slowDisk('scs-a', 'up'), minute);
+  const agentDown = firing(first!, slowDisk('scs-b', 'down'), minute);
+  const sorted = (fired: Fired[]) => fired.map((f) => JSON.stringify({ ...f.labels, alertname: f.alertname })).sort();
+  for (const other of others) {
+    t.same(sorted(firing(other, slowDisk('scs-a', 'up'), minute)), sorted(withAgent), `${other.label} fires what ${first!.label} fires, with the same labels`);
+    t.same(sorted(firing(other, slowDisk('scs-b', 'down'), minute)), sorted(agentDown), `${other.label}, the agent down: the same`);
+  }
   // What each rule set says of the same disk problem, with the labels Alertmanager will compare.
   t.same(names(withAgent, MIXIN_ALERTS), [
     'etcdHighCommitDurations/warning',

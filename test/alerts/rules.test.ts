@@ -13,6 +13,7 @@ import { ETCD_DISK_BUCKETS, PROBE_BUCKETS } from '../../src/export/contract.js';
 import { contractSeries, etcdSeries, NODE_EXPORTER_SERIES, PROMETHEUS_SERIES, recordedNames } from '../../src/export/dashboards/known-metrics.js';
 import { metricNames } from '../../src/export/dashboards/promql.js';
 import { RULE } from '../../src/export/dashboards/rule-names.js';
+import { PROMTOOLS } from '../helpers/promtool.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const DIR = join(ROOT, 'deploy/prometheus');
@@ -74,20 +75,28 @@ function templateQueries(annotation: string): string[] {
   return [...annotation.matchAll(/query \(printf `([^`]*)`/g)].map((m) => m[1]!.replace(/%s/g, 'x'));
 }
 
-t.test('the rules file: only groups: at top level, promtool check rules clean (all lints fatal)', async (t) => {
+t.test('the rules file: only groups: at top level, promtool check rules clean (all lints fatal), for Prometheus 2.42 and 3', async (t) => {
   t.same(Object.keys(YAML.parse(text) as object), ['groups'], 'a plain rules file that scripts/gen-deploy.mjs can embed');
-  const r = run('promtool', ['check', 'rules', '--lint=all', '--lint-fatal', RULES_FILE]);
-  t.equal(r.status, 0, r.out);
-  t.match(r.out, /SUCCESS: \d+ rules found/);
-  t.notMatch(r.out, /warning|WARNING/, 'no warnings');
+  for (const p of PROMTOOLS) {
+    await t.test(p.label, { skip: p.missing ?? false }, async (t) => {
+      const r = run(p.bin, ['check', 'rules', '--lint=all', '--lint-fatal', RULES_FILE]);
+      t.equal(r.status, 0, r.out);
+      t.match(r.out, /SUCCESS: \d+ rules found/);
+      t.notMatch(r.out, /warning|WARNING/, 'no warnings');
+    });
+  }
 });
 
-t.test('promtool test rules: every alert fires on the bad series, stays silent on healthy ones and on a single spike', async (t) => {
+t.test('promtool test rules: every alert fires on the bad series, stays silent on healthy ones and on a single spike, on Prometheus 2.42 and 3', async (t) => {
   const files = readdirSync(TESTS_DIR).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(TESTS_DIR, f));
   t.ok(files.length >= 4, 'test files');
-  const r = run('promtool', ['test', 'rules', ...files]);
-  t.equal(r.status, 0, r.out);
-  t.notMatch(r.out, /FAILED/);
+  for (const p of PROMTOOLS) {
+    await t.test(p.label, { skip: p.missing ?? false }, async (t) => {
+      const r = run(p.bin, ['test', 'rules', ...files]);
+      t.equal(r.status, 0, r.out);
+      t.notMatch(r.out, /FAILED/);
+    });
+  }
 
   // Each alert (and each severity of it) has a test where it fires and one where it must be silent.
   const fires = new Set<string>();

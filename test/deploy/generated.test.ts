@@ -1,4 +1,4 @@
-// deploy/monitoring/generated/ embeds deploy/prometheus/etcd-latency-agent.rules.yaml
+// deploy/monitoring/generated/ (and the Helm chart's files/) embeds deploy/prometheus/etcd-latency-agent.rules.yaml
 // (as a PrometheusRule) and grafana/*.json (as dashboard ConfigMaps). These tests check that what is
 // committed is what scripts/gen-deploy.mjs produces now, and that the rendered objects carry exactly
 // the source files; the generator itself is exercised on sample sources in a scratch copy of deploy/.
@@ -16,6 +16,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const GENERATOR = join(ROOT, 'scripts/gen-deploy.mjs');
 const RULES = 'deploy/prometheus/etcd-latency-agent.rules.yaml';
 const OUT = 'deploy/monitoring/generated';
+const CHART_FILES = 'deploy/helm/etcd-latency-agent/files';
 const OVERLAY = 'deploy/overlays/kube-prometheus-stack';
 /** kubectl apply (client side) keeps the whole object in an annotation, limited to 256 KiB. */
 const ANNOTATION_LIMIT = 262_144;
@@ -83,7 +84,7 @@ t.test('the committed generated/ is what scripts/gen-deploy.mjs produces now', a
   for (const [path, content] of Object.entries(planned)) {
     t.equal(existsSync(join(ROOT, path)) ? readFileSync(join(ROOT, path), 'utf8') : '(missing)', content, `${path} is up to date (run node scripts/gen-deploy.mjs)`);
   }
-  t.same(filesUnder(ROOT, OUT).sort(), Object.keys(planned).sort(), 'no stale generated files');
+  t.same([...filesUnder(ROOT, OUT), ...filesUnder(ROOT, CHART_FILES)].sort(), Object.keys(planned).sort(), 'no stale generated files');
   const check = generator(ROOT, '--check');
   t.equal(check.status, 0, `gen-deploy --check: ${check.stderr}`);
 });

@@ -2,7 +2,6 @@
 // Kubernetes and prometheus-operator schemas and against the agent itself: the DaemonSet's flags and
 // environment must be accepted by the agent's own parser, and its ports, probe paths and mounts must
 // match what the agent does with that configuration.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix, relative, resolve } from 'node:path';
@@ -16,29 +15,11 @@ import type { IService } from 'kubernetes-models/v1/Service';
 import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { buildConfig, ENV_PREFIX, envName, FLAGS, splitArgs, type Config } from '../../src/config.js';
 import { METRICS } from '../../src/export/contract.js';
+import { kustomize, modelClass, type K8sObject } from '../helpers/manifests.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const DEPLOY = join(ROOT, 'deploy');
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-
-interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  [key: string]: unknown;
-}
-
-function kustomize(dir: string): K8sObject[] {
-  let out: string;
-  try {
-    out = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') throw new Error('kubectl is not installed: these tests render deploy/ with `kubectl kustomize`');
-    throw new Error(`kubectl kustomize ${relative(ROOT, dir) || dir} failed: ${e.stderr ?? e.message}`);
-  }
-  return YAML.parseAllDocuments(out).map((d) => d.toJS() as K8sObject);
-}
 
 /** The kustomizations an operator can apply: the base and every overlay (found, not listed). */
 const overlayNames = readdirSync(join(DEPLOY, 'overlays')).filter((n) => statSync(join(DEPLOY, 'overlays', n)).isDirectory()).sort();
@@ -76,22 +57,6 @@ t.test('the expected overlays exist and every kustomization renders with kubectl
 });
 
 // ---- schema validation -----------------------------------------------------------------------
-
-/** The model class for an apiVersion/kind, from kubernetes-models or @kubernetes-models/prometheus-operator. */
-async function modelClass(apiVersion: string, kind: string): Promise<new (data: unknown) => { validate(): void }> {
-  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
-  const module =
-    group === 'monitoring.coreos.com'
-      ? `@kubernetes-models/prometheus-operator/monitoring.coreos.com/${version}`
-      : group === ''
-        ? `kubernetes-models/${version}`
-        : `kubernetes-models/${group}/${version}`;
-  // One model's file, not the whole API group's index (much faster to load).
-  const exports = (await import(`${module}/${kind}`).catch(() => ({}))) as Record<string, unknown>;
-  const cls = exports[kind];
-  if (typeof cls !== 'function') throw new Error(`no model for ${apiVersion} ${kind} in ${module}`);
-  return cls as new (data: unknown) => { validate(): void };
-}
 
 t.test('every rendered object validates against its Kubernetes / prometheus-operator schema', async (t) => {
   for (const [name, objects] of rendered) {
