@@ -2,6 +2,7 @@
 // the state: sampling never happens on a request's path, so a slow etcd cannot slow a scrape.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from './log.js';
+import type { ProbeOff } from './sources/fsync-probe.js';
 import { errorMessage, failure, type Outcome, type Source, type SourceName } from './sources/source.js';
 import { AgentState, type SampleOf, type StateChange } from './state.js';
 import { seconds, type Milliseconds } from './units.js';
@@ -18,6 +19,11 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
+/** What the agent knows of itself from its start that no source samples. */
+export interface AgentContext {
+  readonly probeOff?: ProbeOff;
+}
+
 export interface DiagnosisSchedule {
   readonly thresholds: Thresholds;
   readonly interval: Milliseconds;
@@ -27,8 +33,8 @@ export interface DiagnosisSchedule {
 const STARTUP_GRACE_MS = 5000;
 
 /** Starts every source; with a schedule, also re-evaluates the diagnosis (the `run` command does). */
-export function startAgent(sources: readonly AnySource[], log: Logger, schedule?: DiagnosisSchedule): Agent {
-  const state = new AgentState(new Date(), new Set(sources.map((s) => s.name)));
+export function startAgent(sources: readonly AnySource[], log: Logger, schedule?: DiagnosisSchedule, context: AgentContext = {}): Agent {
+  const state = new AgentState(new Date(), new Set(sources.map((s) => s.name)), context.probeOff);
   const abort = new AbortController();
   const wake = new Wakeup();
   // A stall or an election is news that cannot wait for the next scheduled evaluation.

@@ -6,7 +6,7 @@ import { DIAGNOSE_FLAGS, parseDiagnoseFlags, runDiagnose } from './commands/diag
 import { run } from './commands/run.js';
 import { buildConfig, ConfigError, splitArgs, usage, type Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
-import { loadTls, resolveProbeDir, type TlsFiles } from './startup.js';
+import { loadTls, resolveProbeDir, type ProbePlacement, type TlsFiles } from './startup.js';
 import { loadWebConfig, type WebConfig } from './export/web-config.js';
 import { VERSION } from './version.js';
 
@@ -17,7 +17,7 @@ const isCommand = (c: string): c is Command => c in COMMANDS;
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   let config: Config;
   let tls: TlsFiles | undefined;
-  let probeDir: string | undefined;
+  let probe: ProbePlacement | undefined;
   let web: WebConfig | undefined;
   let command: Command;
   let extra: ReadonlyMap<string, string>;
@@ -39,15 +39,22 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     tls = loadTls(config, new Date(), warnings);
     // Only `run` serves HTTP; a broken web config must stop it before anything listens unprotected.
     if (command === 'run' && config.webConfigFile !== undefined) web = loadWebConfig(config.webConfigFile, new Date(), warnings);
-    probeDir = config.probeEnabled || command === 'bench' ? await resolveProbeDir(config, warnings) : undefined;
+    probe = config.probeEnabled || command === 'bench' ? await resolveProbeDir(config, warnings) : undefined;
     if (command === 'bench') {
       const { count, json } = parseBenchFlags(extra);
+      if (probe === undefined || 'off' in probe) {
+        throw new ConfigError(`bench: ${probe ? `${probe.off.dir} is on another filesystem than etcd's data dir ${probe.off.etcdDataDir}` : 'no probe dir'}; give --probe-dir on etcd's filesystem`);
+      }
       for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-      const result = await runBench(config, probeDir!, count, json ? () => {} : progressBar(process.stderr));
+      const result = await runBench(config, probe.dir, count, json ? () => {} : progressBar(process.stderr));
       process.stdout.write((json ? JSON.stringify(result, null, 2) : renderBench(result)) + '\n');
       return result.pass ? 0 : 1;
     }
-    if (command === 'diagnose') return await runDiagnose(config, tls, probeDir, parseDiagnoseFlags(extra));
+    if (command === 'diagnose') {
+      const flags = parseDiagnoseFlags(extra);
+      for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+      return await runDiagnose(config, tls, probe, flags);
+    }
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`etcd-latency-agent: ${err.message}\n`);
@@ -58,7 +65,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const log = createLogger(config.logLevel, config.logFormat);
   for (const w of warnings) log.warn(w);
   routeProcessWarnings(log);
-  return run(config, tls, probeDir, log, web);
+  return run(config, tls, probe, log, web);
 }
 
 /**

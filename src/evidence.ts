@@ -50,6 +50,7 @@ export function collectEvidence(state: AgentState, now: Date, thresholds: Thresh
     ...optional('dbSize', metrics?.dbSize),
     ...optional('quotaBackend', metrics?.quotaBackend),
     topWriters: recentWriters(state, since),
+    ...optional('probeOff', state.probeOff),
   };
 }
 

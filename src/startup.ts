@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ConfigError, type Config } from './config.js';
-import { checkProbeDir } from './sources/fsync-probe.js';
+import { checkProbeDir, sameFilesystem, type ProbeOff } from './sources/fsync-probe.js';
 import { errorMessage } from './sources/source.js';
 
 export interface TlsFiles {
@@ -58,23 +58,37 @@ function parseCertificate(flag: string, path: string, pem: Buffer): X509Certific
   }
 }
 
+/** Where the probe writes, or why it is off although asked for. */
+export type ProbePlacement = { readonly dir: string } | { readonly off: ProbeOff };
+
 /**
- * Where the probe writes. An explicit --probe-dir must be usable and on etcd's filesystem, or the
- * start fails. Without it, the probe goes beside the data dir (the same filesystem in practice) when
- * that works, else to the temp dir, with a warning that it then measures another disk than etcd's.
+ * Where the probe writes. An explicit --probe-dir must be usable and outside etcd's member dir, or the
+ * start fails. Without it, the probe goes beside the data dir when that works, else to the temp dir,
+ * with a warning that it then measures another disk than etcd's. Either way, a usable directory on
+ * another filesystem than an existing data dir turns the probe off with a warning: that is what a
+ * node looks like after etcd got the disk of its own the agent recommends, and the agent must keep
+ * running there (the probe_not_on_etcd_filesystem finding says how to bring the probe back).
  */
-export async function resolveProbeDir(config: Config, warnings: string[]): Promise<string> {
+export async function resolveProbeDir(config: Config, warnings: string[]): Promise<ProbePlacement> {
   const dataDirExists = exists(config.etcdDataDir);
   if (config.probeDir !== undefined) {
+    const unusable = await checkProbeDir(config.probeDir, undefined);
+    if (unusable) throw new ConfigError(`--probe-dir: ${unusable}`);
+    const off = dataDirExists ? await offEtcdFilesystem(config.probeDir, config.etcdDataDir, warnings) : undefined;
+    if (off) return off;
     const problem = await checkProbeDir(config.probeDir, dataDirExists ? config.etcdDataDir : undefined);
     if (problem) throw new ConfigError(`--probe-dir: ${problem}`);
-    return config.probeDir;
+    return { dir: config.probeDir };
   }
   if (dataDirExists) {
     const beside = join(dirname(config.etcdDataDir), 'etcd-latency-agent');
     try {
       mkdirSync(beside, { recursive: true, mode: 0o700 });
-      if ((await checkProbeDir(beside, config.etcdDataDir)) === undefined) return beside;
+      if ((await checkProbeDir(beside, undefined)) === undefined) {
+        const off = await offEtcdFilesystem(beside, config.etcdDataDir, warnings);
+        if (off) return off;
+        if ((await checkProbeDir(beside, config.etcdDataDir)) === undefined) return { dir: beside };
+      }
     } catch {
       // fall through to the temp dir
     }
@@ -84,7 +98,16 @@ export async function resolveProbeDir(config: Config, warnings: string[]): Promi
     `probe writes to ${fallback}: etcd's data dir ${config.etcdDataDir} ${dataDirExists ? 'has no writable directory beside it' : 'does not exist here'}; ` +
       "the probe measures that filesystem, not etcd's (give --probe-dir on etcd's filesystem)",
   );
-  return fallback;
+  return { dir: fallback };
+}
+
+async function offEtcdFilesystem(dir: string, etcdDataDir: string, warnings: string[]): Promise<ProbePlacement | undefined> {
+  if ((await sameFilesystem(dir, etcdDataDir)) !== false) return undefined;
+  warnings.push(
+    `the fsync probe is off: its directory ${dir} is on another filesystem than etcd's data dir ${etcdDataDir} (etcd has a disk of its own?), ` +
+      "and it would time the wrong disk; etcd's own histograms and the device's counters still measure etcd's (finding probe_not_on_etcd_filesystem)",
+  );
+  return { off: { dir, etcdDataDir } };
 }
 
 function exists(path: string): boolean {

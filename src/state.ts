@@ -11,7 +11,7 @@ import type { EtcdApiSample } from './sources/etcd-api.js';
 import type { EtcdConfigSample } from './sources/etcd-config.js';
 import type { EtcdHealthSample } from './sources/etcd-health.js';
 import type { EtcdMetricsSample } from './sources/etcd-metrics.js';
-import type { ProbeSample } from './sources/fsync-probe.js';
+import type { ProbeOff, ProbeSample } from './sources/fsync-probe.js';
 import type { ProcessesSample } from './sources/processes.js';
 import { SOURCE_NAMES, type FailureReason, type Outcome, type SourceName } from './sources/source.js';
 import { bytes, seconds, type Bytes, type Seconds } from './units.js';
@@ -120,7 +120,12 @@ export class AgentState {
   };
   readonly startedAt: Date;
 
-  constructor(now: Date, readonly enabled: ReadonlySet<SourceName>) {
+  constructor(
+    now: Date,
+    readonly enabled: ReadonlySet<SourceName>,
+    /** The probe was asked for but is off: its directory is not on etcd's filesystem. */
+    readonly probeOff?: ProbeOff,
+  ) {
     this.startedAt = now;
     const make = <K extends SourceName>(name: K): SourceStatus<SampleOf[K]> => ({ name, attempts: 0, errors: new Map() });
     this.sources = {

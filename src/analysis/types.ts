@@ -96,6 +96,8 @@ export interface Evidence {
   readonly dbSize?: number;
   readonly quotaBackend?: number;
   readonly topWriters: readonly TopWriter[];
+  /** The probe was asked for but is off: its directory is on another filesystem than etcd's data dir. */
+  readonly probeOff?: { readonly dir: string; readonly etcdDataDir: string };
 }
 
 export const SEVERITIES = ['info', 'warning', 'critical'] as const;

@@ -12,9 +12,9 @@ import { diagnosisJson, parseDiagnosisJson } from '../export/diagnosis-json.js';
 import { renderReport, styleFor } from '../export/report.js';
 import { createLogger } from '../log.js';
 import { errorMessage } from '../sources/source.js';
-import type { TlsFiles } from '../startup.js';
+import type { ProbePlacement, TlsFiles } from '../startup.js';
 import { parseDuration, type Milliseconds } from '../units.js';
-import { buildSources } from './run.js';
+import { buildSources, probeParts } from './run.js';
 
 export const DIAGNOSE_FLAGS = { valued: ['duration', 'from'], boolean: ['json'] } as const;
 
@@ -36,10 +36,11 @@ export function parseDiagnoseFlags(extra: ReadonlyMap<string, string>): Diagnose
 }
 
 /** Samples every source in this process for the duration, then diagnoses what was gathered. */
-async function sampleAndDiagnose(config: Config, tls: TlsFiles | undefined, probeDir: string | undefined, duration: Milliseconds): Promise<Diagnosis> {
+async function sampleAndDiagnose(config: Config, tls: TlsFiles | undefined, probe: ProbePlacement | undefined, duration: Milliseconds): Promise<Diagnosis> {
   // Sources log their state changes; in a one-shot report only errors belong on stderr.
   const log = createLogger('error', config.logFormat);
-  const agent = startAgent(buildSources(config, tls, probeDir), log);
+  const { dir, context } = probeParts(probe);
+  const agent = startAgent(buildSources(config, tls, dir), log, undefined, context);
   await sleep(duration);
   await agent.stop();
   const now = new Date();
@@ -58,10 +59,10 @@ async function fetchDiagnosis(from: string, timeout: Milliseconds): Promise<Diag
   return parseDiagnosisJson(await res.text());
 }
 
-export async function runDiagnose(config: Config, tls: TlsFiles | undefined, probeDir: string | undefined, opts: DiagnoseOptions): Promise<number> {
+export async function runDiagnose(config: Config, tls: TlsFiles | undefined, probe: ProbePlacement | undefined, opts: DiagnoseOptions): Promise<number> {
   const member = config.memberName ?? hostname();
   if (!opts.from && process.stderr.isTTY && !opts.json) process.stderr.write(`sampling this node for ${opts.duration / 1000} s…\n`);
-  const d = opts.from ? await fetchDiagnosis(opts.from, config.etcdTimeout) : await sampleAndDiagnose(config, tls, probeDir, opts.duration);
+  const d = opts.from ? await fetchDiagnosis(opts.from, config.etcdTimeout) : await sampleAndDiagnose(config, tls, probe, opts.duration);
   process.stdout.write(opts.json ? diagnosisJson(d, member) + '\n' : renderReport(d, member, styleFor(process.stdout, process.env)));
   return d.findings.some((f) => f.severity !== 'info') ? 1 : 0;
 }

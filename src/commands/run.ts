@@ -1,7 +1,7 @@
 // `etcd-latency-agent run` (the default): sample every source on its schedule and serve what is known
 // until SIGTERM/SIGINT.
 import { hostname } from 'node:os';
-import { startAgent, type Agent, type AnySource } from '../agent.js';
+import { startAgent, type Agent, type AgentContext, type AnySource } from '../agent.js';
 import type { Config } from '../config.js';
 import { createMetricsRegistry } from '../export/metrics.js';
 import { closeServer, createApp, listen } from '../export/server.js';
@@ -16,8 +16,14 @@ import { createEtcdMetricsSource } from '../sources/etcd-metrics.js';
 import { createFsyncProbe, DEFAULT_WRITE_SIZE } from '../sources/fsync-probe.js';
 import { createProcessesSource } from '../sources/processes.js';
 import { errorMessage } from '../sources/source.js';
-import type { TlsFiles } from '../startup.js';
+import type { ProbePlacement, TlsFiles } from '../startup.js';
 import { VERSION } from '../version.js';
+
+/** The probe's directory when it runs, and the agent's context: why the probe is off when it was asked for. */
+export function probeParts(probe: ProbePlacement | undefined): { readonly dir: string | undefined; readonly context: AgentContext } {
+  if (probe === undefined) return { dir: undefined, context: {} };
+  return 'dir' in probe ? { dir: probe.dir, context: {} } : { dir: undefined, context: { probeOff: probe.off } };
+}
 
 export function buildSources(config: Config, tls: TlsFiles | undefined, probeDir: string | undefined): AnySource[] {
   const walDir = config.etcdWalDir ?? `${config.etcdDataDir}/member/wal`;
@@ -80,8 +86,9 @@ export function buildSources(config: Config, tls: TlsFiles | undefined, probeDir
   return sources;
 }
 
-export async function run(config: Config, tls: TlsFiles | undefined, probeDir: string | undefined, log: Logger, web?: WebConfig): Promise<number> {
-  const agent: Agent = startAgent(buildSources(config, tls, probeDir), log, { thresholds: config.thresholds, interval: config.diagnosisInterval });
+export async function run(config: Config, tls: TlsFiles | undefined, probe: ProbePlacement | undefined, log: Logger, web?: WebConfig): Promise<number> {
+  const { dir: probeDir, context } = probeParts(probe);
+  const agent: Agent = startAgent(buildSources(config, tls, probeDir), log, { thresholds: config.thresholds, interval: config.diagnosisInterval }, context);
   const member = config.memberName ?? hostname();
   const registry = createMetricsRegistry({ state: agent.state, version: VERSION, member });
   const security = initialSecurity(web, config.webDisableApi);
@@ -97,7 +104,7 @@ export async function run(config: Config, tls: TlsFiles | undefined, probeDir: s
     version: VERSION,
     listen: `${config.listenAddress.host}:${config.listenAddress.port}`,
     member,
-    probe_dir: probeDir ?? 'disabled',
+    probe_dir: probeDir ?? (probe ? 'off: not on etcd\'s filesystem' : 'disabled'),
     etcd_endpoints: config.etcdEndpoints.join(','),
     etcd_metrics_url: config.etcdMetricsUrl,
     ...describeWebConfig(web),

@@ -342,14 +342,25 @@ async function availableBytes(dir: string): Promise<Bytes> {
   return bytes(st.bavail * st.bsize);
 }
 
-async function sameFilesystem(dir: string, etcdWalDir: string): Promise<boolean | undefined> {
-  let walDev: number;
+/** Whether dir is on the filesystem of etcd's directory; undefined when that directory cannot be read. */
+export async function sameFilesystem(dir: string, etcdDir: string): Promise<boolean | undefined> {
+  let etcdDev: number;
   try {
-    walDev = (await fsp.stat(etcdWalDir)).dev;
+    etcdDev = (await fsp.stat(etcdDir)).dev;
   } catch {
     return undefined;
   }
-  return (await fsp.stat(dir)).dev === walDev;
+  return (await fsp.stat(dir)).dev === etcdDev;
+}
+
+/**
+ * A probe the agent turned off although it was asked for: its directory is usable but on another
+ * filesystem than etcd's data dir (etcd moved to a disk of its own), and timing it would time the
+ * wrong disk. The agent runs on without it and says so in a finding.
+ */
+export interface ProbeOff {
+  readonly dir: string;
+  readonly etcdDataDir: string;
 }
 
 /** etcd's own directories: the WAL dir and, when the WAL dir is `<data-dir>/member/wal`, the member dir. */

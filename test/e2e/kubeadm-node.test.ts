@@ -36,7 +36,7 @@ import { createKubeadmNode, kubeadmNodeUnavailable, makeNodeDir, type KubeadmNod
 import { certificateExtension, certificateSubject, ETCD_PKI_FILES, etcdAltNames, writeKubeadmEtcdPki } from '../helpers/kubeadm-pki.js';
 import { DOCKER_DEFAULT_PATH, imageFromDockerfile, kustomizedDaemonSet, readStaticPod, type ContainerSpec, type ImageConfig, type PodSpec } from '../helpers/pod-spec.js';
 import { makeLoopFs } from '../scenarios/faults.js';
-import { Cleanups } from '../scenarios/processes.js';
+import { alive, Cleanups } from '../scenarios/processes.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURES = join(REPO, 'test', 'fixtures', 'kubeadm');
@@ -200,15 +200,19 @@ interface LaidOut {
   readonly etcdPod: PodSpec;
 }
 
-/** The node's files as `kubeadm init` leaves them: PKI, manifest, /var/lib/etcd; then the node boots. */
-async function layOutNode(t: Test, cleanups: Cleanups, c: Case, dir: string): Promise<LaidOut> {
+/**
+ * The node's files as `kubeadm init` leaves them: PKI, manifest, /var/lib/etcd; then the node boots.
+ * With `separateEtcdDisk`, /var/lib/etcd is a filesystem of its own, as after the separate_disk remedy.
+ */
+async function layOutNode(t: Test, cleanups: Cleanups, dir: string, c: Case, separateEtcdDisk = false): Promise<LaidOut> {
   const manifestText = await readFile(join(FIXTURES, c.manifest), 'utf8');
   const { pod: etcdPod, annotations } = readStaticPod(manifestText, c.manifest);
   const nodeName = flag(etcdPod.containers[0]?.command ?? [], 'name');
   const nodeIp = new URL(annotations['kubeadm.kubernetes.io/etcd.advertise-client-urls'] ?? '').hostname;
   // etcd's disk: ext4 on a loop device backed by RAM, larger than the probe's default 1 GiB free-space floor.
   const disk = makeLoopFs(cleanups, join(dir, 'disk.img'), join(dir, 'disk'), 2048);
-  const node = createKubeadmNode(cleanups, { name: nodeName, ip: nodeIp, dir: join(dir, 'node'), varLib: join(disk.mountpoint, 'var-lib') });
+  const etcdDisk = separateEtcdDisk ? makeLoopFs(cleanups, join(dir, 'etcd-disk.img'), join(dir, 'etcd-disk'), 1024).mountpoint : undefined;
+  const node = createKubeadmNode(cleanups, { name: nodeName, ip: nodeIp, dir: join(dir, 'node'), varLib: join(disk.mountpoint, 'var-lib'), ...(etcdDisk ? { etcdDisk } : {}) });
   await makeNodeDir(node, '/var/lib/etcd', 0o700);
   const pki = node.file('/etc/kubernetes/pki/etcd');
   await writeKubeadmEtcdPki(pki, { nodeName, advertiseAddress: nodeIp });
@@ -308,22 +312,32 @@ async function checkManifestAlone(t: Test, node: KubeadmNode, daemonSet: PodSpec
   t.same(bySource('etcd_latency_agent_etcd_election_timeout_seconds'), [['manifest', 2.5]], 'with etcd down: election timeout 2500 ms from the manifest');
 }
 
+/** A scratch directory on /dev/shm and the clean-ups of one test, run when it ends. */
+async function scratch(t: Test): Promise<[Cleanups, string]> {
+  const cleanups = new Cleanups();
+  t.teardown(async () => {
+    for (const problem of await cleanups.run()) t.comment(`clean-up: ${problem}`);
+  });
+  const dir = await mkdtemp(join(SCRATCH, 'kubeadm-node-'));
+  cleanups.add(`rm ${dir}`, () => rm(dir, { recursive: true, force: true }), () => rmSync(dir, { recursive: true, force: true }));
+  return [cleanups, dir];
+}
+
+/** The agent as the shipped DaemonSet (deploy/base) runs it on the node, and its metrics port. */
+async function startShippedAgent(n: LaidOut): Promise<{ daemonSet: PodSpec; agent: RunningPod; port: number }> {
+  const daemonSet = kustomizedDaemonSet(join(REPO, 'deploy', 'base'));
+  const agent = await n.node.runPod(daemonSet, 'agent', agentImage());
+  const port = agent.container.ports.get('metrics');
+  if (port === undefined) throw new Error('the DaemonSet names no metrics port');
+  return { daemonSet, agent, port };
+}
+
 for (const c of CASES) {
   t.test(`a kubeadm ${c.kubeadm} node with etcd ${c.etcd}: the DaemonSet's agent becomes ready, reads 250/2500 from the manifest and finds the member healthy`, skipFor(c), async (t) => {
     const build = etcdVersionPlans().find((p) => p.build.minor === c.etcd)!.build;
-    const cleanups = new Cleanups();
-    t.teardown(async () => {
-      for (const problem of await cleanups.run()) t.comment(`clean-up: ${problem}`);
-    });
-    const dir = await mkdtemp(join(SCRATCH, 'kubeadm-node-'));
-    cleanups.add(`rm ${dir}`, () => rm(dir, { recursive: true, force: true }), () => rmSync(dir, { recursive: true, force: true }));
-
-    const n = await layOutNode(t, cleanups, c, dir);
+    const n = await layOutNode(t, ...(await scratch(t)), c);
     const etcd = await startEtcd(t, n, build);
-    const daemonSet = kustomizedDaemonSet(join(REPO, 'deploy', 'base'));
-    const agent = await n.node.runPod(daemonSet, 'agent', agentImage());
-    const port = agent.container.ports.get('metrics');
-    if (port === undefined) throw new Error('the DaemonSet names no metrics port');
+    const { daemonSet, agent, port } = await startShippedAgent(n);
     await checkAgentOnLiveNode(t, n, agent, port, c, build);
     await checkConfinement(t, n.node, agent);
     t.equal(await agent.stop(), 0, 'SIGTERM (the kubelet stopping the pod) ends the agent with status 0');
@@ -332,3 +346,30 @@ for (const c of CASES) {
     await checkManifestAlone(t, n.node, daemonSet, port);
   });
 }
+
+// The agent's own advice followed: etcd moved to a disk of its own, mounted at /var/lib/etcd. The
+// DaemonSet's probe directory (/var/lib/etcd-latency-agent) stays on the root disk, so timing it would
+// time the wrong disk: the agent must run on without the probe and say why — never a crash loop.
+const SEPARATE = CASES[0]!;
+t.test(`etcd on a disk of its own at /var/lib/etcd (kubeadm ${SEPARATE.kubeadm}, etcd ${SEPARATE.etcd}): the shipped DaemonSet's agent runs on, the probe off with a finding that says why`, skipFor(SEPARATE), async (t) => {
+  const build = etcdVersionPlans().find((p) => p.build.minor === SEPARATE.etcd)!.build;
+  const n = await layOutNode(t, ...(await scratch(t)), SEPARATE, true);
+  await startEtcd(t, n, build);
+  const { agent, port } = await startShippedAgent(n);
+  t.equal((await n.node.waitForProbe(agent, 'readinessProbe', 60_000)).status, 200, '/readyz answers 200');
+  const expected = enabledSources(agent.container).filter((s) => s !== 'fsync_probe');
+  const { status, diagnosis } = await settle(n.node, port, expected, agent, 60_000);
+  t.same(Object.keys(status.sources).sort(), [...expected].sort(), 'every source the DaemonSet enables but the probe');
+  const off = diagnosis.findings.find((f) => f.code === 'probe_not_on_etcd_filesystem');
+  t.equal(off?.severity, 'info', 'the finding says why the probe is off', { findings: diagnosis.findings });
+  t.match(off?.summary ?? '', /\/var\/lib\/etcd-latency-agent is on another filesystem than etcd's data dir \/var\/lib\/etcd/);
+  t.equal(diagnosis.verdict, 'healthy', 'etcd is still diagnosed, from its own histograms: healthy');
+  const metrics = (await n.node.http(n.node.ip, port, '/metrics')).body;
+  t.same(series(metrics, 'etcd_latency_agent_finding').filter((s) => s.labels.code === 'probe_not_on_etcd_filesystem').map((s) => s.value), [1], 'the finding as a metric');
+  t.ok(series(metrics, 'etcd_latency_agent_etcd_wal_fsync_duration_seconds_count').length > 0, "etcd's own WAL fsync histogram is still read");
+  await sleep(3000);
+  t.ok(alive(agent.pid), 'no exit, no restart: the agent keeps running');
+  const logged = agent.log().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: string; msg: string });
+  t.ok(logged.some((l) => l.level === 'warn' && /the fsync probe is off/.test(l.msg)), 'a warning in the log says the probe is off and why');
+  t.equal(await agent.stop(), 0, 'SIGTERM ends it with status 0');
+});

@@ -43,6 +43,8 @@ export interface NodeOptions {
   readonly dir: string;
   /** The directory that becomes the node's /var/lib (on the filesystem etcd's disk stands for). */
   readonly varLib: string;
+  /** A filesystem of its own mounted at the node's /var/lib/etcd: etcd moved to a disk of its own. */
+  readonly etcdDisk?: string;
 }
 
 export interface HttpResult {
@@ -313,6 +315,7 @@ export function createKubeadmNode(cleanups: Cleanups, o: NodeOptions): KubeadmNo
   const file = (nodePath: string): string => {
     const p = posix.normalize(nodePath);
     if (p === '/etc/kubernetes' || p.startsWith('/etc/kubernetes/')) return join(etcUpper, p.slice('/etc/'.length));
+    if (o.etcdDisk !== undefined && (p === '/var/lib/etcd' || p.startsWith('/var/lib/etcd/'))) return join(o.etcdDisk, p.slice('/var/lib/etcd'.length));
     if (p.startsWith('/var/lib/')) return join(o.varLib, p.slice('/var/lib/'.length));
     throw new Error(`${nodePath}: only /etc/kubernetes and /var/lib are the node's own`);
   };
@@ -326,12 +329,14 @@ export function createKubeadmNode(cleanups: Cleanups, o: NodeOptions): KubeadmNo
   const boot = async (): Promise<void> => {
     await mkdir(join(o.dir, 'etc.work'), { recursive: true });
     await mkdir(etcUpper, { recursive: true });
+    if (o.etcdDisk !== undefined) await mkdir(join(o.varLib, 'etcd'), { recursive: true });
     const ready = join(o.dir, 'node.ready');
     const init = script([
       `hostname ${q(o.name)}`,
       'ip link set lo up',
       `mount -t overlay overlay -o ${q(`lowerdir=/etc,upperdir=${etcUpper},workdir=${join(o.dir, 'etc.work')}`)} /etc`,
       `mount --bind ${q(o.varLib)} /var/lib`,
+      ...(o.etcdDisk !== undefined ? [`mount --bind ${q(o.etcdDisk)} /var/lib/etcd`] : []),
       `: > ${q(ready)}`,
       'exec sleep infinity',
     ]);

@@ -53,17 +53,23 @@ t.test('missing, unreadable or mismatched TLS files exit 2 naming the file', asy
   }
 });
 
-t.test('an explicit probe dir that is missing or on another filesystem than the data dir exits 2', async (t) => {
+t.test('an explicit probe dir that is missing exits 2 naming the flag', async (t) => {
   const missing = await runCli(['--probe-dir=/nonexistent/probe']);
   t.equal(missing.code, 2);
   t.match(missing.stderr, /--probe-dir: .*\/nonexistent\/probe/);
+});
 
+t.test("a probe dir on another filesystem than etcd's data dir (etcd moved to a disk of its own) turns the probe off, with a finding, and the agent runs on", async (t) => {
   // /dev/shm is a tmpfs, the data dir below is on the temp dir's filesystem: two different st_dev.
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir);
-  const other = await runCli([`--etcd-data-dir=${dataDir}`, '--probe-dir=/dev/shm']);
-  t.equal(other.code, 2);
-  t.match(other.stderr, /--probe-dir: .*filesystem/);
+  const r = await runCli(['diagnose', '--duration=1s', '--json', `--etcd-data-dir=${dataDir}`, '--probe-dir=/dev/shm', '--etcd-endpoints=http://127.0.0.1:9', '--etcd-metrics-url=http://127.0.0.1:9/metrics']);
+  t.equal(r.code, 1, 'a diagnosis, not a start-up failure (1: etcd is unreachable here)', { stderr: r.stderr });
+  t.match(r.stderr, /warning: the fsync probe is off: its directory \/dev\/shm is on another filesystem than etcd's data dir/);
+  const d = JSON.parse(r.stdout) as { findings: Array<{ code: string; severity: string; facts: Array<{ name: string; value: unknown }> }> };
+  const f = d.findings.find((x) => x.code === 'probe_not_on_etcd_filesystem');
+  t.equal(f?.severity, 'info');
+  t.same(f?.facts.map((x) => [x.name, x.value]), [['probe_dir', '/dev/shm'], ['etcd_data_dir', dataDir]]);
 });
 
 t.test('--help and --version exit 0', async (t) => {

@@ -453,6 +453,20 @@ t.test('settings_unknown: info when the timing settings are not known', async (t
   ]);
 });
 
+t.test('probe_not_on_etcd_filesystem: info when the probe was asked for but its directory is not on etcd\'s filesystem', async (t) => {
+  table(t, 'probe_not_on_etcd_filesystem', [
+    { name: 'the probe runs', ev: ev() },
+    {
+      name: 'etcd on a disk of its own, the probe dir beside it on the root disk',
+      ev: ev({ probeOff: { dir: '/var/lib/etcd-latency-agent', etcdDataDir: '/var/lib/etcd' } }),
+      severity: 'info',
+      facts: { probe_dir: '/var/lib/etcd-latency-agent', etcd_data_dir: '/var/lib/etcd' },
+      summary: /the wrong disk/,
+      remedy: /\/var\/lib\/etcd\/etcd-latency-agent/,
+    },
+  ]);
+});
+
 t.test('peer_rtt_high: peer round-trip p99 over the threshold', async (t) => {
   table(t, 'peer_rtt_high', [
     { name: 'no RTT', ev: ev() },
@@ -543,10 +557,11 @@ t.test('every rule returns its own code, and runRules runs them all', async (t) 
   const fired = runRules(everything, TH);
   const codes = new Set(fired.map((f) => f.code));
   for (const code of FINDING_CODES) {
-    if (code === 'settings_unknown' || code === 'no_leader' || code === 'etcd_not_ready') continue; // mutually exclusive with the evidence above
+    if (code === 'settings_unknown' || code === 'no_leader' || code === 'etcd_not_ready' || code === 'probe_not_on_etcd_filesystem') continue; // mutually exclusive with the evidence above
     t.ok(codes.has(code), `${code} fires on the worst evidence`);
   }
   t.ok(runRules(ev({ settings: undefined }), TH).some((f) => f.code === 'settings_unknown'));
+  t.ok(runRules(ev({ probeOff: { dir: '/var/lib/etcd-latency-agent', etcdDataDir: '/var/lib/etcd' } }), TH).some((f) => f.code === 'probe_not_on_etcd_filesystem'));
   t.ok(runRules(ev({ hasLeader: false }), TH).some((f) => f.code === 'no_leader'));
   t.ok(runRules(ev({ health: { endpoint: 'readyz', ready: false, failedChecks: ['linearizable_read'] } }), TH).some((f) => f.code === 'etcd_not_ready'));
   for (const f of fired) {

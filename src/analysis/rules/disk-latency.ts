@@ -78,3 +78,28 @@ export const probeFsyncSlow: Rule = (ev, th) => {
     extra,
   );
 };
+
+/**
+ * The probe was asked for and is off: its directory is on another filesystem than etcd's data dir,
+ * which is what a node looks like after etcd got the disk of its own that separate_disk recommends.
+ * Info: etcd's own histograms and the device's counters still measure etcd's disk.
+ */
+export const probeNotOnEtcdFilesystem: Rule = (ev) => {
+  if (ev.probeOff === undefined) return undefined;
+  const { dir, etcdDataDir } = ev.probeOff;
+  return {
+    code: 'probe_not_on_etcd_filesystem',
+    severity: 'info',
+    summary:
+      `The fsync probe is off: its directory ${dir} is on another filesystem than etcd's data dir ${etcdDataDir} ` +
+      "(etcd has a disk of its own?), and it would time the wrong disk; etcd's own WAL fsync and commit histograms still measure etcd's",
+    facts: [
+      { name: 'probe_dir', value: dir },
+      { name: 'etcd_data_dir', value: etcdDataDir },
+    ],
+    remedy:
+      `Give the probe a directory on etcd's filesystem, outside its member/ directory: in the DaemonSet, point the probe volume's hostPath ` +
+      `and ETCD_LATENCY_AGENT_PROBE_DIR at e.g. ${etcdDataDir.replace(/\/+$/, '')}/etcd-latency-agent (etcd logs one "found invalid file under data ` +
+      'directory" warning for it when it starts), or mount etcd\'s disk at a parent of the data dir and keep the probe beside it.',
+  };
+};

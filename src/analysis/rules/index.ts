@@ -6,7 +6,7 @@ import type { Evidence, RawFinding } from '../types.js';
 import { dbNearQuota, etcdNotReady, etcdUnreachable, noLeader, peerRttHigh } from './cluster.js';
 import type { Rule } from './common.js';
 import { diskSaturated, diskShared } from './disk-device.js';
-import { backendCommitSlow, probeFsyncSlow, walFsyncSlow } from './disk-latency.js';
+import { backendCommitSlow, probeFsyncSlow, probeNotOnEtcdFilesystem, walFsyncSlow } from './disk-latency.js';
 import { electionForensics, frequentElections } from './elections.js';
 import { electionTimeoutInvalid, heartbeatBelowRtt, settingsUnknown } from './settings.js';
 import { stallsThreatenLeadership } from './stalls.js';
@@ -20,6 +20,7 @@ export const RULES = {
   wal_fsync_slow: walFsyncSlow,
   backend_commit_slow: backendCommitSlow,
   probe_fsync_slow: probeFsyncSlow,
+  probe_not_on_etcd_filesystem: probeNotOnEtcdFilesystem,
   stalls_threaten_leadership: stallsThreatenLeadership,
   frequent_elections: frequentElections,
   election_forensics: electionForensics,
