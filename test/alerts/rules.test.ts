@@ -142,6 +142,23 @@ t.test('every alert the issue asks for exists, with for:, severity, summary, des
   }
 });
 
+// The monitoring-mixins guidelines (monitoring.mixins.dev): CamelCase alert names; a summary that is a
+// short templated sentence; the description with the details. etcd, fdatasync and etcd-latency-agent are
+// names spelt in lower case, as the etcd mixin's .lint excuses for its own summaries.
+const LOWER_CASE_NAMES = /^(etcd|etcd's|fdatasync|etcd-latency-agent)\b/;
+
+t.test('alert annotations as the monitoring mixins write them: CamelCase names, a templated one-sentence summary in sentence case', async (t) => {
+  for (const a of alerts) {
+    const where = `${a.alert} (${a.labels?.['severity']})`;
+    t.match(a.alert, /^[A-Z][a-zA-Z0-9]+$/, `${where}: CamelCase`);
+    const summary = (a.annotations?.['summary'] ?? '').trim();
+    t.match(summary, /\{\{.+\}\}/, `${where}: the summary is templated`);
+    t.ok(/^[A-Z]/.test(summary) || LOWER_CASE_NAMES.test(summary), `${where}: the summary starts as a sentence: ${summary.slice(0, 40)}`);
+    t.match(summary, /\.$/, `${where}: the summary ends with a period`);
+    t.notMatch(summary, /\.\s+[A-Z]/, `${where}: one sentence`);
+  }
+});
+
 t.test('every series a rule or an alert text reads exists: the contract, etcd, node_exporter, Prometheus or a recording rule', async (t) => {
   const recorded = recordedNames(text);
   const known = new Set([...contractSeries(), ...etcdSeries(), ...NODE_EXPORTER_SERIES, ...PROMETHEUS_SERIES, ...recorded]);

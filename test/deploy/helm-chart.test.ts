@@ -3,7 +3,7 @@
 // defaults those of the kube-prometheus-stack overlay, with the SCS values those of the SCS overlays —
 // and each value changes what it says and nothing else.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import t from 'tap';
@@ -94,7 +94,8 @@ t.test('each value changes what it names: image, namespace, selector labels, fol
 t.test('the two parts apart: agent.enabled, monitoring.enabled, serviceMonitor.enabled', { skip }, async (t) => {
   const ids = (...args: string[]) => [...byId(template(...args)).keys()].sort();
   t.same(ids('--set', 'monitoring.enabled=false'), ['DaemonSet/etcd-latency-agent', 'Service/etcd-latency-agent', 'ServiceAccount/etcd-latency-agent', 'ServiceMonitor/etcd-latency-agent']);
-  t.same(ids('--set', 'agent.enabled=false'), ['ConfigMap/etcd-latency-agent-dashboard-etcd-latency-node', 'ConfigMap/etcd-latency-agent-dashboard-etcd-latency-overview', 'PrometheusRule/etcd-latency-agent']);
+  const dashboards = readdirSync(join(ROOT, 'grafana')).filter((f) => f.endsWith('.json')).map((f) => `ConfigMap/etcd-latency-agent-dashboard-${f.replace(/\.json$/, '')}`);
+  t.same(ids('--set', 'agent.enabled=false'), [...dashboards, 'PrometheusRule/etcd-latency-agent'].sort(), 'one ConfigMap per grafana/*.json and the rules');
   t.notOk(ids('--set', 'serviceMonitor.enabled=false').includes('ServiceMonitor/etcd-latency-agent'), 'no ServiceMonitor');
 });
 

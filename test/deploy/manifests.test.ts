@@ -365,10 +365,12 @@ t.test('the ServiceMonitor scrapes the metrics port and labels series with the n
 
 const kinds = (objects: K8sObject[]) => objects.map((o) => o.kind).sort();
 const WORKLOAD = ['DaemonSet', 'Namespace', 'Service', 'ServiceAccount'];
+/** One dashboard ConfigMap per grafana/*.json. */
+const DASHBOARD_CONFIGMAPS = readdirSync(join(ROOT, 'grafana')).filter((f) => f.endsWith('.json')).map(() => 'ConfigMap');
 
 t.test('two parts: the agent part for every cluster, the monitoring part wherever rules and dashboards live; kube-prometheus-stack has both', async (t) => {
   t.same(kinds(rendered.get('agent')!), [...WORKLOAD, 'ServiceMonitor'].sort(), 'agent: the workload and its ServiceMonitor');
-  t.same(kinds(rendered.get('monitoring')!), ['ConfigMap', 'ConfigMap', 'PrometheusRule'], 'monitoring: the rules and one ConfigMap per dashboard, no pod, no Namespace');
+  t.same(kinds(rendered.get('monitoring')!), [...DASHBOARD_CONFIGMAPS, 'PrometheusRule'], 'monitoring: the rules and one ConfigMap per dashboard, no pod, no Namespace');
   const both = [...rendered.get('agent')!, ...rendered.get('monitoring')!];
   const byId = (objects: K8sObject[]) => new Map(objects.map((o) => [`${o.kind}/${o.metadata.name}`, o]));
   t.same(byId(rendered.get('overlays/kube-prometheus-stack')!), byId(both), 'kube-prometheus-stack = agent + monitoring, object for object');
@@ -380,7 +382,7 @@ t.test("the SCS overlays set SCS's selector labels: the workload cluster's Servi
   t.equal(only<K8sObject & IServiceMonitor>(workload, 'ServiceMonitor').metadata.labels?.release, 'kubernetes-monitoring-servicemonitor');
 
   const observer = rendered.get('overlays/scs-observer')!;
-  t.same(kinds(observer), ['ConfigMap', 'ConfigMap', 'Namespace', 'PrometheusRule'], 'scs-observer: the monitoring part and a namespace, no pod');
+  t.same(kinds(observer), [...DASHBOARD_CONFIGMAPS, 'Namespace', 'PrometheusRule'], 'scs-observer: the monitoring part and a namespace, no pod');
   const rule = only(observer, 'PrometheusRule');
   t.equal(rule.metadata.labels?.['prometheus_rule'], '2', "the Thanos Ruler's rule selector");
   t.notOk('release' in (rule.metadata.labels ?? {}), 'no kube-prometheus-stack release label on the observer');

@@ -29,7 +29,7 @@ import {
 import { DEFAULT_THRESHOLDS } from '../../src/analysis/thresholds.js';
 import { SCHEMA_VERSION } from '../../src/export/dashboards/builder.js';
 import { dashboardQueries, dashboards, dashboardText, DASHBOARD_SPECS, withPanelTables } from '../../src/export/dashboards/index.js';
-import { contractSeries, etcdSeries, NODE_EXPORTER_SERIES, PROMETHEUS_SERIES, recordedNames } from '../../src/export/dashboards/known-metrics.js';
+import { contractSeries, etcdSeries, KUBE_STATE_METRICS_SERIES, NODE_EXPORTER_SERIES, PROMETHEUS_SERIES, recordedNames } from '../../src/export/dashboards/known-metrics.js';
 import { metricNames, substituteVariables } from '../../src/export/dashboards/promql.js';
 import { RULE } from '../../src/export/dashboards/rule-names.js';
 import { main as writeDashboards } from '../../src/export/dashboards/write.js';
@@ -138,7 +138,8 @@ t.test('the generator writes the files and --check notices a hand edit', async (
 });
 
 t.test('every dashboard has the required fields and valid enum values of @grafana/schema', async (t) => {
-  t.equal(SCHEMA_VERSION, defaultDashboard.schemaVersion, "schemaVersion is the current one (@grafana/schema's default)");
+  t.equal(SCHEMA_VERSION, 39, "schemaVersion is Grafana 10.4's, the Grafana SCS's central monitoring runs");
+  t.ok(SCHEMA_VERSION <= defaultDashboard.schemaVersion!, `current Grafana (schemaVersion ${defaultDashboard.schemaVersion}) migrates it forward`);
   const thresholdModes = new Set<string>(Object.values(ThresholdsMode));
   const mappingTypes = new Set<string>(Object.values(MappingType));
   const hides = new Set<unknown>(Object.values(VariableHide).filter((v) => typeof v === 'number'));
@@ -227,18 +228,26 @@ t.test('panel ids are unique and panels sit on the grid without overlapping', as
   }
 });
 
-t.test('template variables: datasource, cluster and node, read from the agent', async (t) => {
+t.test('template variables: datasource, cluster and node (the fleet: all clusters, no node), read from the agent', async (t) => {
   for (const [file, d] of parsed()) {
     const vars = ((d['templating'] as Json)['list'] as Json[]).map((v) => [String(v['name']), v] as const);
+    const fleet = file === 'etcd-latency-fleet.json';
     t.same(
       vars.map(([n]) => n),
-      ['datasource', 'cluster', 'node'],
+      fleet ? ['datasource', 'cluster'] : ['datasource', 'cluster', 'node'],
       `${file}: the variables`,
     );
     const byName = new Map(vars);
     t.equal(byName.get('datasource')?.['type'], 'datasource');
     t.equal(byName.get('datasource')?.['query'], 'prometheus');
-    for (const name of ['cluster', 'node']) {
+    const cluster = byName.get('cluster')!;
+    if (fleet) {
+      t.same([cluster['includeAll'], cluster['current']], [true, { text: 'All', value: '$__all' }], `${file}: every cluster by default`);
+    } else {
+      // Grafana selects the first value when none is saved: one cluster, not All of them mixed.
+      t.same([cluster['includeAll'], cluster['current']], [false, { text: '', value: '' }], `${file}: one cluster by default`);
+    }
+    for (const name of fleet ? ['cluster'] : ['cluster', 'node']) {
       const metric = variableMetric(byName.get(name)!);
       t.ok(metric && contractSeries().has(metric), `${file}: $${name} is read from an agent metric (${String(metric)})`);
     }
@@ -248,8 +257,15 @@ t.test('template variables: datasource, cluster and node, read from the agent', 
   }
 });
 
-t.test("every series a panel or annotation reads exists: the contract, etcd's, node_exporter's or a recording rule", async (t) => {
-  const known = new Set([...contractSeries(), ...etcdSeries(), ...NODE_EXPORTER_SERIES, ...PROMETHEUS_SERIES, ...recordedNames(readFileSync(RULES_FILE, 'utf8'))]);
+t.test("every series a panel or annotation reads exists: the contract, etcd's, node_exporter's, kube-state-metrics' or a recording rule", async (t) => {
+  const known = new Set([
+    ...contractSeries(),
+    ...etcdSeries(),
+    ...NODE_EXPORTER_SERIES,
+    ...KUBE_STATE_METRICS_SERIES,
+    ...PROMETHEUS_SERIES,
+    ...recordedNames(readFileSync(RULES_FILE, 'utf8')),
+  ]);
   let count = 0;
   for (const [file, d] of parsed()) {
     for (const { where, expr } of expressions(d)) {
@@ -306,11 +322,50 @@ t.test('the panels the issue names are there, with the 10 ms and 25 ms lines and
   t.ok(stepAt(overview, /Probe fdatasync: p99/, DEFAULT_THRESHOLDS.probeP99 / 1000), 'probe: a line at 10 ms');
   t.ok(stepAt(node, /Backend commit/, 0.025), 'node detail: a line at 25 ms');
   for (const [file, d] of byFile) {
+    if (!allPanels(d).some((p) => p['type'] === 'timeseries')) continue; // the fleet's table has no time axis to mark
     const list = ((d['annotations'] as Json)['list'] as Json[]).filter((a) => a['builtIn'] !== 1);
     const elections = list.find((a) => /election/i.test(String(a['name'])));
     t.ok(elections && String((elections['target'] as Json)['expr']).includes('etcd_latency_agent_etcd_elections_total'), `${file}: elections as annotations`);
     t.equal(elections?.['enable'], true, `${file}: shown by default`);
   }
+});
+
+/** The label lists of every `by (…)` and `without (…)` in an expression. */
+function groupings(expr: string): Array<{ kind: 'by' | 'without' | 'on'; labels: string[] }> {
+  return [...expr.matchAll(/\b(by|without|on)\s*\(([^)]*)\)/g)].map((m) => ({ kind: m[1] as 'by' | 'without' | 'on', labels: m[2]!.split(',').map((l) => l.trim()).filter(Boolean) }));
+}
+
+t.test('every aggregation keeps cluster: by (cluster, …), never without (cluster), joins on cluster', async (t) => {
+  let count = 0;
+  for (const [file, d] of parsed()) {
+    for (const { where, expr } of expressions(d)) {
+      for (const g of groupings(expr)) {
+        count++;
+        if (g.kind === 'without') t.notOk(g.labels.includes('cluster'), `${file} ${where}: without (${g.labels.join(', ')}) keeps cluster`);
+        else t.ok(g.labels.includes('cluster'), `${file} ${where}: ${g.kind} (${g.labels.join(', ')}) keeps cluster`);
+      }
+      t.notMatch(expr, /\b(sum|max|min|avg|count)\s*\(/, `${file} ${where}: every aggregation names its grouping (by (cluster, …) before the parenthesis)`);
+    }
+  }
+  t.ok(count > 40, `${count} groupings checked`);
+  const groupingsOk = groupings('sum by (node, le) (x)');
+  t.notOk(groupingsOk[0]!.labels.includes('cluster'), 'the check sees a grouping without cluster');
+});
+
+t.test('the fleet: one row per cluster, the riskiest first, each linking to its cluster overview', async (t) => {
+  const fleet = parsed().get('etcd-latency-fleet.json')!;
+  const tables = allPanels(fleet).filter((p) => p['type'] === 'table');
+  t.equal(tables.length, 1, 'one table');
+  const table = tables[0]!;
+  for (const { where, expr } of expressions(fleet)) t.match(expr, /^(max|sum|count) by \(cluster\) /, `${where}: one value per cluster`);
+  const renames = Object.values((((table['transformations'] as Json[]).find((x) => x['id'] === 'organize')!['options'] as Json)['renameByName']) as Json);
+  for (const column of ['verdict', 'elections in 24 h', 'predicted elections/day (running)', 'predicted elections/day (recommended)', 'disk remedy', 'agents up', 'control-plane nodes']) {
+    t.ok(renames.includes(column), `a column: ${column}`);
+  }
+  t.same((table['options'] as Json)['sortBy'], [{ displayName: 'verdict', desc: true }], 'sorted by the verdict, worst first');
+  const overrides = (table['fieldConfig'] as Json)['overrides'] as Json[];
+  const clusterLink = overrides.find((o) => (o['matcher'] as Json)['options'] === 'cluster');
+  t.match(JSON.stringify(clusterLink), /\/d\/etcd-latency-overview\?.*var-cluster=\$\{__value\.raw\}/, 'the cluster name links to its overview');
 });
 
 t.test('the live expectations cover every query (test/grafana/live-queries.test.ts relies on them)', async (t) => {

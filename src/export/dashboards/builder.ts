@@ -1,7 +1,8 @@
 // A small builder for the Grafana dashboards in grafana/: panel specs in, dashboard JSON out (as
-// Grafana 12/13 exports it, schemaVersion 42). The types are @grafana/schema's, imported as types
-// only, so the compiled agent does not depend on the package at run time; panel options are checked
-// against the option *keys* of each panel plugin's schema (a misspelt option is a compile error).
+// Grafana 10.4 reads it, schemaVersion 39, which current Grafana migrates forward). The types are
+// @grafana/schema's, imported as types only, so the compiled agent does not depend on the package at
+// run time; panel options are checked against the option *keys* of each panel plugin's schema (a
+// misspelt option is a compile error).
 //
 // Each query also carries what the live test (test/grafana/live-queries.test.ts) may expect of it: data
 // on any running agent, data only on a multi-member cluster, or only while a fault is present. That
@@ -35,8 +36,11 @@ import type {
   Options as TimeSeriesOptions,
 } from '@grafana/schema/dist/esm/raw/composable/timeseries/panelcfg/x/TimeSeriesPanelCfg_types.gen';
 
-/** The dashboard JSON schema version of the Grafana that @grafana/schema 13 describes (a test checks it). */
-export const SCHEMA_VERSION = 42;
+/**
+ * Grafana 10.4's dashboard schema version: SCS's central Grafana runs 10.4, which does not know the
+ * later versions; current Grafana (@grafana/schema 13 describes 42) migrates 39 forward when it loads.
+ */
+export const SCHEMA_VERSION = 39;
 
 /** Every query goes to the data source chosen in the `datasource` variable. */
 export const DATASOURCE: DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
@@ -48,9 +52,11 @@ type Keys<T> = { [K in keyof T]?: unknown };
  * When a query returns data:
  * - `always`: on any running agent with a reachable etcd member (a healthy single member is enough);
  * - `cluster`: on a cluster of two or more members (peer round-trip);
- * - `fault`: only while the agent diagnoses a problem (findings, recommendations, stalls, elections).
+ * - `fault`: only while the agent diagnoses a problem (findings, recommendations, stalls, elections);
+ * - `kube-state-metrics`: where kube-state-metrics is scraped too (kube-prometheus-stack ships it; the
+ *   live test has none, and says which queries it could not check).
  */
-export type Expect = 'always' | 'cluster' | 'fault';
+export type Expect = 'always' | 'cluster' | 'fault' | 'kube-state-metrics';
 
 export interface Query {
   readonly expr: string;
@@ -110,7 +116,8 @@ export interface TableSpec extends BaseSpec {
   readonly rename?: Readonly<Record<string, string>>;
   readonly order?: readonly string[];
   readonly overrides?: FieldConfigSource['overrides'];
-  readonly unit?: string;
+  /** The value columns' unit; 'none' where every value is mapped to words or hidden. */
+  readonly unit: string;
   readonly mappings?: readonly ValueMapping[];
   readonly thresholds?: readonly Step[];
   readonly sortBy?: { readonly displayName: string; readonly desc: boolean };
@@ -302,7 +309,7 @@ function tablePanel(p: TableSpec): Panel {
     datasource: DATASOURCE,
     fieldConfig: {
       defaults: {
-        ...(p.unit ? { unit: p.unit } : {}),
+        unit: p.unit,
         thresholds: thresholds(p.thresholds),
         mappings: p.mappings ? [...p.mappings] : [],
         custom,
@@ -334,7 +341,7 @@ function heatmapPanel(p: HeatmapSpec): Panel {
     title: p.title,
     description: p.description,
     datasource: DATASOURCE,
-    fieldConfig: { defaults: { custom: { hideFrom: { legend: false, tooltip: false, viz: false } } }, overrides: [] },
+    fieldConfig: { defaults: { unit: p.unit, custom: { hideFrom: { legend: false, tooltip: false, viz: false } } }, overrides: [] },
     options,
     targets: targets(p.queries.map((q) => ({ ...q, format: 'heatmap' }))),
   };
@@ -356,7 +363,8 @@ function stateTimelinePanel(p: StateTimelineSpec): Panel {
     description: p.description,
     datasource: DATASOURCE,
     fieldConfig: {
-      defaults: { mappings: [...p.mappings], thresholds: thresholds(p.thresholds), color: { mode: 'thresholds' as never }, custom },
+      // States, mapped to words: no unit of their own.
+      defaults: { unit: 'none', mappings: [...p.mappings], thresholds: thresholds(p.thresholds), color: { mode: 'thresholds' as never }, custom },
       overrides: [],
     },
     options,
@@ -450,7 +458,8 @@ export function renderDashboard(spec: DashboardSpec): Dashboard {
     title: spec.title,
     description: spec.description,
     tags: [...spec.tags],
-    editable: true,
+    // Generated from code: an edit in Grafana would be lost on the next deploy (dashboard-linter's uneditable-dashboard).
+    editable: false,
     graphTooltip: 1,
     fiscalYearStartMonth: 0,
     liveNow: false,

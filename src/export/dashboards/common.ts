@@ -29,7 +29,7 @@ export const ELECTIONS_CRITICAL = DEFAULT_THRESHOLDS.electionsPerDayCritical;
 export const over = (value: number, color = 'red'): Step[] => [[color, value]];
 
 /** p-quantile per node from a histogram's buckets over Grafana's rate interval (interpolated: the panels say so). */
-export function quantile(q: number, key: MetricKey, by = 'node'): string {
+export function quantile(q: number, key: MetricKey, by = 'cluster, node'): string {
   return `histogram_quantile(${q}, sum by (${by}, le) (rate(${bucket(key)}${sel()}[${RATE}])))`;
 }
 
@@ -37,6 +37,7 @@ export const TAGS = ['etcd', 'etcd-latency-agent'];
 
 export const OVERVIEW_UID = 'etcd-latency-overview';
 export const NODE_UID = 'etcd-latency-node';
+export const FLEET_UID = 'etcd-latency-fleet';
 
 export function variables(nodeMulti: boolean): VariableModel[] {
   return [
@@ -44,10 +45,11 @@ export function variables(nodeMulti: boolean): VariableModel[] {
     labelVariable({
       name: 'cluster',
       label: 'Cluster',
-      description: 'The cluster label your Prometheus adds (external or target label); "All" also matches series without one.',
+      description: 'The cluster label your Prometheus adds (external or target label; a central Thanos keeps it). Without one, the variable is empty and the panels show the series that have no cluster label.',
       metric: m('buildInfo'),
-      multi: true,
-      includeAll: true,
+      // One cluster by default (Grafana selects the first when none is saved); several on the overview.
+      multi: nodeMulti,
+      includeAll: false,
     }),
     labelVariable({
       name: 'node',
@@ -106,8 +108,8 @@ export const VERDICT_MAPPINGS = [
 
 /** The verdict as one number per node: 0 healthy, 1 degraded, 2 at risk, 3 unknown. */
 export function verdictQuery(): Query {
-  const v = (verdict: string) => `max by (node) (${m('verdict')}${sel(`verdict="${verdict}"`)})`;
-  return { expr: `${v('degraded')} + 2 * ${v('at_risk')} + 3 * ${v('unknown')}`, legend: '{{node}}', instant: true, expect: 'always' };
+  const v = (verdict: string) => `max by (cluster, node) (${m('verdict')}${sel(`verdict="${verdict}"`)})`;
+  return { expr: `${v('degraded')} + 2 * ${v('at_risk')} + 3 * ${v('unknown')}`, legend: '{{cluster}} {{node}}', instant: true, expect: 'always' };
 }
 
 export function verdictStat(w: number, h: number): StatSpec {
@@ -138,9 +140,10 @@ const byName = (name: string, properties: Array<{ id: string; value?: unknown }>
 });
 
 export function findingsTable(w: number, h: number, perNode: boolean): TableSpec {
-  const labels = perNode ? 'code, severity' : 'node, code, severity';
+  const labels = perNode ? 'cluster, code, severity' : 'cluster, node, code, severity';
   return {
     kind: 'table',
+    unit: 'none',
     title: 'Active findings',
     description:
       "The agent's active findings (etcd_latency_agent_finding): the code names the problem (docs/findings.md), the severity how bad it is. " +
@@ -149,8 +152,8 @@ export function findingsTable(w: number, h: number, perNode: boolean): TableSpec
     w,
     h,
     queries: [{ expr: `max by (${labels}) (${m('finding')}${sel()})`, expect: 'fault' }],
-    hide: ['Value'],
-    order: perNode ? ['severity', 'code'] : ['node', 'severity', 'code'],
+    hide: perNode ? ['Value', 'cluster'] : ['Value'],
+    order: perNode ? ['severity', 'code'] : ['cluster', 'node', 'severity', 'code'],
     sortBy: { displayName: 'severity', desc: false },
     overrides: [
       byName('severity', [
@@ -163,7 +166,7 @@ export function findingsTable(w: number, h: number, perNode: boolean): TableSpec
             byName('node', [
               {
                 id: 'links',
-                value: [{ title: 'Node detail', url: `/d/${NODE_UID}?\${__url_time_range}&\${datasource:queryparam}&\${cluster:queryparam}&var-node=\${__value.raw}` }],
+                value: [{ title: 'Node detail', url: `/d/${NODE_UID}?\${__url_time_range}&\${datasource:queryparam}&var-cluster=\${__data.fields.cluster}&var-node=\${__value.raw}` }],
               },
             ]),
           ]),
@@ -174,13 +177,14 @@ export function findingsTable(w: number, h: number, perNode: boolean): TableSpec
 /** Running vs recommended settings, predicted elections and the fail-over cost, one row per node. */
 export function tuningTable(w: number, h: number): TableSpec {
   const q = (key: MetricKey, expect: Query['expect'], extra: string[] = []): Query => ({
-    expr: `max by (node) (${m(key)}${sel(...extra)})`,
+    expr: `max by (cluster, node) (${m(key)}${sel(...extra)})`,
     expect,
   });
   const seconds = (name: string) => byName(name, [{ id: 'unit', value: 's' }]);
   const perDay = (name: string) => byName(name, [{ id: 'unit', value: 'short' }, { id: 'decimals', value: 2 }]);
   return {
     kind: 'table',
+    unit: 'none',
     title: 'Heartbeat and election timeout: running vs recommended',
     description:
       "etcd's running --heartbeat-interval and --election-timeout, what the agent's election model recommends for the fdatasync stalls it " +
@@ -228,6 +232,7 @@ export function tuningTable(w: number, h: number): TableSpec {
 export function diskRecommendationTable(w: number, h: number, perNode: boolean): TableSpec {
   return {
     kind: 'table',
+    unit: 'none',
     title: 'Disk remedies recommended',
     description:
       'The disk remedies the agent recommends while a finding says the disk under etcd is slow: separate_disk (etcd shares its device: give it ' +
@@ -235,7 +240,7 @@ export function diskRecommendationTable(w: number, h: number, perNode: boolean):
       '(run etcd with ionice -c2 -n0 meanwhile). Empty is good.',
     w,
     h,
-    queries: [{ expr: `max by (${perNode ? 'remedy' : 'node, remedy'}) (${m('diskRecommendation')}${sel()})`, expect: 'fault' }],
+    queries: [{ expr: `max by (${perNode ? 'cluster, remedy' : 'cluster, node, remedy'}) (${m('diskRecommendation')}${sel()})`, expect: 'fault' }],
     hide: ['Value'],
   };
 }

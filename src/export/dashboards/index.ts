@@ -3,10 +3,11 @@
 // test/grafana/ fails when the committed JSON is not what this code generates.
 import type { Dashboard } from '@grafana/schema';
 import { queriesOf, renderDashboard, type DashboardSpec, type QueryRef } from './builder.js';
+import { fleet } from './fleet.js';
 import { nodeDetail } from './node.js';
 import { overview } from './overview.js';
 
-export const DASHBOARD_SPECS: readonly DashboardSpec[] = [overview, nodeDetail];
+export const DASHBOARD_SPECS: readonly DashboardSpec[] = [overview, nodeDetail, fleet];
 
 /** file name under grafana/ → dashboard JSON. */
 export function dashboards(): Map<string, Dashboard> {
@@ -29,6 +30,7 @@ const EXPECT_WORDS: Record<string, string> = {
   always: 'always',
   cluster: '2+ members',
   fault: 'needs a fault',
+  'kube-state-metrics': 'needs kube-state-metrics',
 };
 
 /** When a panel has data, in words: every query the same, or which queries need what. */

@@ -36,6 +36,9 @@ export const NODE_EXPORTER_SERIES: ReadonlySet<string> = new Set([
   'node_filesystem_free_bytes',
 ]);
 
+/** kube-state-metrics' series (kube-prometheus-stack scrapes it): the control-plane nodes of a cluster. */
+export const KUBE_STATE_METRICS_SERIES: ReadonlySet<string> = new Set(['kube_node_role']);
+
 /** Prometheus's own series. */
 export const PROMETHEUS_SERIES: ReadonlySet<string> = new Set(['up', 'ALERTS', 'ALERTS_FOR_STATE']);
 

@@ -52,7 +52,7 @@ const probeVsEtcd: RowSpec = {
       w: 12,
       h: 9,
       unit: 's',
-      queries: [{ expr: `sum by (le) (increase(${bucket('probeFdatasync')}${sel()}[${RATE}]))`, legend: '{{le}}', expect: 'always' }],
+      queries: [{ expr: `sum by (cluster, le) (increase(${bucket('probeFdatasync')}${sel()}[${RATE}]))`, legend: '{{le}}', expect: 'always' }],
     },
     {
       kind: 'timeseries',
@@ -84,9 +84,9 @@ const probeVsEtcd: RowSpec = {
       unit: 's',
       log: true,
       queries: [
-        { expr: `max(${m('probeFdatasyncMax')}${sel()})`, legend: 'longest fdatasync of the round', expect: 'always' },
-        { expr: `max(${m('etcdElectionTimeout')}${sel()})`, legend: 'election timeout', expect: 'always' },
-        { expr: `0.5 * max(${m('etcdElectionTimeout')}${sel()})`, legend: 'half the election timeout', expect: 'always' },
+        { expr: `max by (cluster) (${m('probeFdatasyncMax')}${sel()})`, legend: 'longest fdatasync of the round', expect: 'always' },
+        { expr: `max by (cluster) (${m('etcdElectionTimeout')}${sel()})`, legend: 'election timeout', expect: 'always' },
+        { expr: `0.5 * max by (cluster) (${m('etcdElectionTimeout')}${sel()})`, legend: 'half the election timeout', expect: 'always' },
       ],
       overrides: [
         {
@@ -232,6 +232,7 @@ const device: RowSpec = {
     },
     {
       kind: 'table',
+      unit: 'none',
       title: "What shares etcd's disk",
       description:
         "The device holding etcd's data dir, its whole disk, and the busy paths on the same disk (shared_with: /, /var/lib/containerd, " +
@@ -264,8 +265,8 @@ const etcd: RowSpec = {
       queries: [
         {
           expr:
-            `label_replace(max by (source) (${m('etcdHeartbeatInterval')}${sel()}), "setting", "--heartbeat-interval", "", "")` +
-            ` or label_replace(max by (source) (${m('etcdElectionTimeout')}${sel()}), "setting", "--election-timeout", "", "")`,
+            `label_replace(max by (cluster, source) (${m('etcdHeartbeatInterval')}${sel()}), "setting", "--heartbeat-interval", "", "")` +
+            ` or label_replace(max by (cluster, source) (${m('etcdElectionTimeout')}${sel()}), "setting", "--election-timeout", "", "")`,
           expect: 'always',
         },
       ],
@@ -274,16 +275,18 @@ const etcd: RowSpec = {
     },
     {
       kind: 'table',
+      unit: 'none',
       title: 'Data and WAL directory',
       description: "etcd's --data-dir and --wal-dir (empty: inside the data dir) and where they were found. A --wal-dir on its own disk takes the WAL's fsyncs off a shared device.",
       w: 8,
       h: 6,
-      queries: [{ expr: `max by (data_dir, wal_dir, source) (${m('etcdConfigInfo')}${sel()})`, expect: 'always' }],
+      queries: [{ expr: `max by (cluster, data_dir, wal_dir, source) (${m('etcdConfigInfo')}${sel()})`, expect: 'always' }],
       hide: ['Value'],
       rename: { data_dir: 'data dir', wal_dir: 'WAL dir' },
     },
     {
       kind: 'table',
+      unit: 'short',
       title: 'Member',
       description: 'The member the agent on this node watches: name, id, etcd version, the leader it sees (0: none), and the cluster size.',
       w: 8,
@@ -291,7 +294,7 @@ const etcd: RowSpec = {
       queries: [
         {
           // the value column is the cluster size (the info series is 1)
-          expr: `max by (member, member_id, version, leader_id) (${m('etcdMemberInfo')}${sel()}) * on () group_left () max(${m('etcdMembers')}${sel()})`,
+          expr: `max by (cluster, member, member_id, version, leader_id) (${m('etcdMemberInfo')}${sel()}) * on (cluster) group_left () max by (cluster) (${m('etcdMembers')}${sel()})`,
           expect: 'always',
         },
       ],
@@ -308,8 +311,8 @@ const etcd: RowSpec = {
       h: 6,
       mappings: YES_NO,
       queries: [
-        { expr: `max(${m('etcdIsLeader')}${sel()})`, legend: 'is leader', expect: 'always' },
-        { expr: `max(${m('etcdHasLeader')}${sel()})`, legend: 'sees a leader', expect: 'always' },
+        { expr: `max by (cluster) (${m('etcdIsLeader')}${sel()})`, legend: 'is leader', expect: 'always' },
+        { expr: `max by (cluster) (${m('etcdHasLeader')}${sel()})`, legend: 'sees a leader', expect: 'always' },
       ],
     },
     {
@@ -323,8 +326,8 @@ const etcd: RowSpec = {
       unit: 'short',
       decimals: 0,
       queries: [
-        { expr: `max(${m('etcdRaftTerm')}${sel()})`, legend: 'raft term', expect: 'always' },
-        { expr: `sum(increase(${m('etcdElections')}${sel()}[${RATE}]))`, legend: 'elections', expect: 'always' },
+        { expr: `max by (cluster) (${m('etcdRaftTerm')}${sel()})`, legend: 'raft term', expect: 'always' },
+        { expr: `sum by (cluster) (increase(${m('etcdElections')}${sel()}[${RATE}]))`, legend: 'elections', expect: 'always' },
       ],
       overrides: [
         {
@@ -347,10 +350,10 @@ const etcd: RowSpec = {
       h: 7,
       unit: 'short',
       queries: [
-        { expr: `sum(rate(${m('etcdHeartbeatFailures')}${sel()}[${RATE}])) * 60`, legend: 'heartbeat send failures', expect: 'always' },
-        { expr: `sum(rate(${m('etcdSlowApplies')}${sel()}[${RATE}])) * 60`, legend: 'slow applies', expect: 'always' },
-        { expr: `sum(rate(${m('etcdProposalsFailed')}${sel()}[${RATE}])) * 60`, legend: 'failed proposals', expect: 'always' },
-        { expr: `max(${m('etcdProposalsPending')}${sel()})`, legend: 'proposals pending (now)', expect: 'always' },
+        { expr: `sum by (cluster) (rate(${m('etcdHeartbeatFailures')}${sel()}[${RATE}])) * 60`, legend: 'heartbeat send failures', expect: 'always' },
+        { expr: `sum by (cluster) (rate(${m('etcdSlowApplies')}${sel()}[${RATE}])) * 60`, legend: 'slow applies', expect: 'always' },
+        { expr: `sum by (cluster) (rate(${m('etcdProposalsFailed')}${sel()}[${RATE}])) * 60`, legend: 'failed proposals', expect: 'always' },
+        { expr: `max by (cluster) (${m('etcdProposalsPending')}${sel()})`, legend: 'proposals pending (now)', expect: 'always' },
       ],
     },
     {
@@ -363,10 +366,10 @@ const etcd: RowSpec = {
       h: 7,
       unit: 'bytes',
       queries: [
-        { expr: `max(${m('etcdDbSize')}${sel()})`, legend: 'DB size', expect: 'always' },
-        { expr: `max(${m('etcdDbSizeInUse')}${sel()})`, legend: 'DB in use', expect: 'always' },
-        { expr: `max(${m('etcdQuotaBackend')}${sel()})`, legend: 'quota', expect: 'always' },
-        { expr: `max(${m('etcdRequestDuration')}${sel()})`, legend: 'status round-trip', expect: 'always' },
+        { expr: `max by (cluster) (${m('etcdDbSize')}${sel()})`, legend: 'DB size', expect: 'always' },
+        { expr: `max by (cluster) (${m('etcdDbSizeInUse')}${sel()})`, legend: 'DB in use', expect: 'always' },
+        { expr: `max by (cluster) (${m('etcdQuotaBackend')}${sel()})`, legend: 'quota', expect: 'always' },
+        { expr: `max by (cluster) (${m('etcdRequestDuration')}${sel()})`, legend: 'status round-trip', expect: 'always' },
       ],
       overrides: [
         {
@@ -395,8 +398,8 @@ const agent: RowSpec = {
       mappings: UP_DOWN,
       thresholds: [['green', 1]],
       queries: [
-        { expr: `max by (source) (${m('sourceUp')}${sel()})`, legend: '{{source}}', expect: 'always' },
-        { expr: `max(up${sel(`job="${SCRAPE_JOB}"`)})`, legend: 'scrape', expect: 'always' },
+        { expr: `max by (cluster, source) (${m('sourceUp')}${sel()})`, legend: '{{source}}', expect: 'always' },
+        { expr: `max by (cluster) (up${sel(`job="${SCRAPE_JOB}"`)})`, legend: 'scrape', expect: 'always' },
       ],
     },
     {
@@ -410,7 +413,7 @@ const agent: RowSpec = {
       unit: 'short',
       bars: true,
       queries: [
-        { expr: `sum by (source, reason) (increase(${m('sourceErrors')}${sel()}[${RATE}]))`, legend: '{{source}}: {{reason}}', expect: 'fault' },
+        { expr: `sum by (cluster, source, reason) (increase(${m('sourceErrors')}${sel()}[${RATE}]))`, legend: '{{source}}: {{reason}}', expect: 'fault' },
       ],
     },
     {
@@ -423,8 +426,8 @@ const agent: RowSpec = {
       h: 7,
       unit: 'bytes',
       queries: [
-        { expr: `max(${m('probeFilesystemFree')}${sel()})`, legend: 'free', expect: 'always' },
-        { expr: `max(${m('probePaused')}${sel()})`, legend: 'paused', expect: 'always' },
+        { expr: `max by (cluster) (${m('probeFilesystemFree')}${sel()})`, legend: 'free', expect: 'always' },
+        { expr: `max by (cluster) (${m('probePaused')}${sel()})`, legend: 'paused', expect: 'always' },
       ],
       overrides: [
         {
@@ -439,6 +442,7 @@ const agent: RowSpec = {
     },
     {
       kind: 'table',
+      unit: 'none',
       title: 'Agent and probe',
       description:
         "The agent's version and Node.js, the probe's file, and whether it shares etcd's filesystem (same st_dev as the WAL dir): if not, the " +
@@ -446,8 +450,8 @@ const agent: RowSpec = {
       w: 12,
       h: 7,
       queries: [
-        { expr: `max by (version, nodejs) (${m('buildInfo')}${sel()})`, expect: 'always' },
-        { expr: `max by (path, same_filesystem_as_etcd) (${m('probeInfo')}${sel()})`, expect: 'always' },
+        { expr: `max by (cluster, version, nodejs) (${m('buildInfo')}${sel()})`, expect: 'always' },
+        { expr: `max by (cluster, path, same_filesystem_as_etcd) (${m('probeInfo')}${sel()})`, expect: 'always' },
       ],
       hide: ['Value #A', 'Value #B'],
       rename: { nodejs: 'Node.js', path: 'probe file', same_filesystem_as_etcd: "on etcd's filesystem" },

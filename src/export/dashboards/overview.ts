@@ -47,7 +47,7 @@ const now: RowSpec = {
       h: 7,
       unit: 'short',
       decimals: 0,
-      queries: [{ expr: `max(round(increase(${m('etcdElections')}${sel()}[1d])))`, legend: 'elections', instant: true, expect: 'always' }],
+      queries: [{ expr: `max by (cluster) (round(increase(${m('etcdElections')}${sel()}[1d])))`, legend: '{{cluster}}', instant: true, expect: 'always' }],
       thresholds: [
         ['orange', 2],
         ['red', 3],
@@ -74,7 +74,7 @@ const known: RowSpec = {
       min: 0,
       max: 1000,
       thresholds: over(BUSY_LIMIT * 1000),
-      queries: [{ expr: `rate(${m('diskIoTime')}${sel()}[${RATE}]) * 1000`, legend: '{{node}} {{device}}', expect: 'always' }],
+      queries: [{ expr: `rate(${m('diskIoTime')}${sel()}[${RATE}]) * 1000`, legend: '{{cluster}} {{node}} {{device}}', expect: 'always' }],
     },
     {
       kind: 'timeseries',
@@ -91,7 +91,7 @@ const known: RowSpec = {
         ['orange', ELECTIONS_WARNING],
         ['red', ELECTIONS_CRITICAL],
       ],
-      queries: [{ expr: `round(increase(${m('etcdElections')}${sel()}[1d]))`, legend: '{{node}}', expect: 'always' }],
+      queries: [{ expr: `round(increase(${m('etcdElections')}${sel()}[1d]))`, legend: '{{cluster}} {{node}}', expect: 'always' }],
     },
     {
       kind: 'timeseries',
@@ -106,8 +106,8 @@ const known: RowSpec = {
       log: true,
       thresholds: over(WAL_TARGET),
       queries: [
-        { expr: quantile(0.99, 'etcdWalFsync'), legend: '{{node}} p99', expect: 'always' },
-        { expr: quantile(0.5, 'etcdWalFsync'), legend: '{{node}} p50', expect: 'always' },
+        { expr: quantile(0.99, 'etcdWalFsync'), legend: '{{cluster}} {{node}} p99', expect: 'always' },
+        { expr: quantile(0.5, 'etcdWalFsync'), legend: '{{cluster}} {{node}} p50', expect: 'always' },
       ],
     },
     {
@@ -122,9 +122,9 @@ const known: RowSpec = {
       unit: 'percentunit',
       thresholds: over(0.01),
       queries: [
-        { expr: `${RULE.walShareOver16ms}${sel()}`, legend: '{{node}} > 16 ms (exact, alerted on)', expect: 'always' },
-        { expr: `${RULE.walShareOver10msEstimate}${sel()}`, legend: '{{node}} > 10 ms (interpolated)', expect: 'always' },
-        { expr: `${RULE.walShareOver8ms}${sel()}`, legend: '{{node}} > 8 ms (exact)', expect: 'always' },
+        { expr: `${RULE.walShareOver16ms}${sel()}`, legend: '{{cluster}} {{node}} > 16 ms (exact, alerted on)', expect: 'always' },
+        { expr: `${RULE.walShareOver10msEstimate}${sel()}`, legend: '{{cluster}} {{node}} > 10 ms (interpolated)', expect: 'always' },
+        { expr: `${RULE.walShareOver8ms}${sel()}`, legend: '{{cluster}} {{node}} > 8 ms (exact)', expect: 'always' },
       ],
     },
     {
@@ -140,8 +140,8 @@ const known: RowSpec = {
       log: true,
       thresholds: over(COMMIT_TARGET),
       queries: [
-        { expr: quantile(0.99, 'etcdBackendCommit'), legend: '{{node}} p99', expect: 'always' },
-        { expr: quantile(0.5, 'etcdBackendCommit'), legend: '{{node}} p50', expect: 'always' },
+        { expr: quantile(0.99, 'etcdBackendCommit'), legend: '{{cluster}} {{node}} p99', expect: 'always' },
+        { expr: quantile(0.5, 'etcdBackendCommit'), legend: '{{cluster}} {{node}} p50', expect: 'always' },
       ],
     },
     {
@@ -156,9 +156,9 @@ const known: RowSpec = {
       unit: 'percentunit',
       thresholds: over(0.01),
       queries: [
-        { expr: `${RULE.commitShareOver32ms}${sel()}`, legend: '{{node}} > 32 ms (exact, alerted on)', expect: 'always' },
-        { expr: `${RULE.commitShareOver25msEstimate}${sel()}`, legend: '{{node}} > 25 ms (interpolated)', expect: 'always' },
-        { expr: `${RULE.commitShareOver16ms}${sel()}`, legend: '{{node}} > 16 ms (exact)', expect: 'always' },
+        { expr: `${RULE.commitShareOver32ms}${sel()}`, legend: '{{cluster}} {{node}} > 32 ms (exact, alerted on)', expect: 'always' },
+        { expr: `${RULE.commitShareOver25msEstimate}${sel()}`, legend: '{{cluster}} {{node}} > 25 ms (interpolated)', expect: 'always' },
+        { expr: `${RULE.commitShareOver16ms}${sel()}`, legend: '{{cluster}} {{node}} > 16 ms (exact)', expect: 'always' },
       ],
     },
   ],
@@ -180,10 +180,10 @@ const adds: RowSpec = {
       log: true,
       thresholds: over(PROBE_TARGET),
       queries: [
-        { expr: quantile(0.99, 'probeFdatasync'), legend: '{{node}} p99', expect: 'always' },
+        { expr: quantile(0.99, 'probeFdatasync'), legend: '{{cluster}} {{node}} p99', expect: 'always' },
         {
-          expr: `max by (node) (max_over_time(${m('probeFdatasyncMax')}${sel()}[${RATE}]))`,
-          legend: '{{node}} longest',
+          expr: `max by (cluster, node) (max_over_time(${m('probeFdatasyncMax')}${sel()}[${RATE}]))`,
+          legend: '{{cluster}} {{node}} longest',
           expect: 'always',
         },
       ],
@@ -199,8 +199,8 @@ const adds: RowSpec = {
       unit: 'percentunit',
       thresholds: over(0.01),
       queries: [
-        { expr: `${RULE.probeShareOver10ms}${sel()}`, legend: '{{node}} > 10 ms', expect: 'always' },
-        { expr: `${RULE.probeShareOver25ms}${sel()}`, legend: '{{node}} > 25 ms', expect: 'always' },
+        { expr: `${RULE.probeShareOver10ms}${sel()}`, legend: '{{cluster}} {{node}} > 10 ms', expect: 'always' },
+        { expr: `${RULE.probeShareOver25ms}${sel()}`, legend: '{{cluster}} {{node}} > 25 ms', expect: 'always' },
       ],
     },
     {
@@ -216,8 +216,8 @@ const adds: RowSpec = {
       thresholds: over(PEER_RTT_LIMIT),
       queries: [
         {
-          expr: `histogram_quantile(0.99, sum by (node, peer, le) (rate(${bucket('etcdPeerRoundTrip')}${sel()}[${RATE}])))`,
-          legend: '{{node}} → {{peer}}',
+          expr: `histogram_quantile(0.99, sum by (cluster, node, peer, le) (rate(${bucket('etcdPeerRoundTrip')}${sel()}[${RATE}])))`,
+          legend: '{{cluster}} {{node}} → {{peer}}',
           expect: 'cluster',
         },
       ],
@@ -238,7 +238,7 @@ const adds: RowSpec = {
         ['orange', ELECTIONS_WARNING],
         ['red', ELECTIONS_CRITICAL],
       ],
-      queries: [{ expr: `${m('predictedElectionsPerDay')}${sel()}`, legend: '{{node}} {{settings}}', expect: 'always' }],
+      queries: [{ expr: `${m('predictedElectionsPerDay')}${sel()}`, legend: '{{cluster}} {{node}} {{settings}}', expect: 'always' }],
     },
     tuningTable(16, 7),
     diskRecommendationTable(8, 7, false),
