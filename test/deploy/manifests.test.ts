@@ -5,7 +5,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix, relative, resolve } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import ts from 'typescript';
 import YAML from 'yaml';
 import type { IDaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
@@ -153,10 +153,12 @@ t.test('no rendered object has a field its schema does not declare (typos pass v
 /** What the agent sees: its args, and its environment as the kubelet builds it on node "cp-1". */
 function agentConfig(c: IContainer): { config: Config; argFlags: string[]; envFlags: string[] } {
   const env: NodeJS.ProcessEnv = {};
+  const fieldRefs: Record<string, string> = { 'spec.nodeName': 'cp-1', 'status.hostIP': '10.0.0.1' };
   for (const e of c.env ?? []) {
-    if (e.value !== undefined) env[e.name] = e.value;
-    else if (e.valueFrom?.fieldRef?.fieldPath === 'spec.nodeName') env[e.name] = 'cp-1';
-    else throw new Error(`env ${e.name}: only values and spec.nodeName are expected`);
+    // As the kubelet does: $(NAME) expands from the entries defined before this one.
+    if (e.value !== undefined) env[e.name] = e.value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (ref: string, name: string) => env[name] ?? ref);
+    else if (e.valueFrom?.fieldRef?.fieldPath !== undefined && e.valueFrom.fieldRef.fieldPath in fieldRefs) env[e.name] = fieldRefs[e.valueFrom.fieldRef.fieldPath];
+    else throw new Error(`env ${e.name}: only values, spec.nodeName and status.hostIP are expected`);
   }
   const cli = splitArgs(c.args ?? []);
   if (cli.command !== 'run' || cli.help || cli.version) throw new Error('the container must run the agent, not a command or --help');
@@ -424,28 +426,60 @@ t.test("the runbook-url component moves every alert's runbook to the prefix an o
   for (const a of alerts) t.equal(a.annotations?.['runbook_url'], `https://wiki.example.org/etcd/runbooks/${a.alert}.md`, a.alert!);
 });
 
-t.test('the overlays compose: kube-prometheus-stack with every component', async (t) => {
+/** An overlay of the given kustomization and components, rendered. */
+function composed(t: Test, resource: string, components: string[]): K8sObject[] {
   const dir = mkdtempSync(join(tmpdir(), 'kustomize-compose-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const rel = (p: string) => relative(dir, join(DEPLOY, p));
-  const components = readdirSync(join(DEPLOY, 'components')).sort();
-  t.same(components, ['hostpid', 'non-root', 'read-only', 'runbook-url']);
   writeFileSync(
     join(dir, 'kustomization.yaml'),
-    YAML.stringify({
-      apiVersion: 'kustomize.config.k8s.io/v1beta1',
-      kind: 'Kustomization',
-      resources: [rel('overlays/kube-prometheus-stack')],
-      // runbook-url needs a prefix of the overlay's own: tested on its own above.
-      components: components.filter((c) => c !== 'runbook-url').map((c) => rel(`components/${c}`)),
-    }),
+    YAML.stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: [rel(resource)], components: components.map((c) => rel(`components/${c}`)) }),
   );
-  const objects = kustomize(dir);
+  return kustomize(dir);
+}
+
+t.test("the node-address component binds the port to the node's own IP only, where probes and Prometheus reach it", async (t) => {
+  const objects = composed(t, 'agent', ['node-address']);
+  const c = agentOf(objects);
+  const names = (c.env ?? []).map((e) => e.name);
+  t.ok(names.indexOf('HOST_IP') >= 0 && names.indexOf('HOST_IP') < names.indexOf('ETCD_LATENCY_AGENT_LISTEN_ADDRESS'), 'HOST_IP is defined before the listen address that expands it');
+  t.same(agentConfig(c).config.listenAddress, { host: '10.0.0.1', port: 9379 }, 'the agent listens on the node IP, port 9379');
+  t.equal(podOf(objects).hostNetwork, true, 'still on the host network: the node IP is the pod IP the kubelet probes');
+});
+
+t.test('the web-config component: TLS and a token on the port, probes over HTTPS, the ServiceMonitor scrapes https with the token', async (t) => {
+  const objects = composed(t, 'agent', ['web-config']);
+  const c = agentOf(objects);
+  const { config } = agentConfig(c);
+  t.equal(config.webConfigFile, '/etc/etcd-latency-agent/web/web-config.yml');
+  const mount = (c.volumeMounts ?? []).find((m) => m.name === 'web');
+  t.same([mount?.mountPath, mount?.readOnly], ['/etc/etcd-latency-agent/web', true], 'the Secret mounted read-only where the file is');
+  t.same(podOf(objects).volumes?.find((v) => v.name === 'web')?.secret, { secretName: 'etcd-latency-agent-web', defaultMode: 0o400 });
+  t.same([c.livenessProbe?.httpGet?.scheme, c.readinessProbe?.httpGet?.scheme], ['HTTPS', 'HTTPS'], 'the probes speak HTTPS');
+  t.same([c.livenessProbe?.httpGet?.path, c.readinessProbe?.httpGet?.path], ['/healthz', '/readyz'], 'to the paths that need no credentials');
+  const ep = only<K8sObject & IServiceMonitor>(objects, 'ServiceMonitor').spec.endpoints![0]!;
+  t.equal(ep.scheme, 'https');
+  t.same(ep.tlsConfig, { serverName: 'etcd-latency-agent', ca: { secret: { name: 'etcd-latency-agent-web', key: 'ca.crt' } } });
+  t.same(ep.authorization, { type: 'Bearer', credentials: { name: 'etcd-latency-agent-web', key: 'token' } });
+  for (const o of objects) {
+    const Model = await modelClass(o.apiVersion, o.kind);
+    t.doesNotThrow(() => new Model(o).validate(), `${o.kind}/${o.metadata.name} validates`);
+  }
+  t.same(kinds(composed(t, 'base', ['web-config'])), WORKLOAD, 'on the base alone (no ServiceMonitor) the component still renders');
+});
+
+t.test('the overlays compose: kube-prometheus-stack with every component', async (t) => {
+  const components = readdirSync(join(DEPLOY, 'components')).sort();
+  t.same(components, ['hostpid', 'node-address', 'non-root', 'read-only', 'runbook-url', 'web-config']);
+  // runbook-url needs a prefix of the overlay's own: tested on its own above.
+  const objects = composed(t, 'overlays/kube-prometheus-stack', components.filter((c) => c !== 'runbook-url'));
   const pod = podOf(objects);
   const { config } = agentConfig(agentOf(objects));
   t.equal(pod.hostPID, true);
   t.equal(config.probeEnabled, false);
   t.equal(agentOf(objects).securityContext?.runAsUser, 65532);
+  t.same(config.listenAddress.host, '10.0.0.1', 'node-address');
+  t.ok(config.webConfigFile, 'web-config');
   t.ok(objects.some((o) => o.kind === 'ServiceMonitor'));
   for (const o of objects) {
     const Model = await modelClass(o.apiVersion, o.kind);
