@@ -214,8 +214,6 @@ export const FLAGS = [
   flag({ key: 'logFormat', flag: 'log-format', metavar: LOG_FORMATS.join('|'), default: 'text', parse: oneOf(LOG_FORMATS), help: 'Log line format.' }),
 ] as const;
 
-export type AnyFlagSpec = (typeof FLAGS)[number];
-
 /** The flag of each diagnosis threshold; kinds, help and defaults (with their reasons) are in src/analysis/thresholds.ts. */
 const THRESHOLD_FLAG_NAMES: Record<keyof Thresholds, string> = {
   walFsyncP99: 'wal-fsync-p99',

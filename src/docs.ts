@@ -35,7 +35,7 @@ export function renderMetricsDoc(): string {
   return [
     '# Metrics',
     '',
-    '<!-- Generated from src/export/contract.ts by `npm run docs:metrics`; do not edit by hand. -->',
+    '<!-- Generated from src/export/contract.ts by `npm run docs`; do not edit by hand. -->',
     '',
     `Every metric of the agent starts with \`${PREFIX}\`, a prefix no etcd family uses. etcd's own`,
     'families are re-exported under it with a `member` label, so dashboards work even where Prometheus',

@@ -11,7 +11,6 @@ export const seconds = (n: number): Seconds => n as Seconds;
 export const bytes = (n: number): Bytes => n as Bytes;
 export const deviceName = (s: string): DeviceName => s as DeviceName;
 export const msToSeconds = (v: Milliseconds): Seconds => seconds(v / 1000);
-export const secondsToMs = (v: Seconds): Milliseconds => ms(v * 1000);
 
 const DURATION = /^(\d+(?:\.\d+)?)(us|µs|ms|s|m|h)$/;
 const DURATION_FACTORS_MS: Record<string, number> = { us: 0.001, 'µs': 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

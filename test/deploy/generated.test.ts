@@ -89,14 +89,14 @@ t.test('the committed generated/ is what scripts/gen-deploy.mjs produces now', a
   t.equal(check.status, 0, `gen-deploy --check: ${check.stderr}`);
 });
 
-// Skipped, with the reason, only while issue 5 has not yet added the sources.
-const noRules = existsSync(join(ROOT, RULES)) ? false : `${RULES} does not exist yet (issue 5); the embedding is tested on a sample below`;
-t.test(`the PrometheusRule embeds ${RULES}`, { skip: noRules }, async (t) => {
+// The rules file and the dashboards ship: without them these must fail, not skip.
+t.test(`the PrometheusRule embeds ${RULES}`, async (t) => {
+  t.ok(existsSync(join(ROOT, RULES)), `${RULES} exists`);
   checkEmbedding(t, ROOT, render(join(ROOT, OVERLAY)));
 });
 
-const noDashboards = dashboardSources(ROOT).length > 0 ? false : 'grafana/*.json do not exist yet (issue 5); the embedding is tested on samples below';
-t.test('the dashboard ConfigMaps embed grafana/*.json', { skip: noDashboards }, async (t) => {
+t.test('the dashboard ConfigMaps embed grafana/*.json', async (t) => {
+  t.ok(dashboardSources(ROOT).length > 0, 'grafana/*.json exist');
   checkEmbedding(t, ROOT, render(join(ROOT, OVERLAY)));
 });
 

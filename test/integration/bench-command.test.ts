@@ -29,6 +29,14 @@ t.test('bench --json reports exact quantiles of the requested number of fdatasyn
   t.same(readdirSync(dir), [], 'no probe file left behind');
 });
 
+t.test('the verdict is the p99 against --wal-fsync-p99: an hour passes any disk, a microsecond fails it', async (t) => {
+  const lenient = JSON.parse(bench([], ['--count=100', '--json', '--wal-fsync-p99=1h']).stdout) as BenchResult;
+  t.same([lenient.target, lenient.pass], [3600, true]);
+  const strict = bench([], ['--count=100', '--json', '--wal-fsync-p99=1us']);
+  const result = JSON.parse(strict.stdout) as BenchResult;
+  t.same([result.target, result.pass, strict.status], [0.000001, false, 1]);
+});
+
 t.test("bench writes into a fallocate()d file, as etcd's WAL and fio do, and says so", { skip: !hasFallocate && "util-linux's fallocate is not installed" }, async (t) => {
   const json = JSON.parse(bench([], ['--count=100', '--json']).stdout) as BenchResult;
   t.equal(json.layout, 'fallocated');

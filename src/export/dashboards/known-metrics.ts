@@ -3,7 +3,7 @@
 // families, Prometheus's own `up` and `ALERTS`, and the recording rules of
 // deploy/prometheus/etcd-latency-agent.rules.yaml. The tests check every expression against this.
 import { ETCD_FAMILIES } from '../../sources/etcd-metrics.js';
-import { ETCD_DISK_BUCKETS, ETCD_PEER_RTT_BUCKETS, METRICS } from '../contract.js';
+import { METRICS } from '../contract.js';
 import { seriesNames } from './promql.js';
 
 /** Every series name the agent exports (histograms as _bucket, _sum, _count). */
@@ -46,7 +46,3 @@ export const PROMETHEUS_SERIES: ReadonlySet<string> = new Set(['up', 'ALERTS', '
 export function recordedNames(rulesText: string): Set<string> {
   return new Set([...rulesText.matchAll(/^\s*-\s*record:\s*(\S+)\s*$/gm)].map((m) => m[1]!));
 }
-
-/** Bucket edges of etcd's histograms, as the `le` label values the agent and etcd write. */
-export const ETCD_DISK_LE: readonly string[] = ETCD_DISK_BUCKETS.map(String);
-export const ETCD_PEER_RTT_LE: readonly string[] = ETCD_PEER_RTT_BUCKETS.map(String);
