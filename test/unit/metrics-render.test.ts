@@ -1,74 +1,18 @@
 // The contract's /metrics blocks are rendered again only when what they read changed (src/export/
 // metrics.ts): pinned by replaying real samples (captured etcd bodies, this machine's diskstats)
 // into one state and comparing, after each, the long-lived registry with a fresh one.
-import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { diagnose } from '../../src/analysis/diagnose.js';
-import { DEFAULT_THRESHOLDS } from '../../src/analysis/thresholds.js';
-import { collectEvidence } from '../../src/evidence.js';
-import { PREFIX } from '../../src/export/contract.js';
 import { createMetricsRegistry } from '../../src/export/metrics.js';
-import { extractEtcdMetrics } from '../../src/sources/etcd-metrics.js';
-import { parseDiskstats } from '../../src/sources/proc-diskstats.js';
-import { failure, SOURCE_NAMES, success } from '../../src/sources/source.js';
-import type { DeviceName } from '../../src/units.js';
+import { SOURCE_NAMES } from '../../src/sources/source.js';
 import { AgentState } from '../../src/state.js';
-import { bytes, ms, seconds } from '../../src/units.js';
-
-const fixture = (path: string) => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
-const T0 = Date.parse('2026-11-26T12:00:00Z');
-const at = (s: number) => new Date(T0 + s * 1000);
-
-/** The contract's lines of a body (prom-client's process_* and nodejs_* change between any two scrapes). */
-const contractLines = (body: string) =>
-  body
-    .split('\n')
-    .filter((l) => l.startsWith(PREFIX) || l.startsWith(`# HELP ${PREFIX}`) || l.startsWith(`# TYPE ${PREFIX}`))
-    .join('\n');
-
-function diskSample(stats: Map<DeviceName, ReturnType<typeof parseDiskstats> extends Map<DeviceName, infer S> ? S : never>) {
-  const vda = stats.get('vda' as DeviceName)!;
-  return { path: '/var/lib/etcd', mountPoint: '/', fsType: 'ext4', device: vda.device, disks: [vda.device], sharedWith: ['/'], stats: [vda], rotational: true };
-}
-
-/** Each step changes one input: a source's record() (a success or a failure) or a new diagnosis. */
-function steps(state: AgentState): [string, () => void][] {
-  const diskstats = parseDiskstats(fixture('proc/diskstats.debian12.txt'));
-  const later = new Map([...diskstats].map(([name, s]) => [name, { ...s, ioTime: seconds(s.ioTime + 1.5), writesCompleted: s.writesCompleted + 40 }]));
-  const api = (raftTerm: number, leaderId: string) => ({
-    endpoint: 'https://127.0.0.1:2379', memberId: '8e9e05c52164694d', memberName: 'm0', leaderId, raftTerm, raftIndex: 100 + raftTerm, version: '3.4.23',
-    dbSize: bytes(20480), members: [], roundTrip: seconds(0.002),
-  });
-  const probe = (durations: number[]) => ({ file: '/var/lib/etcd-probe/probe', sameFilesystemAsEtcd: true, durations: durations.map(seconds), writtenBytes: bytes(durations.length * 2048), freeBytes: bytes(2 ** 30) });
-  const evaluate = (s: number) => {
-    state.diagnosis = diagnose(collectEvidence(state, at(s), DEFAULT_THRESHOLDS), DEFAULT_THRESHOLDS).diagnosis;
-  };
-  return [
-    ['probe round', () => state.record('fsync_probe', success(probe([0.0011, 0.0009, 0.0021])), at(1), seconds(0.01))],
-    ['disk sample', () => state.record('diskstats', success(diskSample(diskstats)), at(1), seconds(0.001))],
-    ['etcd /metrics (single member)', () => state.record('etcd_metrics', success(extractEtcdMetrics(fixture('etcd/metrics-3.4-single.txt'))), at(1), seconds(0.02))],
-    ['etcd API status', () => state.record('etcd_api', success(api(2, '8e9e05c52164694d')), at(1), seconds(0.002))],
-    ['etcd config', () => state.record('etcd_config', success({ heartbeatInterval: { value: ms(100), origin: 'default' }, electionTimeout: { value: ms(1000), origin: 'default' }, dataDir: { value: '/var/lib/etcd', origin: 'manifest' } }), at(1), seconds(0.001))],
-    ['processes round', () => state.record('processes', success({ writers: [], readable: 12, denied: 0, exited: 0 }), at(1), seconds(0.004))],
-    ['first diagnosis', () => evaluate(2)],
-    ['second probe round, with a 40 ms stall', () => state.record('fsync_probe', success(probe([0.04, 0.0012])), at(3), seconds(0.05))],
-    ['later disk sample', () => state.record('diskstats', success(diskSample(later)), at(6), seconds(0.001))],
-    ['etcd /metrics (cluster member)', () => state.record('etcd_metrics', success(extractEtcdMetrics(fixture('etcd/metrics-3.4-cluster-member.txt'))), at(6), seconds(0.02))],
-    ['etcd API: a new term', () => state.record('etcd_api', success(api(3, '0')), at(6), seconds(0.003))],
-    ['etcd API unreachable', () => state.record('etcd_api', failure('unreachable', 'connect ECONNREFUSED 127.0.0.1:2379'), at(7), seconds(0.001))],
-    ['etcd config: heartbeat from the manifest', () => state.record('etcd_config', success({ heartbeatInterval: { value: ms(250), origin: 'manifest' }, electionTimeout: { value: ms(2500), origin: 'manifest' } }), at(7), seconds(0.001))],
-    ['processes unreadable', () => state.record('processes', failure('permission', 'EACCES /proc/1/io'), at(8), seconds(0.001))],
-    ['probe failed', () => state.record('fsync_probe', failure('other', 'EIO: i/o error, fdatasync'), at(9), seconds(0.001))],
-    ['next diagnosis', () => evaluate(10)],
-  ];
-}
+import { at, contractLines, replaySteps } from '../helpers/replay.js';
 
 t.test('a metric block is made again whenever one of its inputs changed: after every sample and evaluation, the long-lived registry renders what a fresh one does', async (t) => {
   const state = new AgentState(at(0), new Set(SOURCE_NAMES));
   const ctx = { state, version: '9.9.9', member: 'm0' };
   const registry = createMetricsRegistry(ctx);
   let before = contractLines(await registry.metrics());
-  for (const [what, change] of steps(state)) {
+  for (const [what, change] of replaySteps(state)) {
     change();
     const cached = contractLines(await registry.metrics());
     t.equal(cached, contractLines(await createMetricsRegistry(ctx).metrics()), `after the ${what}`);
