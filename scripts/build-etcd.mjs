@@ -8,43 +8,24 @@
 //
 // Without a Go toolchain it says so and exits 0, so `npm test` still runs (the versions it could not
 // build are skipped, each naming why); with CI set, a missing toolchain or a failed build exits 1.
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { goAvailable, goBuild, projectCache } from './go-build.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const toolDir = join(here, '..', 'tools', 'etcd-server');
 
 export function etcdBuildCache(env = process.env) {
-  if (env.ETCD_BUILD_CACHE) return env.ETCD_BUILD_CACHE;
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'etcd-latency-agent', 'etcd');
+  return env.ETCD_BUILD_CACHE || projectCache('etcd', env);
 }
 
 export const etcdBinaryPath = (version, env = process.env) => join(etcdBuildCache(env), `v${version}`, 'etcd');
 
-function goAvailable() {
-  return spawnSync('go', ['version'], { stdio: 'ignore' }).status === 0;
-}
-
 function build(version) {
   const bin = etcdBinaryPath(version);
   if (existsSync(bin)) return { version, bin, built: false };
-  const work = join(dirname(bin), 'module');
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-  copyFileSync(join(toolDir, 'main.go'), join(work, 'main.go'));
-  writeFileSync(join(work, 'go.mod'), 'module etcd-latency-agent/etcd-server\n\ngo 1.22\n');
-  // Quiet when it works (`go get` lists every module it adds); its own words when it does not.
-  const go = (args) => {
-    const r = spawnSync('go', args, { cwd: work, encoding: 'utf8', env: { ...process.env, GOFLAGS: '-mod=mod', GOWORK: 'off' } });
-    if (r.status !== 0) throw new Error(`go ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stderr}`);
-  };
-  go(['get', `go.etcd.io/etcd/server/v3@v${version}`]);
-  go(['build', '-trimpath', '-buildvcs=false', '-o', `${bin}.tmp`, '.']);
-  renameSync(`${bin}.tmp`, bin);
-  rmSync(work, { recursive: true, force: true });
+  goBuild({ bin, require: `go.etcd.io/etcd/server/v3@v${version}`, mainFile: join(toolDir, 'main.go') });
   return { version, bin, built: true };
 }
 

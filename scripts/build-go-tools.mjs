@@ -2,47 +2,30 @@
 // Builds the test tools that come from Go modules (tools/go-tools.json: helm, Prometheus 3's promtool)
 // into a cache outside git, the way scripts/build-etcd.mjs builds etcd:
 //   ${GO_TOOLS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/etcd-latency-agent/tools}/<name>-<version>/<name>
-// A tool already in the cache is not built again. Each build is a module of its own requiring only the
-// tool's module at its version, so the tool's own go.mod decides every other version.
+// A tool already in the cache is not built again (scripts/go-build.mjs builds it).
 //
 // Without a Go toolchain it says so and exits 0 (the tests that need a tool skip, naming why); with CI
 // set, a missing toolchain or a failed build exits 1.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { goAvailable, goBuild, projectCache } from './go-build.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 export const GO_TOOLS = JSON.parse(readFileSync(join(here, '..', 'tools', 'go-tools.json'), 'utf8')).tools;
 
-function cache(env) {
-  return env.GO_TOOLS_CACHE || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'etcd-latency-agent', 'tools');
-}
-
 /** Where the named tool of tools/go-tools.json is (or will be) built. */
 export function goToolPath(name, env = process.env) {
   const tool = GO_TOOLS[name];
   if (!tool) throw new Error(`no tool named ${name} in tools/go-tools.json`);
-  return join(cache(env), `${name}-${tool.version}`, name);
+  return join(env.GO_TOOLS_CACHE || projectCache('tools', env), `${name}-${tool.version}`, name);
 }
 
 function build(name) {
   const { module, version, package: pkg, ldflags, tags } = GO_TOOLS[name];
   const bin = goToolPath(name);
-  const work = join(dirname(bin), 'module');
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-  writeFileSync(join(work, 'go.mod'), `module etcd-latency-agent/${name}\n\ngo 1.24\n`);
-  const go = (args) => {
-    const r = spawnSync('go', args, { cwd: work, encoding: 'utf8', env: { ...process.env, GOFLAGS: '-mod=mod', GOWORK: 'off' } });
-    if (r.status !== 0) throw new Error(`go ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stderr}`);
-  };
-  go(['get', `${pkg}@${version}`]);
-  go(['build', '-trimpath', '-buildvcs=false', ...(tags ? ['-tags', tags] : []), ...(ldflags ? ['-ldflags', ldflags] : []), '-o', `${bin}.tmp`, pkg]);
-  renameSync(`${bin}.tmp`, bin);
-  rmSync(work, { recursive: true, force: true });
+  goBuild({ bin, require: `${pkg}@${version}`, pkg, tags, ldflags });
   console.error(`built ${name} ${version} from ${module} into ${bin}`);
 }
 
@@ -50,7 +33,7 @@ function main() {
   const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(GO_TOOLS);
   const missing = wanted.filter((n) => !existsSync(goToolPath(n)));
   if (missing.length === 0) return;
-  if (spawnSync('go', ['version'], { stdio: 'ignore' }).status !== 0) {
+  if (!goAvailable()) {
     console.error(`${missing.join(', ')} not built: no Go toolchain (\`go\` is not on PATH); the tests that need them will be skipped.`);
     if (process.env.CI) process.exit(1);
     return;
