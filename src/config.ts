@@ -185,7 +185,7 @@ export const FLAGS = [
   flag({ key: 'probeEnabled', flag: 'probe-enabled', metavar: 'BOOL', default: 'true', parse: boolean,
     help: 'Write the fdatasync probe file; false for a read-only agent that writes nothing near etcd.' }),
   flag({ key: 'probeDir', flag: 'probe-dir', metavar: 'DIR', parse: path,
-    help: "Where the probe writes; must be on etcd's filesystem. Default: beside the data dir if writable, else the temp dir (said in the log)." }),
+    help: "Where the probe writes, on etcd's filesystem (elsewhere the probe is off, and a finding says why). Default: beside the data dir if writable, else the temp dir (said in the log)." }),
   flag({ key: 'probeInterval', flag: 'probe-interval', metavar: 'DURATION', default: '1s', parse: duration,
     help: 'Time between probe rounds.' }),
   flag({ key: 'probeWrites', flag: 'probe-writes', metavar: 'N', default: '10', parse: positiveInt(1000),
