@@ -30,6 +30,24 @@ export const DEFAULT_MEMBERS = 3;
 
 const SECONDS_PER_DAY = 86_400;
 
+/** A heartbeat/election pair operators know by name. */
+export interface SettingsProfile {
+  readonly name: string;
+  readonly heartbeat: Milliseconds;
+  readonly election: Milliseconds;
+}
+
+/**
+ * The profiles operators know, cheapest fail-over first: etcd's defaults (etcd tuning guide), the SCS
+ * cluster templates' values (SCS's cluster-stacks: heartbeat-interval 250, election-timeout 2500), and
+ * OpenShift's controlPlaneHardwareSpeed "Slower" (500/2500).
+ */
+export const KNOWN_PROFILES: readonly SettingsProfile[] = [
+  { name: "etcd's defaults", heartbeat: ETCD_DEFAULT_HEARTBEAT, election: ETCD_DEFAULT_ELECTION },
+  { name: 'the SCS cluster templates', heartbeat: ms(250), election: ms(2500) },
+  { name: 'OpenShift\'s "Slower" hardware speed', heartbeat: ms(500), election: ms(2500) },
+];
+
 /** Election timeouts the recommendation considers, ascending (ms). */
 export const ELECTION_GRID: readonly Milliseconds[] = [
   1000, 1250, 1500, 1750, 2000, 2500, 3000, 3500, 4000, 5000, 6000, 7000, 8000, 10_000, 12_000, 15_000, 20_000, 25_000,
@@ -358,6 +376,17 @@ function tolerates(input: RecommendInput, c: Candidate, n: number): boolean {
   return worstCaseElectionsPerDay(input.stalls, c.heartbeat, c.election, n) < input.targetElectionsPerDay;
 }
 
+/** Whether etcd and its tuning guide accept the pair for this peer round trip. */
+function validFor(c: Candidate, peerRttMean: Milliseconds | undefined): boolean {
+  const rtt = peerRttMean ?? 0;
+  return c.election >= MIN_ELECTION_PER_HEARTBEAT * c.heartbeat && c.election >= MIN_ELECTION_PER_RTT * rtt && c.heartbeat >= rtt && c.election <= ETCD_MAX_ELECTION;
+}
+
+/** The first known profile that etcd accepts here and that rides out the same stalls the recommendation must. */
+function fittingProfile(input: RecommendInput, n: number): SettingsProfile | undefined {
+  return KNOWN_PROFILES.find((p) => validFor(p, input.peerRttMean) && tolerates(input, p, n));
+}
+
 /** The smallest grid election timeout meeting the target when only etcd's own rules apply (no RTT); Infinity if none. */
 function stallOnlyElection(input: RecommendInput, n: number): number {
   return candidateSettings().find((c) => tolerates(input, c, n))?.election ?? Infinity;
@@ -446,9 +475,12 @@ export function recommendSettings(input: RecommendInput): TuningRecommendation {
         'use it as a stop-gap and fix the disk',
     );
   }
+  const profile = meetsTarget ? fittingProfile(input, n) : undefined;
+  if (profile) reasons.push(`a profile operators know fits too: ${profile.name} (${fmtMs(profile.heartbeat)} / ${fmtMs(profile.election)})`);
   return {
     current,
     recommended,
+    ...(profile ? { profile: { ...profile, ...predictSettings(input.stalls, profile.heartbeat, profile.election, n, rep) } } : {}),
     addedFailoverDetection: ms(recommended.failoverDetection - current.failoverDetection),
     temporary,
     meetsTarget,

@@ -111,7 +111,19 @@ export function tuningRemedy(t: TuningRecommendation): string {
     return `No timeout within etcd's limits keeps elections under ${fmtRate(t.targetElectionsPerDay)}/day: fix the disk. At most, as a stop-gap, set ${flags} on every member (${rate}; ${cost}).`;
   }
   const lead = t.temporary ? 'Stop-gap only (the disk is the primary remedy): set' : 'Set';
-  return `${lead} ${flags} on every member (same values on all; ${rate}; ${cost}).`;
+  return `${lead} ${flags} on every member (same values on all; ${rate}; ${cost}).${profileWords(t)} ${ROLLOUT}`;
+}
+
+/** How operators change the timing settings of a kubeadm control plane without losing quorum. */
+export const ROLLOUT =
+  'Roll it out one control-plane node at a time: edit etcd\'s static pod manifest (/etc/kubernetes/manifests/etcd.yaml; the kubelet ' +
+  'restarts that member), wait until the member is healthy again (etcdctl endpoint health, its agent ready), then the next.';
+
+function profileWords(t: TuningRecommendation): string {
+  const p = t.profile;
+  if (!p) return '';
+  if (p.heartbeat === t.recommended.heartbeat && p.election === t.recommended.election) return ` These are the values of ${p.name}.`;
+  return ` ${p.name[0]!.toUpperCase()}${p.name.slice(1)} (${p.heartbeat}/${p.election}) fit too: predicted ${fmtRate(p.electionsPerDay)} elections/day, mean fail-over detection ${fmtMs(p.failoverDetection)}.`;
 }
 
 const SLOW_DISK_CODES = new Set(['wal_fsync_slow', 'backend_commit_slow', 'probe_fsync_slow', 'stalls_threaten_leadership', 'disk_saturated']);

@@ -144,6 +144,8 @@ export interface SettingsPrediction {
 export interface TuningRecommendation {
   readonly current: SettingsPrediction;
   readonly recommended: SettingsPrediction;
+  /** The first profile operators know by name that rides out the same stalls, when one does. */
+  readonly profile?: SettingsPrediction & { readonly name: string };
   /** How much longer a real leader failure takes to detect with the recommended settings. */
   readonly addedFailoverDetection: Milliseconds;
   /** True when tuning only hides a disk problem: the disk is the primary remedy. */

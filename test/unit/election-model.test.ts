@@ -7,6 +7,7 @@ import {
   ETCD_MAX_ELECTION,
   expectedElections,
   freshDrawElections,
+  KNOWN_PROFILES,
   pCampaign,
   predictElectionsInWindow,
   shortestDraw,
@@ -22,6 +23,7 @@ import {
   type RecommendInput,
 } from '../../src/analysis/election-model.js';
 import type { HistogramSnapshot } from '../../src/analysis/histogram.js';
+import { tuningRemedy } from '../../src/analysis/recommendation.js';
 import { DEFAULT_THRESHOLDS } from '../../src/analysis/thresholds.js';
 import type { EtcdSettings, HistogramWindow } from '../../src/analysis/types.js';
 import { ETCD_DISK_BUCKETS } from '../../src/export/contract.js';
@@ -439,6 +441,28 @@ t.test('recommendSettings: table of stall distributions', async (t) => {
     if (c.reason) t.match(r.reasons.join('\n'), c.reason, `${c.name}: reason`);
     t.equal(r.addedFailoverDetection, r.recommended.failoverDetection - r.current.failoverDetection, `${c.name}: cost`);
   }
+});
+
+t.test('recommendSettings names a profile operators know (etcd defaults, SCS, OpenShift "Slower") when one rides out the same stalls', async (t) => {
+  const cases: Array<{ name: string; in: RecommendInput; profile: string | undefined }> = [
+    { name: 'a healthy disk: etcd\'s defaults', in: input({ stalls: wal({ 0.002: 3000 }) }), profile: "etcd's defaults" },
+    { name: 'stalls up to 1 s: the SCS cluster templates (250/2500)', in: input({ stalls: wal({ 0.002: 2660, 1.024: 190 }) }), profile: 'the SCS cluster templates' },
+    { name: 'the seed case, stalls up to 2 s: no profile at 2.5 s is enough', in: input({ stalls: wal({ 0.002: 2660, 2.048: 190 }) }), profile: undefined },
+    { name: 'RTT 300 ms: neither 250/2500 (heartbeat under the RTT) nor 500/2500 (timeout under 10 RTT) is allowed', in: input({ stalls: wal({ 0.002: 3000 }), peerRttMean: ms(300) }), profile: undefined },
+  ];
+  for (const c of cases) {
+    const r = recommendSettings(c.in);
+    t.equal(r.profile?.name, c.profile, c.name);
+    const p = KNOWN_PROFILES.find((x) => x.name === c.profile);
+    if (p && r.profile) {
+      t.same([r.profile.heartbeat, r.profile.election], [p.heartbeat, p.election], `${c.name}: its values`);
+      t.ok(r.profile.electionsPerDay < r.targetElectionsPerDay, `${c.name}: under the target too`);
+      t.match(r.reasons.join('\n'), /a profile operators know fits too/, `${c.name}: said in the reasons`);
+    }
+  }
+  const scs = recommendSettings(input({ stalls: wal({ 0.002: 2660, 1.024: 190 }) }));
+  t.match(tuningRemedy(scs), /The SCS cluster templates \(250\/2500\) fit too: predicted/, 'the remedy names it with its rate');
+  t.match(tuningRemedy(scs), /one control-plane node at a time: edit etcd's static pod manifest .* wait until the member is healthy again/, 'and says how to roll it out');
 });
 
 t.test('recommendSettings: n = 1 predicts no elections at all', async (t) => {
