@@ -98,6 +98,19 @@
             },
           },
           {
+            "alert": "EtcdTimingSettingsDiffer",
+            "expr": "count by (" + c.clusterLabel + ") (count_values by (" + c.clusterLabel + ") (\"value\", max by (" + c.clusterLabel + ", node) (etcd_latency_agent_etcd_heartbeat_interval_seconds))) > 1\nor\ncount by (" + c.clusterLabel + ") (count_values by (" + c.clusterLabel + ") (\"value\", max by (" + c.clusterLabel + ", node) (etcd_latency_agent_etcd_election_timeout_seconds))) > 1\n",
+            "for": "30m",
+            "labels": {
+              "severity": "warning",
+            },
+            "annotations": {
+              "summary": "etcd's members run {{ $value | printf \"%.0f\" }} different heartbeat or election timeout settings.",
+              "description": "The agents read {{ $value | printf \"%.0f\" }} different values among the members{{ with query (printf `max by (node) (etcd_latency_agent_etcd_heartbeat_interval_seconds{" + c.clusterLabel + "=\"%s\"}) * 1000` $labels." + c.clusterLabel + ") }} (heartbeat interval:{{ range $i, $s := sortByLabel \"node\" . }}{{ if $i }},{{ end }} {{ $s.Labels.node }} {{ $s.Value | printf \"%.0f\" }} ms{{ end }}{{ end }}{{ with query (printf `max by (node) (etcd_latency_agent_etcd_election_timeout_seconds{" + c.clusterLabel + "=\"%s\"}) * 1000` $labels." + c.clusterLabel + ") }}; election timeout:{{ range $i, $s := sortByLabel \"node\" . }}{{ if $i }},{{ end }} {{ $s.Labels.node }} {{ $s.Value | printf \"%.0f\" }} ms{{ end }}){{ end }}. A member whose election timeout is shorter than its peers' campaigns first whenever it stops hearing from the leader, and the predictions of the agents differ with their settings. Recommendation: choose one pair (the agents' recommendation, or a profile: etcd's defaults 100/1000, the SCS cluster templates 250/2500) and roll it out one control-plane node at a time: edit etcd's static pod manifest, wait until the member is healthy, then the next.",
+              "runbook_url": c.runbookURLPrefix + "EtcdTimingSettingsDiffer.md",
+            },
+          },
+          {
             "alert": "EtcdSeparateDiskRecommended",
             "expr": "max without (remedy) (etcd_latency_agent_disk_recommendation{remedy=\"separate_disk\"}) == 1",
             "for": "15m",
