@@ -357,6 +357,8 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
       if ((await waitForEtcdApiUp(a, 1, 30_000)) === undefined) throw new Error(`agent for ${a.member} never reached its etcd member; log: ${a.logFile}`);
     }),
   );
+  // Where the agents' own windows begin (about): they judge etcd's histograms from here, warm-up included.
+  const etcdAtAgentStart = new Map<string, EtcdMetricsSnapshot | undefined>(await Promise.all(cluster.members.map(async (m) => [m.name, await scrapeEtcd(m)] as const)));
 
   // ── Prometheus
   log('starting Prometheus');
@@ -494,6 +496,7 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
     const ea = etcdAfter.get(m.name);
     const counterDelta = (x?: number, y?: number) => (y === undefined ? undefined : x === undefined || y < x ? y : y - x);
     const walFsync = windowQuantiles(eb?.walFsync, ea?.walFsync);
+    const walFsyncSinceAgentStart = windowQuantiles(etcdAtAgentStart.get(m.name)?.walFsync, ea?.walFsync);
     const backendCommit = windowQuantiles(eb?.backendCommit, ea?.backendCommit);
     const leaderChanges = counterDelta(eb?.leaderChanges, ea?.leaderChanges);
     const heartbeatFailures = counterDelta(eb?.heartbeatFailures, ea?.heartbeatFailures);
@@ -506,6 +509,7 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
       ...(leaderChanges !== undefined ? { leaderChanges } : {}),
       ...(heartbeatFailures !== undefined ? { heartbeatFailures } : {}),
       ...(walFsync ? { walFsync } : {}),
+      ...(walFsyncSinceAgentStart ? { walFsyncSinceAgentStart } : {}),
       ...(backendCommit ? { backendCommit } : {}),
     };
   });

@@ -40,6 +40,11 @@ export interface MemberObservation {
   readonly leaderChanges?: number;
   readonly heartbeatFailures?: number;
   readonly walFsync?: SecondsQuantiles;
+  /**
+   * The same histogram from when the agents first reached etcd to the window's end: what the agent's
+   * analysis window (longer than a scenario) saw, warm-up included.
+   */
+  readonly walFsyncSinceAgentStart?: SecondsQuantiles;
   readonly backendCommit?: SecondsQuantiles;
 }
 
