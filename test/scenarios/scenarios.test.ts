@@ -137,7 +137,15 @@ t.test('noisy-shared: fio beside etcd on one loop-mounted filesystem', { skip: s
   tt.ok((fio?.writeMiBps ?? 0) > 0, 'fio wrote');
   tt.ok(r.observed.etcd.walFsyncCount > 0, "etcd's own WAL fsync histogram moved");
   for (const a of r.agents) tt.match(a.disk?.device, /^loop\d+$/, `${a.member}: the agent found etcd's data on the loop device`);
-  const withDisk = r.agents.filter((a) => (a.diskRemedies ?? []).length > 0);
-  tt.ok(withDisk.length > 0, `the disk recommendation appears (${r.agents.map((a) => `${a.member}: ${a.diskRemedies?.join('+') ?? 'none'}`).join('; ')})`);
+  // Whether the neighbours made etcd miss its target depends on this host's disk that day: when
+  // etcd's own WAL p99 (the window, or the agents' longer windows) missed it, a disk remedy must be
+  // recommended; when it did not, the agents must still have seen the shared device, and recommending
+  // nothing is right (a recommendation is then allowed only from what the agent's window saw).
+  const p99s = r.observed.members.flatMap((m) => [m.walFsync?.p99, m.walFsyncSinceAgentStart?.p99]).filter((p): p is number => p !== undefined);
+  const slow = p99s.some((p) => p * 1000 > DEFAULT_THRESHOLDS.walFsyncP99);
+  const remedies = r.agents.map((a) => `${a.member}: ${a.diskRemedies?.join('+') ?? 'none'}`).join('; ');
+  tt.comment(`etcd's WAL p99 ${slow ? 'missed' : 'met'} the target (max ${(Math.max(...p99s) * 1000).toFixed(1)} ms)`);
+  if (slow) tt.ok(r.agents.some((a) => (a.diskRemedies ?? []).length > 0), `the disk recommendation appears (${remedies})`);
+  else for (const a of r.agents) tt.ok(a.findings?.includes('disk_shared'), `${a.member}: the shared device is found even though etcd met its target (${remedies})`);
   agentsMatchObserved(tt, r);
 });
