@@ -14,7 +14,7 @@ import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { buildConfig, ENV_PREFIX, envName, FLAGS, splitArgs, type Config } from '../../src/config.js';
-import { METRICS } from '../../src/export/contract.js';
+import { METRICS, SCRAPE_JOB } from '../../src/export/contract.js';
 import { kustomize, modelClass, type K8sObject } from '../helpers/manifests.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -355,6 +355,9 @@ t.test('the ServiceMonitor scrapes the metrics port and labels series with the n
   for (const [k, v] of Object.entries(sm.spec.selector.matchLabels ?? {})) t.equal(svc.metadata.labels?.[k], v, `selects the Service (${k})`);
   t.equal(sm.spec.endpoints?.length, 1);
   const ep = sm.spec.endpoints![0]!;
+  const toJob = (ep.relabelings ?? []).filter((r) => r.targetLabel === 'job');
+  t.same(toJob.map((r) => [r.replacement, r.action]), [[SCRAPE_JOB, 'replace']], `job="${SCRAPE_JOB}", the contract's job, not the Service's name`);
+  t.notMatch(SCRAPE_JOB, /etcd/, 'a job name without "etcd": kube-prometheus-stack\'s etcd rules select job=~".*etcd.*"');
   t.ok(svc.spec?.ports?.some((p) => p.name === ep.port), 'the endpoint port is a named Service port');
   t.equal(ep.path ?? '/metrics', '/metrics');
   const toNode = (ep.relabelings ?? []).filter((r) => r.targetLabel === 'node');
