@@ -22,8 +22,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startAgentProcess, seriesValue, type AgentProcess } from '../test/helpers/agent-process.js';
 import { startEtcdCluster, type EtcdCluster } from '../test/helpers/etcd-cluster.js';
 import { monotonicSeries } from '../test/helpers/metrics-watch.js';
-import { parseDuration } from '../src/units.js';
-import { HISTORY_RETENTION_MS } from '../src/state.js';
+import { parseDuration } from '../src/lib/units.js';
+import { HISTORY_RETENTION_MS } from '../src/state/state.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const P = 'etcd_latency_agent_';

@@ -4,11 +4,12 @@
 import { BENCH_FLAGS, parseBenchFlags, progressBar, renderBench, runBench } from './commands/bench.js';
 import { DIAGNOSE_FLAGS, parseDiagnoseFlags, runDiagnose } from './commands/diagnose.js';
 import { run } from './commands/run.js';
-import { buildConfig, ConfigError, splitArgs, usage, type Config } from './config.js';
-import { createLogger, type Logger } from './log.js';
-import { loadTls, resolveProbeDir, type ProbePlacement, type TlsFiles } from './startup.js';
-import { loadWebConfig, type WebConfig } from './export/web-config.js';
-import { VERSION } from './version.js';
+import { buildConfig, splitArgs, usage, type Config } from './commands/config.js';
+import { createLogger, type Logger } from './lib/log.js';
+import { loadTls, resolveProbeDir, type ProbePlacement, type TlsFiles } from './commands/startup.js';
+import { loadWebConfig, type WebConfig } from './export/http/web-config.js';
+import { VERSION } from './lib/version.js';
+import { ConfigError } from './lib/errors.js';
 
 const COMMANDS = { run: {}, diagnose: DIAGNOSE_FLAGS, bench: BENCH_FLAGS } as const;
 type Command = keyof typeof COMMANDS;

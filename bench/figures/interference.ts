@@ -3,7 +3,7 @@
 // but for --probe-enabled; in each window one of them is SIGSTOPped, so everything but the probe is
 // the same in A and B.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { histogramDelta, quantile as hQuantile, sumHistograms, type HistogramSnapshot } from '../../src/analysis/histogram.js';
+import { histogramDelta, quantile as hQuantile, sumHistograms, type HistogramSnapshot } from '../../src/lib/histogram.js';
 import { extractEtcdMetrics } from '../../src/sources/etcd-metrics.js';
 import type { EtcdMemberProcess } from '../../test/helpers/etcd-cluster.js';
 import { deviceOf, fmtMs, fmtNum, numberOption, say, type BenchOptions, type FigureResult } from '../lib/common.js';

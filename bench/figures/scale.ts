@@ -10,13 +10,13 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createMetricsRegistry } from '../../src/export/metrics.js';
+import { createMetricsRegistry } from '../../src/export/prometheus/metrics.js';
 import { createDiskstatsSource, DEFAULT_SHARED_PATHS, type DiskSample } from '../../src/sources/diskstats.js';
 import { extractEtcdMetrics, type EtcdMetricsSample } from '../../src/sources/etcd-metrics.js';
-import { success } from '../../src/sources/source.js';
+import { success } from '../../src/lib/outcome.js';
 import { SOURCE_NAMES } from '../../src/sources/source.js';
-import { AgentState } from '../../src/state.js';
-import { ms, seconds, bytes } from '../../src/units.js';
+import { AgentState } from '../../src/state/state.js';
+import { ms, seconds, bytes } from '../../src/lib/units.js';
 import { fmtMs, fmtNum, numberOption, say, type BenchOptions, type FigureResult } from '../lib/common.js';
 import { Scraper } from '../lib/http.js';
 import { fmtSpread, linearFit, spread, type Spread } from '../lib/stats.js';

@@ -7,7 +7,7 @@ import { cpus, loadavg, totalmem, hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseDuration } from '../../src/units.js';
+import { parseDuration } from '../../src/lib/units.js';
 
 /** The repository root: the nearest directory above this file whose package.json is the agent's. */
 export const ROOT: string = (() => {

@@ -5,7 +5,7 @@ import { activeFindings, EMPTY_TRACKER, track, type FindingTracker } from './hys
 import { diskRecommendation, tuningFromEvidence, tuningWarranted } from './recommendation.js';
 import { runRules } from './rules/index.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './thresholds.js';
-import type { Diagnosis, Evidence, Finding, Verdict } from './types.js';
+import type { Diagnosis, Evidence, Finding, Verdict } from '../model/diagnosis.js';
 
 export interface DiagnoseResult {
   readonly diagnosis: Diagnosis;

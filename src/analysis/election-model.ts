@@ -9,10 +9,10 @@
 // stall. Measured from the last heartbeat, the leader is silent for s + φ·hb (φ: where in its tick
 // the stall began) and the follower campaigns after (d − ψ)·hb (ψ: its own tick's phase), so it
 // campaigns during the stall when d·hb < s + (φ + ψ)·hb, φ and ψ uniform on [0, 1).
-import { fmtMs, fmtRate, fmtSeconds } from './format.js';
-import { observations, type HistogramSnapshot } from './histogram.js';
-import type { EtcdSettings, HistogramWindow, SettingsPrediction, StallSource, TuningRecommendation } from './types.js';
-import { ms, type Milliseconds } from '../units.js';
+import { fmtMs, fmtRate, fmtSeconds } from '../lib/format.js';
+import { observations, type HistogramSnapshot } from '../lib/histogram.js';
+import type { EtcdSettings, HistogramWindow, SettingsPrediction, StallSource, TuningRecommendation } from '../model/diagnosis.js';
+import { ms, type Milliseconds } from '../lib/units.js';
 
 /** etcd's defaults (etcd tuning guide). */
 export const ETCD_DEFAULT_HEARTBEAT: Milliseconds = ms(100);

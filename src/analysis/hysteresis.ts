@@ -6,8 +6,8 @@
 //   the last figures are shown); if the rule fires again before that, nothing changes but the figures.
 // - `since` is kept while the finding is active.
 // - Severity rises at once; it falls only after the higher severity has not been seen for `clearAfter`.
-import { SEVERITIES, type Finding, type RawFinding, type Severity } from './types.js';
-import type { Seconds } from '../units.js';
+import { SEVERITIES, type Finding, type RawFinding, type Severity } from '../model/diagnosis.js';
+import type { Seconds } from '../lib/units.js';
 
 export interface TrackedFinding {
   /** What is shown: the latest figures of the rule, with the held severity and `since`. */

@@ -7,11 +7,11 @@ import {
   ETCD_DEFAULT_HEARTBEAT,
   recommendSettings,
 } from './election-model.js';
-import { fmtBytes, fmtMs, fmtRate } from './format.js';
-import { observations, quantile } from './histogram.js';
+import { fmtBytes, fmtMs, fmtRate } from '../lib/format.js';
+import { observations, quantile } from '../lib/histogram.js';
 import type { Thresholds } from './thresholds.js';
-import type { DiskRecommendation, DiskRemedy, Evidence, Finding, HistogramWindow, StallSource, TopWriter, TuningRecommendation } from './types.js';
-import { ms, type Milliseconds, type Seconds } from '../units.js';
+import type { DiskRecommendation, DiskRemedy, Evidence, Finding, HistogramWindow, StallSource, TopWriter, TuningRecommendation } from '../model/diagnosis.js';
+import { ms, type Milliseconds, type Seconds } from '../lib/units.js';
 
 export interface StallDistribution {
   readonly stalls: HistogramWindow;

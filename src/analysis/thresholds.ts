@@ -11,7 +11,7 @@
 // - etcd's backend quota: NOSPACE alarm when the DB reaches --quota-backend-bytes.
 // - the etcd-mixin alerts (fsync p99 > 0.5 s / 1 s, ≥ 4 leader changes in 15 m), which are far too
 //   late for an agent meant to warn before the pipelines fail: our defaults are the targets above.
-import { ms, seconds, type Milliseconds, type Seconds } from '../units.js';
+import { ms, seconds, type Milliseconds, type Seconds } from '../lib/units.js';
 
 export interface Thresholds {
   /** etcd's WAL fsync p99 must stay at or under this (`wal_fsync_slow` fires strictly above). */

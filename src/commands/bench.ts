@@ -1,10 +1,10 @@
 // `etcd-latency-agent bench`: the fio etcd check, done by the agent's own probe — a fallocate()d
 // file, WAL-sized writes each followed by fdatasync, and the p99 verdict against --wal-fsync-p99
 // (etcd's 10 ms target by default).
-import { ms, bytes, msToSeconds, type Seconds } from '../units.js';
+import { ms, bytes, msToSeconds, type Seconds } from '../lib/units.js';
 import { createFsyncProbe, DEFAULT_WRITE_SIZE, type ProbeLayout } from '../sources/fsync-probe.js';
-import type { Config } from '../config.js';
-import { ConfigError } from '../config.js';
+import type { Config } from './config.js';
+import { ConfigError } from '../lib/errors.js';
 
 /** fio's etcd test: `--size=22m --bs=2300` gives ~10 000 fdatasyncs. */
 const DEFAULT_COUNT = 10_000;

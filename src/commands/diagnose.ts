@@ -3,18 +3,19 @@
 // found, 1 when something was, 2 on bad input.
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startAgent } from '../agent.js';
+import { startAgent } from './agent.js';
 import { diagnose } from '../analysis/diagnose.js';
-import type { Diagnosis } from '../analysis/types.js';
-import { ConfigError, type Config } from '../config.js';
-import { collectEvidence } from '../evidence.js';
-import { diagnosisJson, parseDiagnosisJson } from '../export/diagnosis-json.js';
-import { renderReport, styleFor } from '../export/report.js';
-import { createLogger } from '../log.js';
-import { errorMessage } from '../sources/source.js';
-import type { ProbePlacement, TlsFiles } from '../startup.js';
-import { parseDuration, type Milliseconds } from '../units.js';
+import type { Diagnosis } from '../model/diagnosis.js';
+import { type Config } from './config.js';
+import { collectEvidence } from '../analysis/evidence.js';
+import { diagnosisJson, parseDiagnosisJson } from '../export/api/diagnosis-json.js';
+import { renderReport, styleFor } from '../export/report/report.js';
+import { createLogger } from '../lib/log.js';
+import { errorMessage } from '../lib/errors.js';
+import type { ProbePlacement, TlsFiles } from './startup.js';
+import { parseDuration, type Milliseconds } from '../lib/units.js';
 import { buildSources, probeParts } from './run.js';
+import { ConfigError } from '../lib/errors.js';
 
 export const DIAGNOSE_FLAGS = { valued: ['duration', 'from'], boolean: ['json'] } as const;
 

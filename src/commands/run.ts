@@ -1,13 +1,13 @@
 // `etcd-latency-agent run` (the default): sample every source on its schedule and serve what is known
 // until SIGTERM/SIGINT.
 import { hostname } from 'node:os';
-import { startAgent, type Agent, type AgentContext, type AnySource } from '../agent.js';
-import type { Config } from '../config.js';
-import { createMetricsRegistry } from '../export/metrics.js';
-import { closeServer, createApp, listen } from '../export/server.js';
-import { initialSecurity, watchWebConfig } from '../export/http-security.js';
-import { describeWebConfig, type WebConfig } from '../export/web-config.js';
-import type { Logger } from '../log.js';
+import { startAgent, type Agent, type AgentContext, type AnySource } from './agent.js';
+import type { Config } from './config.js';
+import { createMetricsRegistry } from '../export/prometheus/metrics.js';
+import { closeServer, createApp, listen } from '../export/http/server.js';
+import { initialSecurity, watchWebConfig } from '../export/http/http-security.js';
+import { describeWebConfig, type WebConfig } from '../export/http/web-config.js';
+import type { Logger } from '../lib/log.js';
 import { createDiskstatsSource } from '../sources/diskstats.js';
 import { createEtcdApiSource } from '../sources/etcd-api.js';
 import { createEtcdConfigSource } from '../sources/etcd-config.js';
@@ -15,9 +15,9 @@ import { createEtcdHealthSource } from '../sources/etcd-health.js';
 import { createEtcdMetricsSource } from '../sources/etcd-metrics.js';
 import { createFsyncProbe, DEFAULT_WRITE_SIZE } from '../sources/fsync-probe.js';
 import { createProcessesSource } from '../sources/processes.js';
-import { errorMessage } from '../sources/source.js';
-import type { ProbePlacement, TlsFiles } from '../startup.js';
-import { VERSION } from '../version.js';
+import { errorMessage } from '../lib/errors.js';
+import type { ProbePlacement, TlsFiles } from './startup.js';
+import { VERSION } from '../lib/version.js';
 
 /** The probe's directory when it runs, and the agent's context: why the probe is off when it was asked for. */
 export function probeParts(probe: ProbePlacement | undefined): { readonly dir: string | undefined; readonly context: AgentContext } {

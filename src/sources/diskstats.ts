@@ -1,23 +1,13 @@
 import { access, lstat, readFile, readlink } from 'node:fs/promises';
 import { isAbsolute, posix, resolve as resolvePath } from 'node:path';
-import { ms, type DeviceName, type Milliseconds, type Seconds } from '../units.js';
-import { errorMessage, failure, reasonForError, success, type Outcome, type Source } from './source.js';
-import { parseDiskstats } from './proc-diskstats.js';
-import { findMount, normalizeAbsolute, parseMountinfo, type MountEntry } from './proc-mountinfo.js';
-import { readRotational, readSysfsModel, resolveMountDevice } from './block-devices.js';
-
-/** Cumulative counters of one block device from /proc/diskstats. */
-export interface DeviceStats {
-  readonly device: DeviceName;
-  readonly writesCompleted: number;
-  readonly writeTime: Seconds;
-  readonly ioTime: Seconds;
-  readonly weightedIoTime: Seconds;
-  readonly inFlight: number;
-  /** Present only on kernels that report flush statistics (5.5+). */
-  readonly flushRequests?: number;
-  readonly flushTime?: Seconds;
-}
+import { ms, type DeviceName, type Milliseconds } from '../lib/units.js';
+import { errorMessage } from '../lib/errors.js';
+import { failure, reasonForError, success, type Outcome } from '../lib/outcome.js';
+import { type Source } from './source.js';
+import { parseDiskstats } from '../host/proc-diskstats.js';
+import { findMount, normalizeAbsolute, parseMountinfo, type MountEntry } from '../host/proc-mountinfo.js';
+import { readRotational, readSysfsModel, resolveMountDevice } from '../host/sys-block.js';
+import type { DeviceStats } from '../host/proc-diskstats.js';
 
 /** Where etcd's data lives on disk, and the counters of those devices. */
 export interface DiskSample {

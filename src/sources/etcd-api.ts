@@ -20,9 +20,11 @@ import {
   type IMember,
   type IMemberListResponse,
 } from 'etcd3';
-import { bytes, seconds, type Bytes, type Milliseconds, type Seconds } from '../units.js';
-import { errorMessage, failure, success, type FailureReason, type Outcome, type Source } from './source.js';
-import { versionNotes } from './etcd-version.js';
+import { bytes, seconds, type Bytes, type Milliseconds, type Seconds } from '../lib/units.js';
+import { errorMessage } from '../lib/errors.js';
+import { failure, success, type FailureReason, type Outcome } from '../lib/outcome.js';
+import { type Source } from './source.js';
+import { versionNotes } from '../model/etcd-versions.js';
 
 export interface EtcdMember {
   readonly id: string; // hex, as etcdctl prints it

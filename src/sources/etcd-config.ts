@@ -12,17 +12,12 @@
 
 import { open, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { ms, type Milliseconds } from '../units.js';
-import { errorMessage, failure, reasonForError, success, type FailureReason, type Source } from './source.js';
-import { preVoteDefault } from './etcd-version.js';
-
-/** Where a value of etcd's configuration was found. */
-export type ConfigOrigin = 'flag' | 'manifest' | 'cmdline' | 'env' | 'default';
-
-export interface Setting<T> {
-  readonly value: T;
-  readonly origin: ConfigOrigin;
-}
+import { ms, type Milliseconds } from '../lib/units.js';
+import { errorMessage } from '../lib/errors.js';
+import { failure, reasonForError, success, type FailureReason } from '../lib/outcome.js';
+import { type Source } from './source.js';
+import { preVoteDefault } from '../model/etcd-versions.js';
+import type { ConfigOrigin, Setting } from '../model/setting.js';
 
 /**
  * etcd's running configuration. A field is undefined when no etcd was found at all; when etcd was
@@ -605,7 +600,7 @@ function fromJson(v: unknown, depth = 0): YamlValue {
   return String(v);
 }
 
-/** Parses the subset of YAML described above; throws YamlError for anything else. Also reads --web-config-file (src/export/web-config.ts). */
+/** Parses the subset of YAML described above; throws YamlError for anything else. Also reads --web-config-file (src/export/http/web-config.ts). */
 export function parseYaml(text: string): YamlValue {
   if (text.length > MAX_MANIFEST_CHARS) throw new YamlError('too large');
   const t = text.replace(/^\uFEFF/, '').trim();

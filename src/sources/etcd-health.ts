@@ -3,10 +3,12 @@
 // check (`[+]linearizable_read ok`, `[-]data_corruption failed: …`); etcd 3.4 and older 3.5 answer
 // those 404 and serve only /health (`{"health":"false","reason":"…"}`). Both answer 503 when unhealthy:
 // that is a reading, not a failure of the source.
-import type { Bytes, Milliseconds } from '../units.js';
-import { bytes } from '../units.js';
-import { fetchResponse, memberAgent, type TlsMaterial } from './http-fetch.js';
-import { errorMessage, failure, reasonForError, success, type Outcome, type Source } from './source.js';
+import type { Bytes, Milliseconds } from '../lib/units.js';
+import { bytes } from '../lib/units.js';
+import { fetchResponse, memberAgent, type TlsMaterial } from '../lib/http-fetch.js';
+import { errorMessage } from '../lib/errors.js';
+import { failure, reasonForError, success, type Outcome } from '../lib/outcome.js';
+import { type Source } from './source.js';
 
 /** Which endpoint answered: /readyz (with /livez) where etcd has it, else /health. */
 export type HealthEndpoint = 'readyz' | 'livez' | 'health';

@@ -2,11 +2,13 @@
 // needs. The fetch is bounded in time (one deadline for connect, headers and body) and in size (the
 // socket is destroyed past the bound); every problem comes back as a failure value, never a throw.
 
-import type { Bucket, HistogramSnapshot } from '../analysis/histogram.js';
-import { bytes, type Bytes, type Milliseconds } from '../units.js';
-import { fetchBounded, memberAgent, type TlsMaterial } from './http-fetch.js';
-import { parsePromText, parsePromValue, type Sample } from './prom-text.js';
-import { errorMessage, failure, reasonForError, success, type Outcome, type Source } from './source.js';
+import type { Bucket, HistogramSnapshot } from '../lib/histogram.js';
+import { bytes, type Bytes, type Milliseconds } from '../lib/units.js';
+import { fetchBounded, memberAgent, type TlsMaterial } from '../lib/http-fetch.js';
+import { parsePromText, parsePromValue, type Sample } from '../host/prom-text.js';
+import { errorMessage } from '../lib/errors.js';
+import { failure, reasonForError, success, type Outcome } from '../lib/outcome.js';
+import { type Source } from './source.js';
 
 /** The families the agent keeps from one scrape of a member's /metrics. Absent family → undefined. */
 export interface EtcdMetricsSample {

@@ -3,10 +3,22 @@ import { constants as fsConstants, fdatasyncSync, promises as fsp, writeSync } f
 import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { bytes, seconds } from '../units.js';
-import type { Bytes, Milliseconds, Seconds } from '../units.js';
-import { errorMessage, failure, reasonForError, success } from './source.js';
-import type { Outcome, Source } from './source.js';
+import { bytes, seconds } from '../lib/units.js';
+import type { Bytes, Milliseconds, Seconds } from '../lib/units.js';
+import { errorCode, errorMessage } from '../lib/errors.js';
+import { failure, reasonForError, success } from '../lib/outcome.js';
+import type { Outcome } from '../lib/outcome.js';
+import type { Source } from './source.js';
+
+/**
+ * Probe buckets: from 0.1 ms (below etcd's 1 ms floor, to see a fast disk) to 16 s (beyond any
+ * election timeout etcd accepts as sane), with etcd's own power-of-two edges so the two histograms
+ * compare bucket by bucket, plus 10 ms and 25 ms so the fraction over etcd's targets is exact.
+ */
+export const PROBE_BUCKETS: readonly number[] = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.01, 0.016, 0.025, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024,
+  2.048, 4.096, 8.192, 16.384,
+];
 
 /** One probe round: a few WAL-sized writes, each followed by fdatasync. */
 export interface ProbeSample {
@@ -289,10 +301,6 @@ function fallocate(h: FileHandle, size: Bytes): Promise<void> {
       reject(Object.assign(new Error(`fallocate(1) failed${code ? ` with ${code}` : ''}: ${text}`), code ? { code } : {}));
     });
   });
-}
-
-function errorCode(err: unknown): string {
-  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
 }
 
 /** Real zeros, so the blocks are allocated rather than a sparse hole. */

@@ -2,10 +2,12 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import type { TopWriter } from '../analysis/types.js';
-import type { Milliseconds } from '../units.js';
+import type { TopWriter } from '../model/diagnosis.js';
+import type { Milliseconds } from '../lib/units.js';
 import { resolveExisting } from './diskstats.js';
-import { errorMessage, failure, reasonForError, success, type Outcome, type Source } from './source.js';
+import { errorCode, errorMessage } from '../lib/errors.js';
+import { failure, reasonForError, success, type Outcome } from '../lib/outcome.js';
+import { type Source } from './source.js';
 
 /** The processes writing most to etcd's filesystem, and how much of /proc could be read to tell. */
 export interface ProcessesSample {
@@ -227,7 +229,7 @@ async function attempt<T>(read: () => Promise<T>): Promise<Read<T>> {
     return { ok: true, value: await read() };
   } catch (err) {
     const reason = reasonForError(err);
-    const code = typeof err === 'object' && err !== null && 'code' in err ? (err as { code: unknown }).code : undefined;
+    const code = errorCode(err);
     if (reason === 'permission') return { ok: false, kind: 'denied' };
     if (reason === 'not_found' || code === 'ESRCH') return { ok: false, kind: 'exited' };
     return { ok: false, kind: 'other' };

@@ -1,33 +1,9 @@
-import type { Milliseconds } from '../units.js';
+// The sources' shared interface and their names (the closed set the metrics label with).
+import type { Outcome } from '../lib/outcome.js';
+import type { Milliseconds } from '../lib/units.js';
 
 export const SOURCE_NAMES = ['fsync_probe', 'diskstats', 'etcd_metrics', 'etcd_health', 'etcd_api', 'etcd_config', 'processes'] as const;
 export type SourceName = (typeof SOURCE_NAMES)[number];
-
-/**
- * Why a sample failed, as a short label. It becomes the `reason` label of
- * `etcd_latency_agent_source_errors_total`, so the set is closed to keep cardinality bounded.
- */
-export const FAILURE_REASONS = [
-  'unreachable', // connection refused / reset / DNS
-  'timeout',
-  'tls', // handshake, certificate or key problem
-  'http_status',
-  'too_large',
-  'parse',
-  'not_found', // file, device, process or member absent
-  'permission',
-  'no_space', // ENOSPC or below the free-space floor
-  'read_only',
-  'other',
-] as const;
-export type FailureReason = (typeof FAILURE_REASONS)[number];
-
-export type Outcome<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly reason: FailureReason; readonly message: string };
-
-export const success = <T>(value: T): Outcome<T> => ({ ok: true, value });
-export const failure = <T = never>(reason: FailureReason, message: string): Outcome<T> => ({ ok: false, reason, message });
 
 /**
  * A source knows one piece of the world. It never throws for a problem of that world (etcd down,
@@ -39,42 +15,4 @@ export interface Source<T> {
   sample(now: Date): Promise<Outcome<T>>;
   /** Releases what the source holds (files, connections). Called once, on shutdown. */
   close?(): Promise<void>;
-}
-
-/**
- * OpenSSL verification results Node.js reports as `err.code` that do not contain "CERT" (those that
- * do are caught by the pattern below), and EPROTO, which Node.js sockets report for TLS alerts.
- */
-const TLS_CODES: ReadonlySet<string> = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', // the usual one: a server certificate signed by a CA we do not trust
-  'UNABLE_TO_GET_CRL', 'UNABLE_TO_DECRYPT_CRL_SIGNATURE', 'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CRL_SIGNATURE_FAILURE',
-  'CRL_NOT_YET_VALID', 'CRL_HAS_EXPIRED', 'INVALID_CA', 'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'HOSTNAME_MISMATCH',
-  'EPROTO',
-]);
-
-/** Maps a Node.js system error to a failure reason. */
-export function reasonForError(err: unknown): FailureReason {
-  const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
-  switch (code) {
-    case 'ECONNREFUSED': case 'ECONNRESET': case 'EHOSTUNREACH': case 'ENETUNREACH': case 'ENOTFOUND': case 'EPIPE':
-    case 'UND_ERR_SOCKET':
-      return 'unreachable';
-    case 'ETIMEDOUT': case 'UND_ERR_CONNECT_TIMEOUT': case 'UND_ERR_HEADERS_TIMEOUT': case 'UND_ERR_BODY_TIMEOUT': case 'ABORT_ERR':
-      return 'timeout';
-    case 'ENOENT': case 'ENOTDIR':
-      return 'not_found';
-    case 'EACCES': case 'EPERM':
-      return 'permission';
-    case 'ENOSPC': case 'EDQUOT':
-      return 'no_space';
-    case 'EROFS':
-      return 'read_only';
-    default:
-      if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.startsWith('ERR_OSSL') || code.includes('CERT') || TLS_CODES.has(code)) return 'tls';
-      return 'other';
-  }
-}
-
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import YAML from 'yaml';
 import { etcdMixinAlertsPath, etcdMixinPin } from '../../scripts/etcd-mixin.mjs';
-import { ETCD_DISK_BUCKETS, SCRAPE_JOB } from '../../src/export/contract.js';
+import { ETCD_DISK_BUCKETS, SCRAPE_JOB } from '../../src/export/prometheus/contract.js';
 import { freePort } from '../helpers/etcd-cluster.js';
 import { PROMTOOLS, type Promtool } from '../helpers/promtool.js';
 import { Cleanups, spawnGroup, tail, waitUntil } from '../scenarios/processes.js';

@@ -9,11 +9,12 @@ import { join, resolve } from 'node:path';
 import t from 'tap';
 import YAML from 'yaml';
 import { DEFAULT_THRESHOLDS } from '../../src/analysis/thresholds.js';
-import { ETCD_DISK_BUCKETS, PROBE_BUCKETS } from '../../src/export/contract.js';
-import { contractSeries, etcdSeries, NODE_EXPORTER_SERIES, PROMETHEUS_SERIES, recordedNames } from '../../src/export/dashboards/known-metrics.js';
-import { metricNames } from '../../src/export/dashboards/promql.js';
-import { RULE } from '../../src/export/dashboards/rule-names.js';
+import { ETCD_DISK_BUCKETS } from '../../src/export/prometheus/contract.js';
+import { contractSeries, etcdSeries, NODE_EXPORTER_SERIES, PROMETHEUS_SERIES, recordedNames } from '../../generate/dashboards/known-metrics.js';
+import { metricNames } from '../../generate/dashboards/promql.js';
+import { RULE } from '../../generate/dashboards/rule-names.js';
 import { PROMTOOLS } from '../helpers/promtool.js';
+import { PROBE_BUCKETS } from '../../src/sources/fsync-probe.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const DIR = join(ROOT, 'deploy/prometheus');

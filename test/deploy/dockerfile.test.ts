@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import t from 'tap';
-import { FLAGS } from '../../src/config.js';
+import { FLAGS } from '../../src/commands/config.js';
 import { parseDockerfile, type Stage } from '../helpers/dockerfile.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');

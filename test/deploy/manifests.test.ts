@@ -13,8 +13,8 @@ import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
-import { buildConfig, ENV_PREFIX, envName, FLAGS, splitArgs, type Config } from '../../src/config.js';
-import { METRICS, SCRAPE_JOB } from '../../src/export/contract.js';
+import { buildConfig, ENV_PREFIX, envName, FLAGS, splitArgs, type Config } from '../../src/commands/config.js';
+import { METRICS, SCRAPE_JOB } from '../../src/export/prometheus/contract.js';
 import { kustomize, modelClass, type K8sObject } from '../helpers/manifests.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');

@@ -4,14 +4,14 @@
 import { readFileSync } from 'node:fs';
 import { diagnose } from '../../src/analysis/diagnose.js';
 import { DEFAULT_THRESHOLDS } from '../../src/analysis/thresholds.js';
-import { collectEvidence } from '../../src/evidence.js';
-import { PREFIX } from '../../src/export/contract.js';
+import { collectEvidence } from '../../src/analysis/evidence.js';
+import { PREFIX } from '../../src/export/prometheus/contract.js';
 import { extractEtcdMetrics } from '../../src/sources/etcd-metrics.js';
-import { parseDiskstats } from '../../src/sources/proc-diskstats.js';
-import { failure, success } from '../../src/sources/source.js';
-import type { AgentState } from '../../src/state.js';
-import type { DeviceName } from '../../src/units.js';
-import { bytes, ms, seconds } from '../../src/units.js';
+import { parseDiskstats } from '../../src/host/proc-diskstats.js';
+import { failure, success } from '../../src/lib/outcome.js';
+import type { AgentState } from '../../src/state/state.js';
+import type { DeviceName } from '../../src/lib/units.js';
+import { bytes, ms, seconds } from '../../src/lib/units.js';
 
 const fixture = (path: string) => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
 export const T0 = Date.parse('2026-11-26T12:00:00Z');

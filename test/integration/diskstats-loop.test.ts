@@ -6,9 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, fsyncSync, openSync, writeSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ms, type DeviceName } from '../../src/units.js';
+import { ms, type DeviceName } from '../../src/lib/units.js';
 import { createDiskstatsSource, DEFAULT_SHARED_PATHS, type DiskSample } from '../../src/sources/diskstats.js';
-import type { Outcome } from '../../src/sources/source.js';
+import type { Outcome } from '../../src/lib/outcome.js';
 
 function run(cmd: string, args: readonly string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();

@@ -2,10 +2,10 @@
 // truth). Outcomes are asserted, never timings.
 import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
-import { observeTerm, type ElectionTally } from '../../src/analysis/elections.js';
+import { observeTerm, type ElectionTally } from '../../src/state/elections.js';
 import { classifyEtcdError, createEtcdApiSource, idToHex, sanitizeMessage, type EtcdApiOptions, type EtcdApiSample } from '../../src/sources/etcd-api.js';
-import type { Outcome } from '../../src/sources/source.js';
-import { ms } from '../../src/units.js';
+import type { Outcome } from '../../src/lib/outcome.js';
+import { ms } from '../../src/lib/units.js';
 import { EtcdPermissionDeniedError, GRPCDeadlineExceededError } from 'etcd3';
 import { startEtcdCluster, type EtcdCluster, type EtcdMemberProcess } from '../helpers/etcd-cluster.js';
 

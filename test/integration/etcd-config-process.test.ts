@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createEtcdConfigSource, findEtcdProcesses, type EtcdConfigOptions } from '../../src/sources/etcd-config.js';
-import { ms } from '../../src/units.js';
-import type { Outcome } from '../../src/sources/source.js';
+import { ms } from '../../src/lib/units.js';
+import type { Outcome } from '../../src/lib/outcome.js';
 
 /** The sample's value; a failure fails the test with its reason and message. */
 function valueOf<T>(o: Outcome<T>): T {

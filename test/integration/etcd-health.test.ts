@@ -5,8 +5,8 @@ import http from 'node:http';
 import type net from 'node:net';
 import t from 'tap';
 import { createEtcdHealthSource, parseHealthJson, parseVerboseChecks, type EtcdHealthSample } from '../../src/sources/etcd-health.js';
-import type { Outcome } from '../../src/sources/source.js';
-import { ms } from '../../src/units.js';
+import type { Outcome } from '../../src/lib/outcome.js';
+import { ms } from '../../src/lib/units.js';
 import { startEtcdCluster } from '../helpers/etcd-cluster.js';
 import { etcdVersionPlans, needsEtcd, type EtcdBuild } from '../helpers/etcd-versions.js';
 

@@ -6,10 +6,10 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import t from 'tap';
-import { ETCD_DISK_BUCKETS } from '../../src/export/contract.js';
+import { ETCD_DISK_BUCKETS } from '../../src/export/prometheus/contract.js';
 import { createEtcdMetricsSource, type EtcdMetricsOptions } from '../../src/sources/etcd-metrics.js';
-import type { FailureReason, Outcome } from '../../src/sources/source.js';
-import { bytes, ms } from '../../src/units.js';
+import type { FailureReason, Outcome } from '../../src/lib/outcome.js';
+import { bytes, ms } from '../../src/lib/units.js';
 import { freePort, startEtcdCluster } from '../helpers/etcd-cluster.js';
 
 const FIXTURE = new URL('../fixtures/etcd/metrics-3.4-single.txt', import.meta.url);

@@ -6,10 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, fsyncSync, openSync, writeSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bytes, ms } from '../../src/units.js';
+import { bytes, ms } from '../../src/lib/units.js';
 import { PROBE_FILE_NAME, checkProbeDir, createFsyncProbe } from '../../src/sources/fsync-probe.js';
 import type { ProbeOptions, ProbeRound } from '../../src/sources/fsync-probe.js';
-import type { Outcome } from '../../src/sources/source.js';
+import type { Outcome } from '../../src/lib/outcome.js';
 
 /** What the helpers need of a test: both the root `t` and subtests have it. */
 type Tap = Pick<Test, 'teardown' | 'fail'>;

@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createProcessesSource, type ProcessesSample } from '../../src/sources/processes.js';
-import type { Outcome } from '../../src/sources/source.js';
-import { ms } from '../../src/units.js';
+import type { Outcome } from '../../src/lib/outcome.js';
+import { ms } from '../../src/lib/units.js';
 
 const skip = process.platform !== 'linux' ? 'needs Linux /proc' : process.getuid?.() !== 0 ? 'needs root to read other processes\' /proc/<pid>/io' : false;
 

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { quantile } from '../../src/analysis/histogram.js';
+import { quantile } from '../../src/lib/histogram.js';
 import { countBetween, etcdStraceLog, etcdStraceWrap, readStraceLog, STRACE_BIN, straceArgs } from './faults.js';
 import { histogramOf, parseFamilies, valueOf, windowQuantiles } from './observe.js';
 import { Cleanups, alive, spawnGroup } from './processes.js';

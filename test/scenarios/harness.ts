@@ -20,8 +20,8 @@ import { startPrometheus, targetOf, type PrometheusServer } from './prometheus.j
 import { Cleanups, errorText, signal, waitUntil } from './processes.js';
 import type { AgentReport, MemberObservation, ScenarioResult } from './report.js';
 import { describeFault, type ScenarioSpec } from './scenarios.js';
-import { histogramDelta, type HistogramSnapshot } from '../../src/analysis/histogram.js';
-import { SCRAPE_JOB } from '../../src/export/contract.js';
+import { histogramDelta, type HistogramSnapshot } from '../../src/lib/histogram.js';
+import { SCRAPE_JOB } from '../../src/export/prometheus/contract.js';
 
 export interface RunOptions {
   /** Progress lines (default: stderr). */

@@ -3,7 +3,7 @@
 // that makes etcd fdatasync (each put is a WAL write + fdatasync on every member), so a slow-disk
 // scenario's stalls happen at a rate set by this load.
 import { Etcd3 } from 'etcd3';
-import { quantile, emptyHistogram, observe, type HistogramSnapshot } from '../../src/analysis/histogram.js';
+import { quantile, emptyHistogram, observe, type HistogramSnapshot } from '../../src/lib/histogram.js';
 
 export interface LoadStats {
   readonly rate: number;

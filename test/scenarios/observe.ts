@@ -3,8 +3,8 @@
 // for the agent's side of the report) the agent's /metrics read as plain Prometheus text.
 // Parsing reuses the project's pure pieces: prom-text.ts for the exposition, histogram.ts for math.
 import type { EtcdCluster, EtcdMemberProcess } from '../helpers/etcd-cluster.js';
-import { histogramDelta, maxBucketUpperBound, observations, quantile, type Bucket, type HistogramSnapshot } from '../../src/analysis/histogram.js';
-import { parsePromText, parsePromValue, type Sample } from '../../src/sources/prom-text.js';
+import { histogramDelta, maxBucketUpperBound, observations, quantile, type Bucket, type HistogramSnapshot } from '../../src/lib/histogram.js';
+import { parsePromText, parsePromValue, type Sample } from '../../src/host/prom-text.js';
 
 // ───────────────────────────────────────────── Prometheus text
 

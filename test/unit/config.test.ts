@@ -1,6 +1,7 @@
 import t from 'tap';
-import { ALL_FLAGS, buildConfig, ConfigError, envName, splitArgs, usage } from '../../src/config.js';
+import { ALL_FLAGS, buildConfig, envName, splitArgs, usage } from '../../src/commands/config.js';
 import { DEFAULT_THRESHOLDS } from '../../src/analysis/thresholds.js';
+import { ConfigError } from '../../src/lib/errors.js';
 
 const configFrom = (argv: string[], env: NodeJS.ProcessEnv = {}) => buildConfig(splitArgs(argv).values, env);
 
@@ -72,9 +73,9 @@ t.test('--help lists every flag with its environment variable', async (t) => {
   }
 });
 
-t.test('the README flag table is the rendering of the flag schema (run npm run docs after a change)', async (t) => {
+t.test('the README flag table is the rendering of the flag schema (run npm run generate after a change)', async (t) => {
   const { readFileSync } = await import('node:fs');
-  const { withFlagTable } = await import('../../src/docs.js');
+  const { withFlagTable } = await import('../../generate/docs.js');
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   t.equal(readme, withFlagTable(readme));
   for (const f of ALL_FLAGS) t.match(readme, `| \`--${f.flag}=`, `README has a row for --${f.flag}`);

@@ -1,11 +1,12 @@
 import t from 'tap';
 import { diagnose, verdictOf } from '../../src/analysis/diagnose.js';
-import type { HistogramSnapshot } from '../../src/analysis/histogram.js';
+import type { HistogramSnapshot } from '../../src/lib/histogram.js';
 import { activeFindings, EMPTY_TRACKER, track, type FindingTracker } from '../../src/analysis/hysteresis.js';
 import { DEFAULT_THRESHOLDS } from '../../src/analysis/thresholds.js';
-import type { DiskWindow, Evidence, HistogramWindow, ProbePoint, RawFinding, Severity } from '../../src/analysis/types.js';
-import { ETCD_DISK_BUCKETS, PROBE_BUCKETS } from '../../src/export/contract.js';
-import { ms, seconds } from '../../src/units.js';
+import type { DiskWindow, Evidence, HistogramWindow, ProbePoint, RawFinding, Severity } from '../../src/model/diagnosis.js';
+import { ETCD_DISK_BUCKETS } from '../../src/export/prometheus/contract.js';
+import { ms, seconds } from '../../src/lib/units.js';
+import { PROBE_BUCKETS } from '../../src/sources/fsync-probe.js';
 
 const T0 = new Date('2025-03-01T12:00:00Z');
 const TH = DEFAULT_THRESHOLDS;

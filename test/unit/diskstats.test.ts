@@ -6,10 +6,10 @@ import t, { type Test } from 'tap';
 import { promises as fsp, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deviceName, ms, type DeviceName } from '../../src/units.js';
-import { parseDiskstats } from '../../src/sources/proc-diskstats.js';
-import { findMount, parseMountinfo, unescapeMountPath, type MountEntry } from '../../src/sources/proc-mountinfo.js';
-import { deviceForMajMin, readRotational, readSysfsModel, resolveMountDevice, wholeDisks } from '../../src/sources/block-devices.js';
+import { deviceName, ms, type DeviceName } from '../../src/lib/units.js';
+import { parseDiskstats } from '../../src/host/proc-diskstats.js';
+import { findMount, parseMountinfo, unescapeMountPath, type MountEntry } from '../../src/host/proc-mountinfo.js';
+import { deviceForMajMin, readRotational, readSysfsModel, resolveMountDevice, wholeDisks } from '../../src/host/sys-block.js';
 import {
   createDiskstatsSource,
   DEFAULT_SHARED_PATHS,
@@ -17,7 +17,7 @@ import {
   type DiskSample,
   type DiskstatsOptions,
 } from '../../src/sources/diskstats.js';
-import type { Outcome } from '../../src/sources/source.js';
+import type { Outcome } from '../../src/lib/outcome.js';
 import { buildSysfs, link, LVM_DEVICES, type LayoutDevice } from '../helpers/fake-host.js';
 
 type Tap = Test;

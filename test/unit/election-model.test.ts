@@ -22,12 +22,12 @@ import {
   worstCaseElectionsPerDay,
   type RecommendInput,
 } from '../../src/analysis/election-model.js';
-import type { HistogramSnapshot } from '../../src/analysis/histogram.js';
+import type { HistogramSnapshot } from '../../src/lib/histogram.js';
 import { tuningRemedy } from '../../src/analysis/recommendation.js';
 import { DEFAULT_THRESHOLDS } from '../../src/analysis/thresholds.js';
-import type { EtcdSettings, HistogramWindow } from '../../src/analysis/types.js';
-import { ETCD_DISK_BUCKETS } from '../../src/export/contract.js';
-import { ms, seconds } from '../../src/units.js';
+import type { EtcdSettings, HistogramWindow } from '../../src/model/diagnosis.js';
+import { ETCD_DISK_BUCKETS } from '../../src/export/prometheus/contract.js';
+import { ms, seconds } from '../../src/lib/units.js';
 
 /**
  * A histogram on the given edges from `{ le: count-in-that-bucket }` (non-cumulative); key Infinity for

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { observeTerm, type ElectionTally } from '../../src/analysis/elections.js';
+import { observeTerm, type ElectionTally } from '../../src/state/elections.js';
 
 const fold = (terms: readonly number[], start: ElectionTally = { elections: 0 }): ElectionTally => terms.reduce(observeTerm, start);
 

@@ -16,9 +16,9 @@ import {
   type EtcdConfigValues,
   type EtcdConfigOptions,
 } from '../../src/sources/etcd-config.js';
-import { preVoteDefault } from '../../src/sources/etcd-version.js';
-import { ms } from '../../src/units.js';
-import type { Outcome } from '../../src/sources/source.js';
+import { preVoteDefault } from '../../src/model/etcd-versions.js';
+import { ms } from '../../src/lib/units.js';
+import type { Outcome } from '../../src/lib/outcome.js';
 
 /** The sample's value; a failure fails the test with its reason and message. */
 function valueOf<T>(o: Outcome<T>): T {

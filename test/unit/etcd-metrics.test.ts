@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { ETCD_DISK_BUCKETS, ETCD_PEER_RTT_BUCKETS } from '../../src/export/contract.js';
-import { quantile } from '../../src/analysis/histogram.js';
+import { ETCD_DISK_BUCKETS, ETCD_PEER_RTT_BUCKETS } from '../../src/export/prometheus/contract.js';
+import { quantile } from '../../src/lib/histogram.js';
 import { extractEtcdMetrics, isEmptyEtcdSample } from '../../src/sources/etcd-metrics.js';
-import { parsePromText, parsePromValue, type PromTextStats, type Sample } from '../../src/sources/prom-text.js';
+import { parsePromText, parsePromValue, type PromTextStats, type Sample } from '../../src/host/prom-text.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/etcd/${name}`, import.meta.url), 'utf8');
 const SINGLE = fixture('metrics-3.4-single.txt');

@@ -2,7 +2,7 @@
 // not tested with said plainly rather than guessed at.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { TESTED_ETCD_LINES, versionNotes } from '../../src/sources/etcd-version.js';
+import { TESTED_ETCD_LINES, versionNotes } from '../../src/model/etcd-versions.js';
 
 t.test('the lines the agent calls tested are the lines the test matrix runs', async (t) => {
   const matrix = JSON.parse(readFileSync(new URL('../../tools/etcd-server/versions.json', import.meta.url), 'utf8')) as { debian: string; built: string[] };

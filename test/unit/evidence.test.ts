@@ -2,13 +2,13 @@
 // minute before each election, and absent sources leave their evidence absent.
 import t from 'tap';
 import { DEFAULT_THRESHOLDS } from '../../src/analysis/thresholds.js';
-import { emptyHistogram, observe, quantile } from '../../src/analysis/histogram.js';
-import { ETCD_DISK_BUCKETS } from '../../src/export/contract.js';
-import { collectEvidence } from '../../src/evidence.js';
+import { emptyHistogram, observe, quantile } from '../../src/lib/histogram.js';
+import { ETCD_DISK_BUCKETS } from '../../src/export/prometheus/contract.js';
+import { collectEvidence } from '../../src/analysis/evidence.js';
 import type { EtcdMetricsSample } from '../../src/sources/etcd-metrics.js';
 import type { EtcdApiSample } from '../../src/sources/etcd-api.js';
-import { AgentState } from '../../src/state.js';
-import { bytes, seconds, type Seconds } from '../../src/units.js';
+import { AgentState } from '../../src/state/state.js';
+import { bytes, seconds, type Seconds } from '../../src/lib/units.js';
 
 const T0 = Date.parse('2026-11-26T00:00:00Z');
 const at = (s: number) => new Date(T0 + s * 1000);

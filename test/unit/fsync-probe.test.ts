@@ -4,10 +4,10 @@ import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bytes, ms } from '../../src/units.js';
+import { bytes, ms } from '../../src/lib/units.js';
 import { PROBE_FILE_NAME, checkProbeDir, createFsyncProbe } from '../../src/sources/fsync-probe.js';
 import type { ProbeOptions, ProbeRound } from '../../src/sources/fsync-probe.js';
-import type { Outcome } from '../../src/sources/source.js';
+import type { Outcome } from '../../src/lib/outcome.js';
 
 const KiB = 1024;
 const FILE_SIZE = bytes(64 * KiB);

@@ -4,8 +4,9 @@
 // count is a finite whole number. Durations and sizes round-trip through their written form.
 import fc from 'fast-check';
 import t from 'tap';
-import { ALL_FLAGS, buildConfig, ConfigError, envName, FLAGS, splitArgs, type Config } from '../../src/config.js';
-import { formatDuration, ms, parseDuration, parseSize } from '../../src/units.js';
+import { ALL_FLAGS, buildConfig, envName, FLAGS, splitArgs, type Config } from '../../src/commands/config.js';
+import { formatDuration, ms, parseDuration, parseSize } from '../../src/lib/units.js';
+import { ConfigError } from '../../src/lib/errors.js';
 
 const RUNS = { numRuns: 1000 };
 /** Node.js timers take at most 2^31 - 1 ms; a longer one fires after 1 ms instead (TimeoutOverflowWarning). */

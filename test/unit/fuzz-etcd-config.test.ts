@@ -17,7 +17,7 @@ import {
   resolveEtcdConfig,
   type EtcdConfigValues,
 } from '../../src/sources/etcd-config.js';
-import { ms } from '../../src/units.js';
+import { ms } from '../../src/lib/units.js';
 
 const RUNS = { numRuns: 400 };
 const fixture = readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'etcd', 'kubeadm-etcd.yaml'), 'utf8');

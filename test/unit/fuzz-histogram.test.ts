@@ -5,8 +5,8 @@
 // before, so only the sum showed the reset.
 import fc from 'fast-check';
 import t from 'tap';
-import { accumulate, accumulateCounter, emptyHistogram, isReset, observe, type HistogramSnapshot } from '../../src/analysis/histogram.js';
-import { seconds } from '../../src/units.js';
+import { accumulate, accumulateCounter, emptyHistogram, isReset, observe, type HistogramSnapshot } from '../../src/lib/histogram.js';
+import { seconds } from '../../src/lib/units.js';
 
 const EDGES = [0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128];
 

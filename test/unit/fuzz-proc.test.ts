@@ -4,8 +4,8 @@
 // without hiding their neighbours; findMount only ever answers with a mount that holds the path.
 import fc from 'fast-check';
 import t from 'tap';
-import { parseDiskstats } from '../../src/sources/proc-diskstats.js';
-import { findMount, isPathPrefix, parseMountinfo, unescapeMountPath, type MountEntry } from '../../src/sources/proc-mountinfo.js';
+import { parseDiskstats } from '../../src/host/proc-diskstats.js';
+import { findMount, isPathPrefix, parseMountinfo, unescapeMountPath, type MountEntry } from '../../src/host/proc-mountinfo.js';
 
 const RUNS = { numRuns: 500 };
 

@@ -5,7 +5,7 @@
 // regular expression would take hours over.
 import fc from 'fast-check';
 import t from 'tap';
-import { parsePromText, parsePromValue, type PromTextStats, type Sample } from '../../src/sources/prom-text.js';
+import { parsePromText, parsePromValue, type PromTextStats, type Sample } from '../../src/host/prom-text.js';
 
 const RUNS = { numRuns: 500 };
 

@@ -6,10 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import t from 'tap';
-import { METRICS, PREFIX } from '../../src/export/contract.js';
-import { createMetricsRegistry } from '../../src/export/metrics.js';
+import { METRICS, PREFIX } from '../../src/export/prometheus/contract.js';
+import { createMetricsRegistry } from '../../src/export/prometheus/metrics.js';
 import { SOURCE_NAMES } from '../../src/sources/source.js';
-import { AgentState } from '../../src/state.js';
+import { AgentState } from '../../src/state/state.js';
 import { at, contractLines, replaySteps } from '../helpers/replay.js';
 
 const GOLDEN = new URL('../fixtures/golden/metrics.prom', import.meta.url);

@@ -14,8 +14,8 @@ import {
   rebucket,
   type FractionAbove,
   type HistogramSnapshot,
-} from '../../src/analysis/histogram.js';
-import { ETCD_DISK_BUCKETS } from '../../src/export/contract.js';
+} from '../../src/lib/histogram.js';
+import { ETCD_DISK_BUCKETS } from '../../src/export/prometheus/contract.js';
 
 /** A histogram from per-bucket (non-cumulative) counts on the given finite edges; the last count is the +Inf bucket. */
 function hist(edges: readonly number[], perBucket: readonly number[], sum = 0): HistogramSnapshot {

@@ -1,14 +1,16 @@
 // /api/v1/history: the last hour in fixed buckets, cut from AgentState.history. Pure, so checked
 // against hand-made histories with known answers.
 import t from 'tap';
-import { emptyHistogram, observe, type HistogramSnapshot } from '../../src/analysis/histogram.js';
-import type { ElectionEvent, ProbePoint } from '../../src/analysis/types.js';
-import { ETCD_DISK_BUCKETS, PROBE_BUCKETS } from '../../src/export/contract.js';
-import { bucketEdges, frames, historyDocument, historyJson } from '../../src/export/history-json.js';
-import { TimeRing } from '../../src/history.js';
-import type { DeviceStats, DiskSample } from '../../src/sources/diskstats.js';
-import type { DiskPoint, History, TotalsPoint } from '../../src/state.js';
-import { deviceName, seconds } from '../../src/units.js';
+import { emptyHistogram, observe, type HistogramSnapshot } from '../../src/lib/histogram.js';
+import type { ElectionEvent, ProbePoint } from '../../src/model/diagnosis.js';
+import { ETCD_DISK_BUCKETS } from '../../src/export/prometheus/contract.js';
+import { bucketEdges, frames, historyDocument, historyJson } from '../../src/export/api/history-json.js';
+import { TimeRing } from '../../src/lib/time-ring.js';
+import type { DiskSample } from '../../src/sources/diskstats.js';
+import type { DiskPoint, History, TotalsPoint } from '../../src/state/state.js';
+import { deviceName, seconds } from '../../src/lib/units.js';
+import { PROBE_BUCKETS } from '../../src/sources/fsync-probe.js';
+import type { DeviceStats } from '../../src/host/proc-diskstats.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00Z');
 const at = (s: number): Date => new Date(T0 + s * 1000);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { TimeRing } from '../../src/history.js';
+import { TimeRing } from '../../src/lib/time-ring.js';
 
 const at = (s: number) => new Date(s * 1000);
 

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { METRICS, PREFIX, PROBE_BUCKETS } from '../../src/export/contract.js';
-import { renderMetricsDoc } from '../../src/docs.js';
+import { METRICS, PREFIX } from '../../src/export/prometheus/contract.js';
+import { renderMetricsDoc } from '../../generate/docs.js';
+import { PROBE_BUCKETS } from '../../src/sources/fsync-probe.js';
 
 // etcd's own metric families begin with these; ours must never collide with them.
 const ETCD_PREFIXES = ['etcd_server_', 'etcd_disk_', 'etcd_network_', 'etcd_mvcc_', 'etcd_debugging_', 'etcd_snap_', 'etcd_cluster_', 'grpc_'];
@@ -34,6 +35,6 @@ t.test('the probe buckets reach below 0.1 ms and beyond 10 s and contain the 10 
   t.same([...b].sort((x, y) => x - y), b, 'ascending');
 });
 
-t.test('docs/metrics.md is the rendering of the contract (run npm run docs after a change)', async (t) => {
+t.test('docs/metrics.md is the rendering of the contract (run npm run generate after a change)', async (t) => {
   t.equal(readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8'), renderMetricsDoc());
 });

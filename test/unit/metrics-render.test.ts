@@ -2,9 +2,9 @@
 // metrics.ts): pinned by replaying real samples (captured etcd bodies, this machine's diskstats)
 // into one state and comparing, after each, the long-lived registry with a fresh one.
 import t from 'tap';
-import { createMetricsRegistry } from '../../src/export/metrics.js';
+import { createMetricsRegistry } from '../../src/export/prometheus/metrics.js';
 import { SOURCE_NAMES } from '../../src/sources/source.js';
-import { AgentState } from '../../src/state.js';
+import { AgentState } from '../../src/state/state.js';
 import { at, contractLines, replaySteps } from '../helpers/replay.js';
 
 t.test('a metric block is made again whenever one of its inputs changed: after every sample and evaluation, the long-lived registry renders what a fresh one does', async (t) => {

@@ -14,8 +14,8 @@ import {
   type ProcessesSample,
   type ProcFs,
 } from '../../src/sources/processes.js';
-import type { Outcome } from '../../src/sources/source.js';
-import { ms } from '../../src/units.js';
+import type { Outcome } from '../../src/lib/outcome.js';
+import { ms } from '../../src/lib/units.js';
 
 const T0 = new Date('2025-03-01T12:00:00Z');
 const after = (s: number): Date => new Date(T0.getTime() + s * 1000);

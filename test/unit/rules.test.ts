@@ -1,10 +1,11 @@
 import t from 'tap';
-import type { HistogramSnapshot } from '../../src/analysis/histogram.js';
+import type { HistogramSnapshot } from '../../src/lib/histogram.js';
 import { FINDING_CODES, RULES, runRules, type Rule } from '../../src/analysis/rules/index.js';
 import { DEFAULT_THRESHOLDS, THRESHOLD_HELP, thresholdProblems, type Thresholds } from '../../src/analysis/thresholds.js';
-import type { DiskWindow, ElectionEvent, Evidence, Fact, HistogramWindow, ProbePoint, RawFinding } from '../../src/analysis/types.js';
-import { ETCD_DISK_BUCKETS, ETCD_PEER_RTT_BUCKETS, PROBE_BUCKETS } from '../../src/export/contract.js';
-import { ms, seconds } from '../../src/units.js';
+import type { DiskWindow, ElectionEvent, Evidence, Fact, HistogramWindow, ProbePoint, RawFinding } from '../../src/model/diagnosis.js';
+import { ETCD_DISK_BUCKETS, ETCD_PEER_RTT_BUCKETS } from '../../src/export/prometheus/contract.js';
+import { ms, seconds } from '../../src/lib/units.js';
+import { PROBE_BUCKETS } from '../../src/sources/fsync-probe.js';
 
 const NOW = new Date('2025-03-01T12:00:00Z');
 // The p99 tables use small histograms with exact edges; the minimum count has its own cases.

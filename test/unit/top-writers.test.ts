@@ -3,16 +3,16 @@
 // neighbour writing to etcd's device turns the disk recommendation into a separate disk.
 import t from 'tap';
 import { diagnose } from '../../src/analysis/diagnose.js';
-import { emptyHistogram, observe } from '../../src/analysis/histogram.js';
+import { emptyHistogram, observe } from '../../src/lib/histogram.js';
 import { DEFAULT_THRESHOLDS } from '../../src/analysis/thresholds.js';
-import type { TopWriter } from '../../src/analysis/types.js';
-import { collectEvidence } from '../../src/evidence.js';
-import { ETCD_DISK_BUCKETS } from '../../src/export/contract.js';
+import type { TopWriter } from '../../src/model/diagnosis.js';
+import { collectEvidence } from '../../src/analysis/evidence.js';
+import { ETCD_DISK_BUCKETS } from '../../src/export/prometheus/contract.js';
 import type { DiskSample } from '../../src/sources/diskstats.js';
 import type { EtcdMetricsSample } from '../../src/sources/etcd-metrics.js';
 import type { ProcessesSample } from '../../src/sources/processes.js';
-import { AgentState } from '../../src/state.js';
-import { bytes, deviceName, seconds } from '../../src/units.js';
+import { AgentState } from '../../src/state/state.js';
+import { bytes, deviceName, seconds } from '../../src/lib/units.js';
 
 const T0 = Date.parse('2026-11-26T00:00:00Z');
 const at = (s: number) => new Date(T0 + s * 1000);

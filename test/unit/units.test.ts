@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseDuration, parseSize, formatDuration, ms } from '../../src/units.js';
+import { parseDuration, parseSize, formatDuration, ms } from '../../src/lib/units.js';
 
 t.test('parseDuration accepts the units operators write', async (t) => {
   const cases: Array<[string, number | undefined]> = [

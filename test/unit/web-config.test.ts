@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import bcrypt from 'bcryptjs';
 import t, { type Test } from 'tap';
-import { ConfigError } from '../../src/config.js';
-import { initialSecurity, watchWebConfig } from '../../src/export/http-security.js';
-import { basicAuthCheck, bcryptComparisons, bearerMatches, describeWebConfig, loadWebConfig, type BasicAuthCheck } from '../../src/export/web-config.js';
-import type { Logger } from '../../src/log.js';
+import { initialSecurity, watchWebConfig } from '../../src/export/http/http-security.js';
+import { basicAuthCheck, bcryptComparisons, bearerMatches, describeWebConfig, loadWebConfig, type BasicAuthCheck } from '../../src/export/http/web-config.js';
+import type { Logger } from '../../src/lib/log.js';
 import { makeTestPki, type TestPki } from '../helpers/etcd-cluster.js';
+import { ConfigError } from '../../src/lib/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'web-config-test-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
 // The cluster as this member sees it: reachable, led, its peers near, its DB below quota.
-import { fmtBytes, fmtMs, fmtRatio, fmtSeconds } from '../format.js';
+import { fmtBytes, fmtMs, fmtRatio, fmtSeconds } from '../../lib/format.js';
 import { peerRtt } from '../recommendation.js';
-import type { Severity } from '../types.js';
+import type { Severity } from '../../model/diagnosis.js';
 import { exceeds, reaches, type Rule } from './common.js';
 
 export const etcdUnreachable: Rule = (ev) => {

@@ -1,9 +1,9 @@
 // What the rules share: the rule signature and small helpers to cut evidence and word facts.
-import { fmtRatio, fmtSeconds } from '../format.js';
-import { fractionAbove, observations, quantile, type FractionAbove } from '../histogram.js';
+import { fmtRatio, fmtSeconds } from '../../lib/format.js';
+import { fractionAbove, observations, quantile, type FractionAbove } from '../../lib/histogram.js';
 import type { Thresholds } from '../thresholds.js';
-import type { Evidence, Fact, HistogramWindow, ProbePoint, RawFinding } from '../types.js';
-import { msToSeconds, type Milliseconds, type Seconds } from '../../units.js';
+import type { Evidence, Fact, HistogramWindow, ProbePoint, RawFinding } from '../../model/diagnosis.js';
+import { msToSeconds, type Milliseconds, type Seconds } from '../../lib/units.js';
 
 /** A rule looks at one evaluation's evidence and either fires (a finding without `since`) or stays silent. */
 export type Rule = (ev: Evidence, th: Thresholds) => RawFinding | undefined;

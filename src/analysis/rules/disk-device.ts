@@ -1,8 +1,8 @@
 // The block device under etcd's data dir: saturated (busy, queue), and shared with the OS, container
 // storage, kubelet or logs — the noisy neighbours of the problem statement.
-import { fmtRatio, fmtSeconds } from '../format.js';
+import { fmtRatio, fmtSeconds } from '../../lib/format.js';
 import { describeWriters, neighbours } from '../recommendation.js';
-import type { Fact } from '../types.js';
+import type { Fact } from '../../model/diagnosis.js';
 import { diskLooksSlow, reaches, type Rule } from './common.js';
 
 export const diskSaturated: Rule = (ev, th) => {

@@ -1,8 +1,8 @@
 // Disk latency as etcd and the probe see it: p99 against etcd's targets, and the share over target
 // computed from the buckets (exact on a bucket edge, interpolated otherwise — and said which).
-import { fmtSeconds } from '../format.js';
-import type { Fact, HistogramWindow, RawFinding } from '../types.js';
-import { msToSeconds, type Milliseconds, type Seconds } from '../../units.js';
+import { fmtSeconds } from '../../lib/format.js';
+import type { Fact, HistogramWindow, RawFinding } from '../../model/diagnosis.js';
+import { msToSeconds, type Milliseconds, type Seconds } from '../../lib/units.js';
 import { latencyFacts, maxOf, pointsIn, shareWords, slowTail, type Rule } from './common.js';
 import type { Thresholds } from '../thresholds.js';
 

@@ -1,10 +1,10 @@
 // Leader elections: how often (from raft term increases over the retained history), and for each
 // recent one, whether a stall on this node's disk in the minute before explains it.
-import { fmtMs, fmtRate, fmtSeconds } from '../format.js';
+import { fmtMs, fmtRate, fmtSeconds } from '../../lib/format.js';
 import { runningSettings, tuningFromEvidence, tuningRemedy, tuningWarranted } from '../recommendation.js';
-import { maxBucketUpperBound, type HistogramSnapshot } from '../histogram.js';
-import type { ElectionEvent, Fact, Severity } from '../types.js';
-import type { Milliseconds } from '../../units.js';
+import { maxBucketUpperBound, type HistogramSnapshot } from '../../lib/histogram.js';
+import type { ElectionEvent, Fact, Severity } from '../../model/diagnosis.js';
+import type { Milliseconds } from '../../lib/units.js';
 import { exceeds, maxOf, pointsBetween, reaches, type Rule } from './common.js';
 
 /** Elections an event stands for: a term rising by d between two observations is d campaigns. */

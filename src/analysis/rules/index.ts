@@ -2,7 +2,7 @@
 // etcd's settings, the cluster. The codes are stable: they are label values of
 // etcd_latency_agent_finding{code,severity} and alert rules match on them.
 import type { Thresholds } from '../thresholds.js';
-import type { Evidence, RawFinding } from '../types.js';
+import type { Evidence, RawFinding } from '../../model/diagnosis.js';
 import { dbNearQuota, etcdNotReady, etcdUnreachable, noLeader, peerRttHigh } from './cluster.js';
 import type { Rule } from './common.js';
 import { diskSaturated, diskShared } from './disk-device.js';

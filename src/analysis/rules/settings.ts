@@ -9,10 +9,10 @@ import {
   MIN_ELECTION_PER_RTT,
   type Candidate,
 } from '../election-model.js';
-import { fmtMs } from '../format.js';
+import { fmtMs } from '../../lib/format.js';
 import { peerRtt, tuningFromEvidence, type PeerRtt } from '../recommendation.js';
 import type { Thresholds } from '../thresholds.js';
-import type { Evidence, Fact } from '../types.js';
+import type { Evidence, Fact } from '../../model/diagnosis.js';
 import { exceeds, type Rule } from './common.js';
 
 /** Settings that satisfy every rule: the model's recommendation when it meets the target, else the smallest valid pair for the RTT. */

@@ -2,11 +2,11 @@
 // timeout. Counted from the probe's per-round maxima (exact) and from the histograms (lower bounds
 // the buckets prove), so a count is never inflated by interpolation.
 import { electionTicks, pElection } from '../election-model.js';
-import { fmtMs, fmtRatio, fmtSeconds } from '../format.js';
-import { fractionAbove, maxBucketUpperBound, observations } from '../histogram.js';
+import { fmtMs, fmtRatio, fmtSeconds } from '../../lib/format.js';
+import { fractionAbove, maxBucketUpperBound, observations } from '../../lib/histogram.js';
 import { clusterSize, runningSettings, tuningFromEvidence, tuningRemedy, tuningWarranted } from '../recommendation.js';
-import type { Fact, HistogramWindow } from '../types.js';
-import { ms, seconds, type Seconds } from '../../units.js';
+import type { Fact, HistogramWindow } from '../../model/diagnosis.js';
+import { ms, seconds, type Seconds } from '../../lib/units.js';
 import { maxOf, pointsIn, reaches, type Rule } from './common.js';
 
 /** Observations strictly above `threshold` that the buckets prove (the lower bound), as a whole number. */

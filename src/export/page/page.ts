@@ -5,10 +5,10 @@
 // Content-Security-Policy allows 'self' only.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { AgentState } from '../../state.js';
-import { diagnosisJson } from '../diagnosis-json.js';
-import { historyJson } from '../history-json.js';
-import { toJson } from '../json.js';
+import type { AgentState } from '../../state/state.js';
+import { diagnosisJson } from '../api/diagnosis-json.js';
+import { historyJson } from '../api/history-json.js';
+import { toJson } from '../api/json.js';
 import { clientScript } from './client.js';
 import { PAGE_CSS } from './style.js';
 import {

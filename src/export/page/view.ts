@@ -5,12 +5,12 @@
 //
 // Rules that make that possible: every function here is a plain `function` declaration that uses
 // only its arguments, the other functions of VIEW_FUNCTIONS and JavaScript built-ins — no module-level
-// constants; the wording of figures is analysis/format.ts's, shipped along with them. test/page/view.test.ts checks the shipped copy renders alike.
+// constants; the wording of figures is lib/format.ts's, shipped along with them. test/page/page-render.test.ts checks the shipped copy renders alike.
 // Everything that comes from state goes through `esc`.
-import { fmtBytes, fmtRate, fmtRatio, fmtSeconds, trim } from '../../analysis/format.js';
-import type { Diagnosis } from '../../analysis/types.js';
-import type { HistoryDocument } from '../history-json.js';
-import type { statusDocument } from '../server.js';
+import { fmtBytes, fmtRate, fmtRatio, fmtSeconds, trim } from '../../lib/format.js';
+import type { Diagnosis } from '../../model/diagnosis.js';
+import type { HistoryDocument } from '../api/history-json.js';
+import type { statusDocument } from '../api/status-json.js';
 
 /** A value as it reads after JSON.stringify + JSON.parse: Dates are strings, Maps objects. */
 export type Json<T> = T extends Date

@@ -1,0 +1,182 @@
+// The vocabulary of the diagnosis: what the analysis is given (Evidence) and what it returns
+// (Diagnosis). Every output — /metrics, /api/v1/diagnosis, the page, `diagnose` — renders a Diagnosis.
+import type { HistogramSnapshot } from '../lib/histogram.js';
+import type { Milliseconds, Seconds } from '../lib/units.js';
+import type { ConfigOrigin } from './setting.js';
+
+/** Increase of a cumulative histogram over a window, and the window's length. */
+export interface HistogramWindow {
+  readonly histogram: HistogramSnapshot;
+  readonly window: Seconds;
+}
+
+/** A time the agent saw the raft term rise (an election), with the stall evidence of the minute before. */
+export interface ElectionEvent {
+  readonly at: Date;
+  readonly termFrom: number;
+  readonly termTo: number;
+  /**
+   * Optional evidence of the minute before (Thresholds.forensicsLookback), when whoever cuts the
+   * Evidence has it: etcd's WAL fsync increase over that minute (a histogram delta) and the busy
+   * fraction of etcd's device. Election forensics use them next to the probe points — the probe
+   * cannot see stalls that only etcd's own fdatasyncs suffer.
+   */
+  readonly walFsyncBefore?: HistogramSnapshot;
+  readonly diskBusyBefore?: number;
+}
+
+/** One probe round's worst fdatasync, kept to find stalls and to explain elections. */
+export interface ProbePoint {
+  readonly at: Date;
+  readonly max: Seconds;
+}
+
+/** Rates of the device holding etcd's data over a window (from diskstats deltas). */
+export interface DiskWindow {
+  readonly device: string;
+  readonly window: Seconds;
+  /** Fraction of the window the device was busy (0..1): diskstats io_ticks. */
+  readonly busyFraction: number;
+  /** Average number of requests in flight: weighted io time / window. */
+  readonly queueDepth: number;
+  /** Average time a write took, when any completed. */
+  readonly writeAwait?: Seconds;
+  /** Average time a flush took (kernel 5.5+), when any completed. */
+  readonly flushAwait?: Seconds;
+  readonly sharedWith: readonly string[];
+  readonly rotational?: boolean;
+}
+
+export interface EtcdSettings {
+  readonly heartbeat: { readonly value: Milliseconds; readonly origin: ConfigOrigin };
+  readonly election: { readonly value: Milliseconds; readonly origin: ConfigOrigin };
+  /** Raft pre-vote, as set or by the member's version's default; undefined when neither is known. */
+  readonly preVote?: { readonly value: boolean; readonly origin: ConfigOrigin };
+}
+
+/** The process writing most to etcd's device (needs hostPID). */
+export interface TopWriter {
+  readonly pid: number;
+  readonly command: string;
+  readonly bytesPerSecond: number;
+}
+
+/** Everything the rules look at, cut from the agent's state for one evaluation. Pure data. */
+/** etcd's own readiness answer: its /readyz (with /livez), or /health where it has none. */
+export interface MemberHealth {
+  readonly endpoint: 'readyz' | 'health';
+  readonly ready: boolean;
+  /** The checks that failed, as etcd names them (linearizable_read, data_corruption, …). */
+  readonly failedChecks: readonly string[];
+  /** /health's reason (e.g. "RAFT NO LEADER", "ALARM CORRUPT"). */
+  readonly reason?: string;
+}
+
+export interface Evidence {
+  readonly now: Date;
+  /** Probe fdatasync increase over the analysis window; undefined when the probe is off or has no data. */
+  readonly probe?: HistogramWindow;
+  /** Worst fdatasync of each probe round in the retained history (for stalls and election forensics). */
+  readonly probePoints: readonly ProbePoint[];
+  readonly walFsync?: HistogramWindow;
+  readonly backendCommit?: HistogramWindow;
+  /** etcd's peer round-trip increase over the window, all peers merged. */
+  readonly peerRoundTrip?: HistogramWindow;
+  readonly disk?: DiskWindow;
+  /** Elections seen (raft term increases) in the retained history, oldest first. */
+  readonly elections: readonly ElectionEvent[];
+  /** How long the history behind `elections` reaches back. */
+  readonly electionHistory: Seconds;
+  readonly settings?: EtcdSettings;
+  /** Cluster size from the member list; undefined when etcd is unreachable. */
+  readonly members?: number;
+  readonly etcdReachable: boolean;
+  readonly hasLeader?: boolean;
+  readonly health?: MemberHealth;
+  readonly dbSize?: number;
+  readonly quotaBackend?: number;
+  readonly topWriters: readonly TopWriter[];
+  /** The probe was asked for but is off: its directory is on another filesystem than etcd's data dir. */
+  readonly probeOff?: { readonly dir: string; readonly etcdDataDir: string };
+}
+
+export const SEVERITIES = ['info', 'warning', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** A figure behind a finding: what was measured, over which window. */
+export interface Fact {
+  readonly name: string;
+  readonly value: number | string;
+  readonly unit?: 'seconds' | 'ratio' | 'per_day' | 'per_hour' | 'bytes' | 'bytes_per_second' | 'count' | 'ms';
+  readonly window?: Seconds;
+}
+
+export interface Finding {
+  /** Stable identifier, snake_case (`wal_fsync_slow`): a label value in metrics and alerts. */
+  readonly code: string;
+  readonly severity: Severity;
+  readonly summary: string;
+  readonly facts: readonly Fact[];
+  readonly remedy: string;
+  /** When the finding became active (hysteresis keeps it from flapping). */
+  readonly since: Date;
+}
+
+/** A finding as a rule returns it: everything but `since`, which the hysteresis (FindingTracker) owns. */
+export type RawFinding = Omit<Finding, 'since'>;
+
+/** Which observed distribution the election model was fed. */
+export type StallSource = 'etcd_wal_fsync' | 'probe';
+
+export interface SettingsPrediction {
+  readonly heartbeat: Milliseconds;
+  readonly election: Milliseconds;
+  /** Expected over a day of stalls like the window's, from a fresh term (docs/election-model.md). */
+  readonly electionsPerDay: number;
+  /** Expected over the window's own stalls, from a fresh term: not electionsPerDay scaled down, since a term can outlast every stall. */
+  readonly electionsInWindow: number;
+  /** Mean time for followers to notice a dead leader: 1.5 × election (uniform draw in [et, 2et)). */
+  readonly failoverDetection: Milliseconds;
+  /** The stall window the predictions were made from. */
+  readonly stallWindow: Seconds;
+}
+
+export interface TuningRecommendation {
+  readonly current: SettingsPrediction;
+  readonly recommended: SettingsPrediction;
+  /** The first profile operators know by name that rides out the same stalls, when one does. */
+  readonly profile?: SettingsPrediction & { readonly name: string };
+  /** How much longer a real leader failure takes to detect with the recommended settings. */
+  readonly addedFailoverDetection: Milliseconds;
+  /** True when tuning only hides a disk problem: the disk is the primary remedy. */
+  readonly temporary: boolean;
+  /** True when the recommended settings are predicted under the target rate; false: no candidate made it. */
+  readonly meetsTarget: boolean;
+  /** The target rate the recommendation was chosen against (elections per day). */
+  readonly targetElectionsPerDay: number;
+  /** The stall distribution the model used. */
+  readonly stallSource: StallSource;
+  /** Cluster size the model used (members, or 3 when unknown). */
+  readonly members: number;
+  readonly reasons: readonly string[];
+}
+
+export type DiskRemedy = 'separate_disk' | 'faster_storage' | 'ionice' | 'dedicated_wal_dir';
+
+export interface DiskRecommendation {
+  readonly remedies: readonly DiskRemedy[];
+  readonly summary: string;
+  readonly reasons: readonly string[];
+}
+
+export type Verdict = 'healthy' | 'degraded' | 'at_risk' | 'unknown';
+
+export interface Diagnosis {
+  readonly at: Date;
+  readonly verdict: Verdict;
+  readonly findings: readonly Finding[];
+  readonly tuning?: TuningRecommendation;
+  readonly disk?: DiskRecommendation;
+  /** Predicted elections per day with the settings running now, when settings and stalls are known. */
+  readonly current?: SettingsPrediction;
+}

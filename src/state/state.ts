@@ -1,0 +1,234 @@
+// What the agent knows: for each source, its latest sample, its last error and its counters; and the
+// totals derived from successive samples (monotonic re-exports, elections). Updated only when a
+// source reports; read by every output, which therefore render the same knowledge.
+import { accumulate, accumulateCounter, emptyHistogram, observe, sumHistograms, type HistogramSnapshot } from '../lib/histogram.js';
+import type { Diagnosis, ElectionEvent, ProbePoint, TopWriter } from '../model/diagnosis.js';
+import { TimeRing } from '../lib/time-ring.js';
+import { observeTerm, type ElectionTally } from './elections.js';
+import type { DiskSample } from '../sources/diskstats.js';
+import type { EtcdApiSample } from '../sources/etcd-api.js';
+import type { EtcdConfigSample } from '../sources/etcd-config.js';
+import type { EtcdHealthSample } from '../sources/etcd-health.js';
+import type { EtcdMetricsSample } from '../sources/etcd-metrics.js';
+import type { ProbeOff, ProbeSample } from '../sources/fsync-probe.js';
+import type { ProcessesSample } from '../sources/processes.js';
+import { SOURCE_NAMES, type SourceName } from '../sources/source.js';
+import { type FailureReason, type Outcome } from '../lib/outcome.js';
+import { bytes, seconds, type Bytes, type Seconds } from '../lib/units.js';
+import { PROBE_BUCKETS } from '../sources/fsync-probe.js';
+
+export interface SampleOf {
+  fsync_probe: ProbeSample;
+  diskstats: DiskSample;
+  etcd_metrics: EtcdMetricsSample;
+  etcd_health: EtcdHealthSample;
+  etcd_api: EtcdApiSample;
+  etcd_config: EtcdConfigSample;
+  processes: ProcessesSample;
+}
+
+export interface SourceError {
+  readonly at: Date;
+  readonly reason: FailureReason;
+  readonly message: string;
+}
+
+export interface SourceStatus<T> {
+  readonly name: SourceName;
+  attempts: number;
+  /** undefined until the first sample was attempted. */
+  up?: boolean;
+  latest?: { readonly at: Date; readonly value: T };
+  lastError?: SourceError;
+  lastSuccessAt?: Date;
+  lastDuration?: Seconds;
+  readonly errors: Map<FailureReason, number>;
+}
+
+/** Monotonic copies of etcd's counters and histograms: they survive etcd restarts (counter resets). */
+export interface EtcdTotals {
+  walFsync?: HistogramSnapshot;
+  backendCommit?: HistogramSnapshot;
+  peerRoundTrip: Map<string, HistogramSnapshot>;
+  leaderChanges?: number;
+  heartbeatSendFailures?: number;
+  slowApplies?: number;
+  proposalsFailed?: number;
+}
+
+export interface ProbeTotals {
+  fdatasync: HistogramSnapshot;
+  writtenBytes: Bytes;
+  lastRoundMax?: Seconds;
+}
+
+/** Cumulative totals at one moment: windows are the difference between two of these. */
+export interface TotalsPoint {
+  readonly at: Date;
+  readonly probe?: HistogramSnapshot;
+  readonly walFsync?: HistogramSnapshot;
+  readonly backendCommit?: HistogramSnapshot;
+  readonly peerRoundTrip?: HistogramSnapshot;
+}
+
+/** The processes writing most to etcd's device, as of one sample. */
+export interface TopWriters {
+  readonly at: Date;
+  readonly writers: readonly TopWriter[];
+}
+
+export interface DiskPoint {
+  readonly at: Date;
+  readonly sample: DiskSample;
+}
+
+/** How far back the agent remembers: the longest analysis window plus the minute before an election. */
+export const HISTORY_RETENTION_MS = 60 * 60 * 1000;
+/** Elections are kept longer, so a rate per day means something. */
+export const ELECTION_RETENTION_MS = 24 * 60 * 60 * 1000;
+/** Totals are snapshotted at most this often: windows need minutes, not every sample. */
+const TOTALS_EVERY_MS = 5000;
+
+export interface History {
+  readonly totals: TimeRing<TotalsPoint>;
+  readonly probePoints: TimeRing<ProbePoint>;
+  readonly disk: TimeRing<DiskPoint>;
+  readonly elections: TimeRing<ElectionEvent>;
+}
+
+export type SourceStatuses = { [K in SourceName]: SourceStatus<SampleOf[K]> };
+
+export interface StateChange {
+  readonly source: SourceName;
+  readonly kind: 'first_success' | 'recovered' | 'failed' | 'failure_changed';
+  readonly error?: SourceError;
+}
+
+export class AgentState {
+  readonly sources: SourceStatuses;
+  readonly probe: ProbeTotals = { fdatasync: emptyHistogram(PROBE_BUCKETS), writtenBytes: bytes(0) };
+  readonly etcd: EtcdTotals = { peerRoundTrip: new Map() };
+  elections: ElectionTally = { elections: 0 };
+  /** The latest top writers; kept apart from the source's status so a failed round does not erase them. */
+  topWriters?: TopWriters;
+  /** The latest diagnosis; undefined until the first evaluation. */
+  diagnosis?: Diagnosis;
+  readonly history: History = {
+    totals: new TimeRing(HISTORY_RETENTION_MS, HISTORY_RETENTION_MS / TOTALS_EVERY_MS + 10),
+    probePoints: new TimeRing(HISTORY_RETENTION_MS, 20_000),
+    disk: new TimeRing(HISTORY_RETENTION_MS, 20_000),
+    elections: new TimeRing(ELECTION_RETENTION_MS, 10_000),
+  };
+  readonly startedAt: Date;
+
+  constructor(
+    now: Date,
+    readonly enabled: ReadonlySet<SourceName>,
+    /** The probe was asked for but is off: its directory is not on etcd's filesystem. */
+    readonly probeOff?: ProbeOff,
+  ) {
+    this.startedAt = now;
+    const make = <K extends SourceName>(name: K): SourceStatus<SampleOf[K]> => ({ name, attempts: 0, errors: new Map() });
+    this.sources = {
+      fsync_probe: make('fsync_probe'),
+      diskstats: make('diskstats'),
+      etcd_metrics: make('etcd_metrics'),
+      etcd_health: make('etcd_health'),
+      etcd_api: make('etcd_api'),
+      etcd_config: make('etcd_config'),
+      processes: make('processes'),
+    };
+  }
+
+  /** Ready once every enabled source has been attempted at least once. */
+  ready(): boolean {
+    return SOURCE_NAMES.every((n) => !this.enabled.has(n) || this.sources[n].attempts > 0);
+  }
+
+  /** Records one sample; returns what changed for the log (undefined when nothing did). */
+  record<K extends SourceName>(name: K, outcome: Outcome<SampleOf[K]>, at: Date, duration: Seconds): StateChange | undefined {
+    const status = this.sources[name] as SourceStatus<SampleOf[K]>;
+    const wasUp = status.up;
+    const previousError = status.lastError;
+    status.attempts++;
+    status.lastDuration = duration;
+    if (outcome.ok) {
+      this.derive(name, status.latest?.value, outcome.value, at);
+      status.latest = { at, value: outcome.value };
+      status.lastSuccessAt = at;
+      status.up = true;
+      if (wasUp === undefined) return { source: name, kind: 'first_success' };
+      return wasUp ? undefined : { source: name, kind: 'recovered' };
+    }
+    const error: SourceError = { at, reason: outcome.reason, message: outcome.message };
+    status.lastError = error;
+    status.up = false;
+    status.errors.set(outcome.reason, (status.errors.get(outcome.reason) ?? 0) + 1);
+    if (wasUp !== false) return { source: name, kind: 'failed', error };
+    if (previousError?.reason !== error.reason) return { source: name, kind: 'failure_changed', error };
+    return undefined;
+  }
+
+  private derive<K extends SourceName>(name: K, prev: SampleOf[K] | undefined, cur: SampleOf[K], at: Date): void {
+    if (name === 'fsync_probe') this.deriveProbe(cur as ProbeSample, at);
+    else if (name === 'etcd_metrics') this.deriveEtcd(prev as EtcdMetricsSample | undefined, cur as EtcdMetricsSample, at);
+    else if (name === 'etcd_api') this.deriveElections((cur as EtcdApiSample).raftTerm, at);
+    else if (name === 'diskstats') this.history.disk.push({ at, sample: cur as DiskSample });
+    else if (name === 'processes') this.topWriters = { at, writers: (cur as ProcessesSample).writers };
+  }
+
+  private deriveProbe(s: ProbeSample, at: Date): void {
+    this.probe.fdatasync = observe(this.probe.fdatasync, s.durations);
+    this.probe.writtenBytes = bytes(this.probe.writtenBytes + s.writtenBytes);
+    this.probe.lastRoundMax = s.durations.length > 0 ? seconds(Math.max(...s.durations)) : undefined;
+    if (this.probe.lastRoundMax !== undefined) this.history.probePoints.push({ at, max: this.probe.lastRoundMax });
+    this.snapshotTotals(at);
+  }
+
+  private deriveElections(term: number, at: Date): void {
+    const before = this.elections;
+    this.elections = observeTerm(before, term);
+    if (this.elections.elections > before.elections && before.lastTerm !== undefined) {
+      this.history.elections.push({ at, termFrom: before.lastTerm, termTo: term });
+    }
+  }
+
+  /** Appends the current totals to history, at most every TOTALS_EVERY_MS. */
+  private snapshotTotals(at: Date): void {
+    const last = this.history.totals.latest();
+    if (last && at.getTime() - last.at.getTime() < TOTALS_EVERY_MS) return;
+    this.history.totals.push(this.totals(at));
+  }
+
+  /** The cumulative totals now, stamped `at`. */
+  totals(at: Date): TotalsPoint {
+    const peers = sumHistograms([...this.etcd.peerRoundTrip.values()]);
+    return {
+      at,
+      ...(this.enabled.has('fsync_probe') ? { probe: this.probe.fdatasync } : {}),
+      ...(this.etcd.walFsync ? { walFsync: this.etcd.walFsync } : {}),
+      ...(this.etcd.backendCommit ? { backendCommit: this.etcd.backendCommit } : {}),
+      ...(peers ? { peerRoundTrip: peers } : {}),
+    };
+  }
+
+  private deriveEtcd(prev: EtcdMetricsSample | undefined, cur: EtcdMetricsSample, at: Date): void {
+    const t = this.etcd;
+    // A family missing from the previous scrape gives no baseline: take this scrape as the new one
+    // rather than adding all of it again.
+    const hist = (total: HistogramSnapshot | undefined, p: HistogramSnapshot | undefined, c: HistogramSnapshot | undefined) =>
+      c === undefined || (total !== undefined && p === undefined) ? total : accumulate(total, p, c);
+    const counter = (total: number | undefined, p: number | undefined, c: number | undefined) =>
+      c === undefined || (total !== undefined && p === undefined) ? total : accumulateCounter(total, p, c);
+    t.walFsync = hist(t.walFsync, prev?.walFsync, cur.walFsync);
+    t.backendCommit = hist(t.backendCommit, prev?.backendCommit, cur.backendCommit);
+    for (const [peer, h] of cur.peerRoundTrip) {
+      t.peerRoundTrip.set(peer, hist(t.peerRoundTrip.get(peer), prev?.peerRoundTrip.get(peer), h)!);
+    }
+    t.leaderChanges = counter(t.leaderChanges, prev?.leaderChanges, cur.leaderChanges);
+    t.heartbeatSendFailures = counter(t.heartbeatSendFailures, prev?.heartbeatSendFailures, cur.heartbeatSendFailures);
+    t.slowApplies = counter(t.slowApplies, prev?.slowApplies, cur.slowApplies);
+    t.proposalsFailed = counter(t.proposalsFailed, prev?.proposalsFailed, cur.proposalsFailed);
+    this.snapshotTotals(at);
+  }
+}
