@@ -3,10 +3,10 @@
 import { histogramDelta, type HistogramSnapshot } from '../lib/histogram.js';
 import type { Thresholds } from './thresholds.js';
 import type { DiskWindow, ElectionEvent, Evidence, EtcdSettings, HistogramWindow, TopWriter } from '../model/diagnosis.js';
-import { runningPreVote } from '../sources/etcd-config.js';
 import { ELECTION_RETENTION_MS, type AgentState, type DiskPoint, type TotalsPoint } from '../state/state.js';
 import { ms, seconds, type Milliseconds, type Seconds } from '../lib/units.js';
 import type { DeviceStats } from '../host/proc-diskstats.js';
+import { runningPreVote } from '../host/etcd-flags.js';
 
 type TotalsKey = Exclude<keyof TotalsPoint, 'at'>;
 

@@ -9,7 +9,7 @@
 // single `-`, (8) filesystem type, (9) mount source, (10) super-block options. The kernel escapes
 // space, tab, newline and backslash in paths as octal (`\040`, `\011`, `\012`, `\134`).
 
-import { posix } from 'node:path';
+import { isPathPrefix, normalizeAbsolute } from '../lib/paths.js';
 
 export interface MountEntry {
   readonly mountId: number;
@@ -58,12 +58,6 @@ export function parseMountinfo(text: string): MountEntry[] {
   return out;
 }
 
-/** True if `prefix` is `path` or one of its ancestors, compared segment by segment. */
-export function isPathPrefix(prefix: string, path: string): boolean {
-  if (prefix === '/') return path.startsWith('/');
-  return path === prefix || path.startsWith(prefix + '/');
-}
-
 /**
  * The mount that holds `path`: the entry with the longest mount point that is a whole-segment
  * prefix of the path (`/var/lib/etcd` holds `/var/lib/etcd/member` but not `/var/lib/etcd2`).
@@ -83,11 +77,4 @@ export function findMount(entries: readonly MountEntry[], path: string): MountEn
     if (best === undefined || e.mountPoint.length >= best.mountPoint.length) best = e;
   }
   return best;
-}
-
-/** `posix.normalize` without a trailing slash; undefined for a relative path. */
-export function normalizeAbsolute(path: string): string | undefined {
-  if (!path.startsWith('/')) return undefined;
-  const n = posix.normalize(path);
-  return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
 }

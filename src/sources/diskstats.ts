@@ -5,9 +5,11 @@ import { errorMessage } from '../lib/errors.js';
 import { failure, reasonForError, success, type Outcome } from '../lib/outcome.js';
 import { type Source } from './source.js';
 import { parseDiskstats } from '../host/proc-diskstats.js';
-import { findMount, normalizeAbsolute, parseMountinfo, type MountEntry } from '../host/proc-mountinfo.js';
+import { findMount, parseMountinfo, type MountEntry } from '../host/proc-mountinfo.js';
 import { readRotational, readSysfsModel, resolveMountDevice } from '../host/sys-block.js';
 import type { DeviceStats } from '../host/proc-diskstats.js';
+import { trimTrailingSlash } from '../lib/paths.js';
+import { normalizeAbsolute } from '../lib/paths.js';
 
 /** Where etcd's data lives on disk, and the counters of those devices. */
 export interface DiskSample {
@@ -71,8 +73,8 @@ interface MountView {
 }
 
 export function createDiskstatsSource(opts: DiskstatsOptions): Source<DiskSample> {
-  const procPath = trimSlash(opts.procPath);
-  const sysPath = trimSlash(opts.sysPath);
+  const procPath = trimTrailingSlash(opts.procPath);
+  const sysPath = trimTrailingSlash(opts.sysPath);
   const models = new Map<DeviceName, Promise<string | undefined>>();
   let cached: { at: number; placement: Placement } | undefined;
   let flushNote: { devices: string; notes: readonly string[] } = { devices: '', notes: [] };
@@ -276,8 +278,4 @@ function systeminformationDevices(): Promise<Array<{ name: string; model: string
     }
   })();
   return siDevices;
-}
-
-function trimSlash(p: string): string {
-  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
 }

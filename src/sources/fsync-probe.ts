@@ -9,6 +9,7 @@ import { errorCode, errorMessage } from '../lib/errors.js';
 import { failure, reasonForError, success } from '../lib/outcome.js';
 import type { Outcome } from '../lib/outcome.js';
 import type { Source } from './source.js';
+import { isPathPrefix } from '../lib/paths.js';
 
 /**
  * Probe buckets: from 0.1 ms (below etcd's 1 ms floor, to see a fast disk) to 16 s (beyond any
@@ -378,11 +379,6 @@ function protectedDirs(etcdWalDir: string): string[] {
   return path.basename(parent) === 'member' ? [wal, parent] : [wal];
 }
 
-function isSameOrInside(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
-}
-
 /** Resolves symlinks as far as the path exists, so a link cannot smuggle the probe into etcd's dirs. */
 async function realPathOrResolved(p: string): Promise<string> {
   const resolved = path.resolve(p);
@@ -399,7 +395,7 @@ async function refusalFor(dir: string, protectedList: readonly string[]): Promis
     const targets = new Set([p, await realPathOrResolved(p)]);
     for (const c of candidates) {
       for (const t of targets) {
-        if (isSameOrInside(c, t)) {
+        if (isPathPrefix(t, c)) {
           return `refusing to run the fsync probe in ${dir}: it is inside etcd's directory ${p}, where a foreign file could disturb etcd; choose a directory next to etcd's data dir on the same filesystem`;
         }
       }

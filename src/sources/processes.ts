@@ -8,6 +8,7 @@ import { resolveExisting } from './diskstats.js';
 import { errorCode, errorMessage } from '../lib/errors.js';
 import { failure, reasonForError, success, type Outcome } from '../lib/outcome.js';
 import { type Source } from './source.js';
+import { pidsOf } from '../host/proc-pids.js';
 
 /** The processes writing most to etcd's filesystem, and how much of /proc could be read to tell. */
 export interface ProcessesSample {
@@ -133,7 +134,7 @@ export function createProcessesSource(opts: ProcessesOptions): Source<ProcessesS
 async function listPids(fs: ProcFs, procPath: string): Promise<Outcome<number[]>> {
   try {
     const names = await fs.readdir(procPath);
-    return success(names.filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b));
+    return success(pidsOf(names));
   } catch (err) {
     return failure(reasonForError(err), `cannot list ${procPath}: ${errorMessage(err)}; check procPath`);
   }

@@ -7,7 +7,6 @@ import { TimeRing } from '../lib/time-ring.js';
 import { observeTerm, type ElectionTally } from './elections.js';
 import type { DiskSample } from '../sources/diskstats.js';
 import type { EtcdApiSample } from '../sources/etcd-api.js';
-import type { EtcdConfigSample } from '../sources/etcd-config.js';
 import type { EtcdHealthSample } from '../sources/etcd-health.js';
 import type { EtcdMetricsSample } from '../sources/etcd-metrics.js';
 import type { ProbeOff, ProbeSample } from '../sources/fsync-probe.js';
@@ -16,6 +15,7 @@ import { SOURCE_NAMES, type SourceName } from '../sources/source.js';
 import { type FailureReason, type Outcome } from '../lib/outcome.js';
 import { bytes, seconds, type Bytes, type Seconds } from '../lib/units.js';
 import { PROBE_BUCKETS } from '../sources/fsync-probe.js';
+import type { EtcdConfigSample } from '../host/etcd-flags.js';
 
 export interface SampleOf {
   fsync_probe: ProbeSample;

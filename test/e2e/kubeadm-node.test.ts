@@ -29,7 +29,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
-import { parseEtcdArgs, parseManifest } from '../../src/sources/etcd-config.js';
 import { SOURCE_NAMES } from '../../src/sources/source.js';
 import { etcdVersionPlans, needsEtcd, type EtcdBuild } from '../helpers/etcd-versions.js';
 import { createKubeadmNode, kubeadmNodeUnavailable, makeNodeDir, type KubeadmNode, type RunningPod } from '../helpers/kubeadm-node.js';
@@ -37,6 +36,8 @@ import { certificateExtension, certificateSubject, ETCD_PKI_FILES, etcdAltNames,
 import { DOCKER_DEFAULT_PATH, imageFromDockerfile, kustomizedDaemonSet, readStaticPod, type ContainerSpec, type ImageConfig, type PodSpec } from '../helpers/pod-spec.js';
 import { makeLoopFs } from '../scenarios/faults.js';
 import { alive, Cleanups } from '../scenarios/processes.js';
+import { parseEtcdArgs } from '../../src/host/etcd-flags.js';
+import { parseManifest } from '../../src/host/kubeadm-manifest.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURES = join(REPO, 'test', 'fixtures', 'kubeadm');

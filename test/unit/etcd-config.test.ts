@@ -3,22 +3,12 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  configFileOf,
-  createEtcdConfigSource,
-  findEtcdProcesses,
-  parseEtcdArgs,
-  parseEtcdEnv,
-  parseManifest,
-  resolveEtcdConfig,
-  runningPreVote,
-  type EtcdConfigSample,
-  type EtcdConfigValues,
-  type EtcdConfigOptions,
-} from '../../src/sources/etcd-config.js';
+import { createEtcdConfigSource, findEtcdProcesses, type EtcdConfigOptions } from '../../src/sources/etcd-config.js';
 import { preVoteDefault } from '../../src/model/etcd-versions.js';
 import { ms } from '../../src/lib/units.js';
 import type { Outcome } from '../../src/lib/outcome.js';
+import { configFileOf, parseEtcdArgs, parseEtcdEnv, resolveEtcdConfig, runningPreVote, type EtcdConfigSample, type EtcdConfigValues } from '../../src/host/etcd-flags.js';
+import { parseManifest } from '../../src/host/kubeadm-manifest.js';
 
 /** The sample's value; a failure fails the test with its reason and message. */
 function valueOf<T>(o: Outcome<T>): T {

@@ -8,16 +8,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import t from 'tap';
-import {
-  configFileOf,
-  ETCD_CONFIG_KEYS,
-  parseEtcdArgs,
-  parseEtcdEnv,
-  parseManifest,
-  resolveEtcdConfig,
-  type EtcdConfigValues,
-} from '../../src/sources/etcd-config.js';
 import { ms } from '../../src/lib/units.js';
+import { configFileOf, ETCD_CONFIG_KEYS, parseEtcdArgs, parseEtcdEnv, resolveEtcdConfig, type EtcdConfigValues } from '../../src/host/etcd-flags.js';
+import { parseManifest } from '../../src/host/kubeadm-manifest.js';
 
 const RUNS = { numRuns: 400 };
 const fixture = readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'etcd', 'kubeadm-etcd.yaml'), 'utf8');

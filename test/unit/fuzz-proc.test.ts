@@ -5,7 +5,8 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { parseDiskstats } from '../../src/host/proc-diskstats.js';
-import { findMount, isPathPrefix, parseMountinfo, unescapeMountPath, type MountEntry } from '../../src/host/proc-mountinfo.js';
+import { findMount, parseMountinfo, unescapeMountPath, type MountEntry } from '../../src/host/proc-mountinfo.js';
+import { isPathPrefix } from '../../src/lib/paths.js';
 
 const RUNS = { numRuns: 500 };
 

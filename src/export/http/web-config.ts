@@ -26,9 +26,9 @@ import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { parseYaml, type YamlValue } from '../../sources/etcd-config.js';
 import { fileProblem } from '../../lib/errors.js';
 import { ConfigError } from '../../lib/errors.js';
+import { parseYaml, type YamlValue } from '../../lib/yaml.js';
 
 export const CLIENT_AUTH_TYPES = ['NoClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'] as const;
 export type ClientAuthType = (typeof CLIENT_AUTH_TYPES)[number];

@@ -5,12 +5,12 @@ import { Registry } from 'prom-client';
 import type { HistogramSnapshot } from '../../lib/histogram.js';
 import type { Diagnosis, SettingsPrediction, Verdict } from '../../model/diagnosis.js';
 import { SOURCE_NAMES, type SourceName } from '../../sources/source.js';
-import { runningPreVote } from '../../sources/etcd-config.js';
 import type { AgentState } from '../../state/state.js';
 import type { Milliseconds } from '../../lib/units.js';
 import { METRICS, type MetricKey, type MetricSpec } from './contract.js';
 import { registerSelfMetrics } from './self-metrics.js';
 import type { Setting } from '../../model/setting.js';
+import { runningPreVote } from '../../host/etcd-flags.js';
 
 type Labels = Record<string, string>;
 interface Value {
