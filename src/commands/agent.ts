@@ -5,15 +5,14 @@ import type { Logger } from '../lib/log.js';
 import type { ProbeOff } from '../sources/fsync-probe.js';
 import { errorMessage } from '../lib/errors.js';
 import { failure, type Outcome } from '../lib/outcome.js';
-import { type Source, type SourceName } from '../sources/source.js';
-import { AgentState, type SampleOf, type StateChange } from '../state/state.js';
+import type { SourceName } from '../sources/source.js';
+import { AgentState, type StateChange } from '../state/state.js';
 import { seconds, type Milliseconds } from '../lib/units.js';
 import { diagnose } from '../analysis/diagnose.js';
 import type { FindingTracker } from '../analysis/hysteresis.js';
 import type { Thresholds } from '../analysis/thresholds.js';
 import { collectEvidence } from '../analysis/evidence.js';
-
-export type AnySource = { [K in SourceName]: Source<SampleOf[K]> }[SourceName];
+import type { AnySource, SampleOf } from '../sources/registry.js';
 
 export interface Agent {
   readonly state: AgentState;

@@ -6,41 +6,21 @@ import { DEFAULT_WRITE_SIZE } from '../sources/fsync-probe.js';
 import { formatDuration, isDurationSyntax, isSizeSyntax, ms, parseDuration, parseSize, seconds, type Bytes, type Milliseconds } from '../lib/units.js';
 import { ConfigError } from '../lib/errors.js';
 import type { ListenAddress } from '../export/http/server.js';
+import type { SourceSettings } from '../sources/registry.js';
 
 export const ENV_PREFIX = 'ETCD_LATENCY_AGENT_';
 
-export interface Config {
+/** Everything the flags set; the sources' part is theirs (`SourceSettings`, sources/registry.ts). */
+export interface Config extends SourceSettings {
   readonly listenAddress: ListenAddress;
   readonly webConfigFile?: string;
   readonly webDisableApi: boolean;
-  readonly etcdEndpoints: readonly string[];
   readonly etcdCacert?: string;
   readonly etcdCert?: string;
   readonly etcdKey?: string;
-  readonly etcdMetricsUrl: string;
-  readonly etcdDataDir: string;
-  readonly etcdWalDir?: string;
-  readonly etcdManifest: string;
-  readonly etcdHeartbeatInterval?: Milliseconds;
-  readonly etcdElectionTimeout?: Milliseconds;
-  readonly etcdApiInterval: Milliseconds;
-  readonly etcdMetricsInterval: Milliseconds;
-  readonly etcdTimeout: Milliseconds;
-  readonly etcdMetricsMaxBytes: Bytes;
   readonly memberName?: string;
   readonly probeEnabled: boolean;
   readonly probeDir?: string;
-  readonly probeInterval: Milliseconds;
-  readonly probeWrites: number;
-  readonly probeFileSize: Bytes;
-  readonly probeMinFree: Bytes;
-  readonly diskInterval: Milliseconds;
-  readonly sharedPaths: readonly string[];
-  readonly configInterval: Milliseconds;
-  readonly processesEnabled: boolean;
-  readonly processesInterval: Milliseconds;
-  readonly procPath: string;
-  readonly sysPath: string;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
   readonly diagnosisInterval: Milliseconds;

@@ -1,20 +1,14 @@
 // `etcd-latency-agent run` (the default): sample every source on its schedule and serve what is known
 // until SIGTERM/SIGINT.
 import { hostname } from 'node:os';
-import { startAgent, type Agent, type AgentContext, type AnySource } from './agent.js';
+import { startAgent, type Agent, type AgentContext } from './agent.js';
+import { createSources, type AnySource } from '../sources/registry.js';
 import type { Config } from './config.js';
 import { createMetricsRegistry } from '../export/prometheus/metrics.js';
 import { closeServer, createApp, listen } from '../export/http/server.js';
 import { initialSecurity, watchWebConfig } from '../export/http/http-security.js';
 import { describeWebConfig, type WebConfig } from '../export/http/web-config.js';
 import type { Logger } from '../lib/log.js';
-import { createDiskstatsSource } from '../sources/diskstats.js';
-import { createEtcdApiSource } from '../sources/etcd-api.js';
-import { createEtcdConfigSource } from '../sources/etcd-config.js';
-import { createEtcdHealthSource } from '../sources/etcd-health.js';
-import { createEtcdMetricsSource } from '../sources/etcd-metrics.js';
-import { createFsyncProbe, DEFAULT_WRITE_SIZE } from '../sources/fsync-probe.js';
-import { createProcessesSource } from '../sources/processes.js';
 import { errorMessage } from '../lib/errors.js';
 import type { ProbePlacement, TlsFiles } from './startup.js';
 import { VERSION } from '../lib/version.js';
@@ -26,64 +20,7 @@ export function probeParts(probe: ProbePlacement | undefined): { readonly dir: s
 }
 
 export function buildSources(config: Config, tls: TlsFiles | undefined, probeDir: string | undefined): AnySource[] {
-  const walDir = config.etcdWalDir ?? `${config.etcdDataDir}/member/wal`;
-  const sources: AnySource[] = [];
-  if (probeDir !== undefined) {
-    sources.push(
-      createFsyncProbe({
-        dir: probeDir,
-        etcdWalDir: walDir,
-        fileSize: config.probeFileSize,
-        writeSize: DEFAULT_WRITE_SIZE,
-        writesPerRound: config.probeWrites,
-        minFreeBytes: config.probeMinFree,
-        interval: config.probeInterval,
-      }),
-    );
-  }
-  sources.push(
-    createDiskstatsSource({
-      etcdDataDir: config.etcdDataDir,
-      procPath: config.procPath,
-      sysPath: config.sysPath,
-      sharedPaths: config.sharedPaths,
-      interval: config.diskInterval,
-    }),
-    createEtcdMetricsSource({
-      url: config.etcdMetricsUrl,
-      ...(tls && config.etcdMetricsUrl.startsWith('https:') ? { tls } : {}),
-      timeout: config.etcdTimeout,
-      maxBodyBytes: config.etcdMetricsMaxBytes,
-      interval: config.etcdMetricsInterval,
-    }),
-    createEtcdHealthSource({
-      metricsUrl: config.etcdMetricsUrl,
-      ...(tls && config.etcdMetricsUrl.startsWith('https:') ? { tls } : {}),
-      timeout: config.etcdTimeout,
-      interval: config.etcdMetricsInterval,
-    }),
-    createEtcdApiSource({
-      endpoints: config.etcdEndpoints,
-      ...(tls ? { tls } : {}),
-      timeout: config.etcdTimeout,
-      interval: config.etcdApiInterval,
-    }),
-    createEtcdConfigSource({
-      manifestPath: config.etcdManifest,
-      procPath: config.procPath,
-      flags: {
-        ...(config.etcdHeartbeatInterval !== undefined ? { heartbeatInterval: config.etcdHeartbeatInterval } : {}),
-        ...(config.etcdElectionTimeout !== undefined ? { electionTimeout: config.etcdElectionTimeout } : {}),
-        ...(config.etcdWalDir !== undefined ? { walDir: config.etcdWalDir } : {}),
-      },
-      dataDirHint: config.etcdDataDir,
-      interval: config.configInterval,
-    }),
-  );
-  if (config.processesEnabled) {
-    sources.push(createProcessesSource({ etcdDataDir: config.etcdDataDir, procPath: config.procPath, interval: config.processesInterval }));
-  }
-  return sources;
+  return createSources(config, { ...(tls ? { tls } : {}), ...(probeDir !== undefined ? { probeDir } : {}) });
 }
 
 export async function run(config: Config, tls: TlsFiles | undefined, probe: ProbePlacement | undefined, log: Logger, web?: WebConfig): Promise<number> {

@@ -8,12 +8,10 @@ import { type Config } from './config.js';
 import { checkProbeDir, sameFilesystem, type ProbeOff } from '../sources/fsync-probe.js';
 import { fileProblem } from '../lib/errors.js';
 import { ConfigError } from '../lib/errors.js';
+import type { TlsMaterial } from '../lib/http-fetch.js';
 
-export interface TlsFiles {
-  readonly ca?: Buffer;
-  readonly cert?: Buffer;
-  readonly key?: Buffer;
-}
+/** etcd's client TLS as read from the --etcd-cacert/--etcd-cert/--etcd-key files. */
+export type TlsFiles = TlsMaterial;
 
 function readFlagFile(flag: string, path: string): Buffer {
   try {

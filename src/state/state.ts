@@ -6,26 +6,13 @@ import type { Diagnosis, ElectionEvent, ProbePoint, TopWriter } from '../model/d
 import { TimeRing } from '../lib/time-ring.js';
 import { observeTerm, type ElectionTally } from './elections.js';
 import type { DiskSample } from '../sources/diskstats.js';
-import type { EtcdApiSample } from '../sources/etcd-api.js';
-import type { EtcdHealthSample } from '../sources/etcd-health.js';
 import type { EtcdMetricsSample } from '../sources/etcd-metrics.js';
 import type { ProbeOff, ProbeSample } from '../sources/fsync-probe.js';
-import type { ProcessesSample } from '../sources/processes.js';
 import { SOURCE_NAMES, type SourceName } from '../sources/source.js';
+import type { SampleOf } from '../sources/registry.js';
 import { type FailureReason, type Outcome } from '../lib/outcome.js';
 import { bytes, seconds, type Bytes, type Seconds } from '../lib/units.js';
 import { PROBE_BUCKETS } from '../sources/fsync-probe.js';
-import type { EtcdConfigSample } from '../host/etcd-flags.js';
-
-export interface SampleOf {
-  fsync_probe: ProbeSample;
-  diskstats: DiskSample;
-  etcd_metrics: EtcdMetricsSample;
-  etcd_health: EtcdHealthSample;
-  etcd_api: EtcdApiSample;
-  etcd_config: EtcdConfigSample;
-  processes: ProcessesSample;
-}
 
 export interface SourceError {
   readonly at: Date;
@@ -170,14 +157,12 @@ export class AgentState {
   }
 
   private derive<K extends SourceName>(name: K, prev: SampleOf[K] | undefined, cur: SampleOf[K], at: Date): void {
-    if (name === 'fsync_probe') this.deriveProbe(cur as ProbeSample, at);
-    else if (name === 'etcd_metrics') this.deriveEtcd(prev as EtcdMetricsSample | undefined, cur as EtcdMetricsSample, at);
-    else if (name === 'etcd_api') this.deriveElections((cur as EtcdApiSample).raftTerm, at);
-    else if (name === 'diskstats') this.history.disk.push({ at, sample: cur as DiskSample });
-    else if (name === 'processes') this.topWriters = { at, writers: (cur as ProcessesSample).writers };
+    // TypeScript cannot narrow a table entry by a generic key; the table's type ties each entry to its name.
+    (DERIVATIONS[name] as Derivation<K> | undefined)?.(this, prev, cur, at);
   }
 
-  private deriveProbe(s: ProbeSample, at: Date): void {
+  /** @internal for DERIVATIONS */
+  deriveProbe(s: ProbeSample, at: Date): void {
     this.probe.fdatasync = observe(this.probe.fdatasync, s.durations);
     this.probe.writtenBytes = bytes(this.probe.writtenBytes + s.writtenBytes);
     this.probe.lastRoundMax = s.durations.length > 0 ? seconds(Math.max(...s.durations)) : undefined;
@@ -185,7 +170,8 @@ export class AgentState {
     this.snapshotTotals(at);
   }
 
-  private deriveElections(term: number, at: Date): void {
+  /** @internal for DERIVATIONS */
+  deriveElections(term: number, at: Date): void {
     const before = this.elections;
     this.elections = observeTerm(before, term);
     if (this.elections.elections > before.elections && before.lastTerm !== undefined) {
@@ -212,7 +198,8 @@ export class AgentState {
     };
   }
 
-  private deriveEtcd(prev: EtcdMetricsSample | undefined, cur: EtcdMetricsSample, at: Date): void {
+  /** @internal for DERIVATIONS */
+  deriveEtcd(prev: EtcdMetricsSample | undefined, cur: EtcdMetricsSample, at: Date): void {
     const t = this.etcd;
     // A family missing from the previous scrape gives no baseline: take this scrape as the new one
     // rather than adding all of it again.
@@ -232,3 +219,17 @@ export class AgentState {
     this.snapshotTotals(at);
   }
 }
+
+/** What a sample of one source adds to the state beyond being the latest (history, totals). */
+type Derivation<K extends SourceName> = (state: AgentState, prev: SampleOf[K] | undefined, cur: SampleOf[K], at: Date) => void;
+
+/** The derivations by source; a source without an entry is only its latest sample (etcd_config, etcd_health). */
+const DERIVATIONS: { readonly [K in SourceName]?: Derivation<K> } = {
+  fsync_probe: (state, _prev, cur, at) => state.deriveProbe(cur, at),
+  etcd_metrics: (state, prev, cur, at) => state.deriveEtcd(prev, cur, at),
+  etcd_api: (state, _prev, cur, at) => state.deriveElections(cur.raftTerm, at),
+  diskstats: (state, _prev, cur, at) => state.history.disk.push({ at, sample: cur }),
+  processes: (state, _prev, cur, at) => {
+    state.topWriters = { at, writers: cur.writers };
+  },
+};

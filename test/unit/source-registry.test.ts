@@ -1,0 +1,29 @@
+// The registry creates the enabled sources, one per name, in SOURCE_NAMES order (the order of their
+// metrics), and leaves out the probe without a directory and `processes` when it is switched off
+// (as the shipped DaemonSet does).
+import t from 'tap';
+import { buildConfig } from '../../src/commands/config.js';
+import { createSources } from '../../src/sources/registry.js';
+import { SOURCE_NAMES } from '../../src/sources/source.js';
+
+const config = (flags: Record<string, string> = {}) => buildConfig(new Map(Object.entries(flags)), {});
+
+t.test('every source is created, in SOURCE_NAMES order, when the probe has a directory and processes are on', async (t) => {
+  const sources = createSources(config({ 'processes-enabled': 'true' }), { probeDir: '/var/lib/etcd-latency-probe' });
+  t.teardown(() => Promise.all(sources.map((s) => s.close?.())));
+  t.same(sources.map((s) => s.name), [...SOURCE_NAMES]);
+});
+
+t.test('--processes-enabled=false leaves out the processes source; no probe directory leaves out the probe', async (t) => {
+  const sources = createSources(config({ 'processes-enabled': 'false' }), {});
+  t.teardown(() => Promise.all(sources.map((s) => s.close?.())));
+  t.same(sources.map((s) => s.name), SOURCE_NAMES.filter((n) => n !== 'fsync_probe' && n !== 'processes'));
+});
+
+t.test("the sources take their intervals from the agent's settings", async (t) => {
+  const sources = createSources(config({ 'disk-interval': '7s', 'etcd-api-interval': '3s' }), {});
+  t.teardown(() => Promise.all(sources.map((s) => s.close?.())));
+  const interval = (name: string) => sources.find((s) => s.name === name)?.interval;
+  t.equal(interval('diskstats'), 7000);
+  t.equal(interval('etcd_api'), 3000);
+});
