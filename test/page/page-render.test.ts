@@ -207,3 +207,16 @@ t.test('colours: text at WCAG AA (4.5:1) on its background, chart lines and focu
   const lines = view.chartSpecs().flatMap((c) => c.colors);
   for (const c of [...lines, '#cf222e']) t.ok(contrast(c, '#ffffff') >= 3, `chart line ${c} on white: ${contrast(c, '#ffffff').toFixed(2)}:1`);
 });
+
+t.test('every JSON document of the API says its schema version (docs/api.md)', async (t) => {
+  const state = stateWithEverything();
+  const url = await serve(t, state);
+  const api = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
+  for (const path of ['/api/v1/status', '/api/v1/history', '/api/v1/diagnosis']) {
+    const res = await fetch(url + path);
+    const doc = (await res.json()) as { schemaVersion?: unknown };
+    t.equal(doc.schemaVersion, 1, path);
+    const section = api.slice(api.indexOf(`## \`GET ${path}\``));
+    t.match(section.slice(0, section.indexOf('\n## ', 3)), /"schemaVersion": 1/, `docs/api.md shows ${path}'s version`);
+  }
+});

@@ -5,8 +5,12 @@ import { toJson } from './json.js';
 
 export const DIAGNOSIS_SCHEMA_VERSION = 1;
 
+/** GET /api/v1/diagnosis and `diagnose --json`: the diagnosis, with the member it is about. */
+export type DiagnosisDocument = { readonly schemaVersion: number; readonly member: string } & Diagnosis;
+
 export function diagnosisJson(d: Diagnosis, member: string): string {
-  return toJson({ schemaVersion: DIAGNOSIS_SCHEMA_VERSION, member, ...d });
+  const doc: DiagnosisDocument = { schemaVersion: DIAGNOSIS_SCHEMA_VERSION, member, ...d };
+  return toJson(doc);
 }
 
 /** Reads the JSON back (`diagnose --from`): the dates become Dates again. */

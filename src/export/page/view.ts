@@ -8,9 +8,9 @@
 // constants; the wording of figures is lib/format.ts's, shipped along with them. test/page/page-render.test.ts checks the shipped copy renders alike.
 // Everything that comes from state goes through `esc`.
 import { fmtBytes, fmtRate, fmtRatio, fmtSeconds, trim } from '../../lib/format.js';
-import type { Diagnosis } from '../../model/diagnosis.js';
 import type { HistoryDocument } from '../api/history-json.js';
-import type { statusDocument } from '../api/status-json.js';
+import type { StatusDocument } from '../api/status-json.js';
+import type { DiagnosisDocument } from '../api/diagnosis-json.js';
 
 /** A value as it reads after JSON.stringify + JSON.parse: Dates are strings, Maps objects. */
 export type Json<T> = T extends Date
@@ -29,8 +29,8 @@ export type Json<T> = T extends Date
               ? { [K in keyof T]: Json<T[K]> }
               : T;
 
-export type DiagnosisDoc = Json<Diagnosis> & { readonly schemaVersion: number; readonly member: string };
-export type StatusDoc = Json<ReturnType<typeof statusDocument>>;
+export type DiagnosisDoc = Json<DiagnosisDocument>;
+export type StatusDoc = Json<StatusDocument>;
 export type HistoryDoc = Json<HistoryDocument>;
 type FindingDoc = DiagnosisDoc['findings'][number];
 type FactDoc = FindingDoc['facts'][number];
