@@ -61,7 +61,6 @@ export interface TopWriter {
   readonly bytesPerSecond: number;
 }
 
-/** Everything the rules look at, cut from the agent's state for one evaluation. Pure data. */
 /** etcd's own readiness answer: its /readyz (with /livez), or /health where it has none. */
 export interface MemberHealth {
   readonly endpoint: 'readyz' | 'health';
@@ -72,6 +71,7 @@ export interface MemberHealth {
   readonly reason?: string;
 }
 
+/** Everything the rules look at, cut from the agent's state for one evaluation. Pure data. */
 export interface Evidence {
   readonly now: Date;
   /** Probe fdatasync increase over the analysis window; undefined when the probe is off or has no data. */
