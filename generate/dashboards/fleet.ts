@@ -4,7 +4,7 @@ import type { ValueMapping } from '@grafana/schema';
 import { SCRAPE_JOB } from '../../src/export/prometheus/contract.js';
 import { datasourceVariable, labelVariable, valueMap, type DashboardSpec, type Query, type TableSpec } from './builder.js';
 import { ELECTIONS_CRITICAL, ELECTIONS_WARNING, FLEET_UID, OVERVIEW_UID, TAGS, VERDICT_MAPPINGS, links, m, verdictQuery } from './common.js';
-import { RULE } from './rule-names.js';
+import { RULE } from '../rule-names.js';
 
 const CLUSTERS = 'cluster=~"$cluster"';
 

@@ -26,7 +26,7 @@ import {
   verdictStat,
 } from './common.js';
 import { SCRAPE_JOB } from '../../src/export/prometheus/contract.js';
-import { RULE } from './rule-names.js';
+import { RULE } from '../rule-names.js';
 
 const UP_DOWN = [valueMap({ '0': ['down', 'red'], '1': ['up', 'green'] })];
 const YES_NO = [valueMap({ '0': ['no', 'text'], '1': ['yes', 'green'] })];

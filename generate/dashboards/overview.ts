@@ -27,7 +27,7 @@ import {
   variables,
   verdictStat,
 } from './common.js';
-import { RULE } from './rule-names.js';
+import { RULE } from '../rule-names.js';
 
 const INTERPOLATED =
   'Quantiles are interpolated inside etcd\'s power-of-two buckets (1, 2, 4, 8, 16, 32 ms …): a p99 drawn between 8 and 16 ms is only known to lie in that bucket.';

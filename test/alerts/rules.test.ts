@@ -12,7 +12,7 @@ import { DEFAULT_THRESHOLDS } from '../../src/analysis/thresholds.js';
 import { ETCD_DISK_BUCKETS } from '../../src/export/prometheus/contract.js';
 import { contractSeries, etcdSeries, NODE_EXPORTER_SERIES, PROMETHEUS_SERIES, recordedNames } from '../../generate/dashboards/known-metrics.js';
 import { metricNames } from '../../generate/dashboards/promql.js';
-import { RULE } from '../../generate/dashboards/rule-names.js';
+import { RULE } from '../../generate/rule-names.js';
 import { PROMTOOLS } from '../helpers/promtool.js';
 import { PROBE_BUCKETS } from '../../src/sources/fsync-probe.js';
 

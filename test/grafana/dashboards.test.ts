@@ -31,7 +31,7 @@ import { SCHEMA_VERSION } from '../../generate/dashboards/builder.js';
 import { dashboardQueries, dashboards, dashboardText, DASHBOARD_SPECS, withPanelTables } from '../../generate/dashboards/index.js';
 import { contractSeries, etcdSeries, KUBE_STATE_METRICS_SERIES, NODE_EXPORTER_SERIES, PROMETHEUS_SERIES, recordedNames } from '../../generate/dashboards/known-metrics.js';
 import { metricNames, substituteVariables } from '../../generate/dashboards/promql.js';
-import { RULE } from '../../generate/dashboards/rule-names.js';
+import { RULE } from '../../generate/rule-names.js';
 import { writeDashboards } from '../../generate/dashboards/write.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
