@@ -6,7 +6,9 @@ import type { Comment } from './model.js';
 
 export const HEADER: Comment = [
   'Prometheus rules for etcd-latency-agent: recording rules the dashboards and alerts share, and the',
-  'alerts. Plain rules file (`promtool check rules`); scripts/gen-deploy.mjs embeds it unchanged as the',
+  'alerts. Generated from generate/rules/ by `npm run generate` (metric names from the contract,',
+  'numbers from the thresholds): change the code, not this file. Plain rules file',
+  '(`promtool check rules`); scripts/gen-deploy.mjs embeds it unchanged as the',
   'PrometheusRule in deploy/monitoring/generated/. Tests: deploy/prometheus/tests/',
   '(`promtool test rules`), test/alerts/ (every metric exists in the contract, every runbook exists).',
   '',
