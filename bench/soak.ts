@@ -19,9 +19,10 @@ import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { startAgentProcess, seriesValue, type AgentProcess } from '../test/helpers/agent-process.js';
-import { startEtcdCluster, type EtcdCluster } from '../test/helpers/etcd-cluster.js';
-import { monotonicSeries } from '../test/helpers/metrics-watch.js';
+import { startAgentProcess, seriesValue, type AgentProcess } from '../harness/agent-process.js';
+import { startEtcdCluster, type EtcdCluster } from '../harness/etcd-cluster.js';
+import { monotonicSeries } from '../harness/metrics-watch.js';
+import { nearestRank } from '../src/lib/quantile.js';
 import { parseDuration } from '../src/lib/units.js';
 import { HISTORY_RETENTION_MS } from '../src/state/state.js';
 
@@ -122,7 +123,6 @@ function slope(points: ReadonlyArray<[number, number]>): number {
   return sxx === 0 ? 0 : sxy / sxx;
 }
 
-const quantile = (sorted: readonly number[], q: number): number => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
 const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
 
 function run(cmd: string, args: readonly string[]): void {
@@ -409,7 +409,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       series,
       fds: { baseline: fdsBaseline, last: samples.at(-1)?.fds ?? 0, max: Math.max(0, ...samples.map((s) => s.fds)), growth: (samples.at(-1)?.fds ?? 0) - fdsBaseline },
       cpu: { averagePercentOfOneCore: cpuFirst && cpuLast && cpuLast.t > cpuFirst.t ? round((100 * (cpuLast.cpuSeconds - cpuFirst.cpuSeconds)) / (cpuLast.t - cpuFirst.t)) : 0 },
-      scrapes: { count: attempts, failed: failedScrapes, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99), maxMs: sorted.at(-1) ?? 0, monotonicViolations: monotonicViolations.slice(0, 20) },
+      scrapes: { count: attempts, failed: failedScrapes, p50Ms: nearestRank(sorted, 0.5), p99Ms: nearestRank(sorted, 0.99), maxMs: sorted.at(-1) ?? 0, monotonicViolations: monotonicViolations.slice(0, 20) },
       missedOutsideFaults: missed,
       probeRounds: { expected: expectedRounds, observed: Math.round((lastProbeCount - (firstProbeCount ?? 0)) / 10), duringFaultsExcluded: true },
       stateLogLines,

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Etcd3 } from 'etcd3';
-import type { EtcdCluster } from '../../test/helpers/etcd-cluster.js';
+import type { EtcdCluster } from '../../harness/etcd-cluster.js';
 import { fmtMs, numberOption, say, type BenchOptions, type FigureResult } from '../lib/common.js';
 import { fmtSpread, spread } from '../lib/stats.js';
 import { probeDirFor, startCluster, startDefaultAgent, withWorkspace, type Workspace } from '../lib/setup.js';

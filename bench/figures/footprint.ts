@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fmtNum, numberOption, say, type BenchOptions, type FigureResult } from '../lib/common.js';
 import { Scraper } from '../lib/http.js';
-import { fmtSpread, quantile, spread } from '../lib/stats.js';
+import { fmtSpread, spread } from '../lib/stats.js';
+import { sampleQuantile } from '../../src/lib/quantile.js';
 import { startCluster, startDefaultAgent, startPutLoad, withWorkspace } from '../lib/setup.js';
 import type { BenchAgent } from '../lib/agent.js';
 
@@ -47,10 +48,10 @@ function summarise(samples: readonly Sample[], windows: number, windowMs: number
     perWindow.push({
       window: w + 1,
       cpuPercent: ((last.cpu - first.cpu) / (last.t - first.t)) * 100,
-      rssMedianMiB: quantile(inW.map((s) => s.rss), 0.5) / MiB,
+      rssMedianMiB: sampleQuantile(inW.map((s) => s.rss), 0.5) / MiB,
       rssMaxMiB: Math.max(...inW.map((s) => s.rss)) / MiB,
-      anonMedianMiB: quantile(inW.map((s) => s.anon), 0.5) / MiB,
-      fileMedianMiB: quantile(inW.map((s) => s.file), 0.5) / MiB,
+      anonMedianMiB: sampleQuantile(inW.map((s) => s.anon), 0.5) / MiB,
+      fileMedianMiB: sampleQuantile(inW.map((s) => s.file), 0.5) / MiB,
     });
   }
   // Steady state: after the first window (start-up: module loading, the probe file laid out).

@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { histogramDelta, quantile as hQuantile, sumHistograms, type HistogramSnapshot } from '../../src/lib/histogram.js';
 import { extractEtcdMetrics } from '../../src/sources/etcd-metrics.js';
-import type { EtcdMemberProcess } from '../../test/helpers/etcd-cluster.js';
+import type { EtcdMemberProcess } from '../../harness/etcd-cluster.js';
 import { deviceOf, fmtMs, fmtNum, numberOption, say, type BenchOptions, type FigureResult } from '../lib/common.js';
 import { trySignal } from '../lib/processes.js';
 import { fmtSpread, latencySummary, spread } from '../lib/stats.js';

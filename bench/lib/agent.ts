@@ -1,7 +1,7 @@
 // The agent as a real process (dist/cli.js), optionally under a wrapper (strace), with its own port.
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, type EtcdMemberProcess } from '../../test/helpers/etcd-cluster.js';
+import { freePort, type EtcdMemberProcess } from '../../harness/etcd-cluster.js';
 import { AGENT_CLI } from './common.js';
 import { cpuSeconds, findDescendant, Group, rssBytes } from './processes.js';
 

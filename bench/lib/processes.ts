@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { exeOf, signal as trySignal } from '../../test/scenarios/processes.js';
+import { exeOf, signal as trySignal } from '../../harness/processes.js';
 
 export { trySignal };
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Etcd3 } from 'etcd3';
-import { freePort, startEtcdCluster, type EtcdCluster, type EtcdClusterOptions, type EtcdMemberProcess } from '../../test/helpers/etcd-cluster.js';
+import { freePort, startEtcdCluster, type EtcdCluster, type EtcdClusterOptions, type EtcdMemberProcess } from '../../harness/etcd-cluster.js';
 import { memberArgs, startAgent, waitReady, type BenchAgent } from './agent.js';
 import { Group } from './processes.js';
 

@@ -1,13 +1,7 @@
-// Small, exact statistics for benchmark figures: nearest-rank quantiles of raw samples, medians with
-// min–max over repeated runs, and a least-squares slope for "how does it grow".
-
-/** Nearest-rank quantile of unsorted values (the same definition as the agent's `bench` and fio). */
-export function quantile(values: readonly number[], q: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
-  return sorted[rank - 1]!;
-}
+// Small, exact statistics for benchmark figures: medians with min–max over repeated runs, a
+// least-squares slope for "how does it grow", and latency summaries whose quantiles are the agent's
+// own nearest rank (src/lib/quantile.ts, the definition of its `bench` and of fio).
+import { nearestRank } from '../../src/lib/quantile.js';
 
 export const median = (values: readonly number[]): number => {
   if (values.length === 0) return NaN;
@@ -50,11 +44,12 @@ export function linearFit(xs: readonly number[], ys: readonly number[]): { slope
 
 /** Quantiles of raw latency samples (seconds), as recorded per run. */
 export function latencySummary(values: readonly number[]): { n: number; p50: number; p90: number; p99: number; max: number; mean: number } {
+  const sorted = [...values].sort((a, b) => a - b);
   return {
     n: values.length,
-    p50: quantile(values, 0.5),
-    p90: quantile(values, 0.9),
-    p99: quantile(values, 0.99),
+    p50: nearestRank(sorted, 0.5),
+    p90: nearestRank(sorted, 0.9),
+    p99: nearestRank(sorted, 0.99),
     max: values.length ? Math.max(...values) : NaN,
     mean: mean(values),
   };

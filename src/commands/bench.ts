@@ -5,6 +5,7 @@ import { ms, bytes, msToSeconds, type Seconds } from '../lib/units.js';
 import { createFsyncProbe, DEFAULT_WRITE_SIZE, type ProbeLayout } from '../sources/fsync-probe.js';
 import type { Config } from './config.js';
 import { ConfigError } from '../lib/errors.js';
+import { nearestRank } from '../lib/quantile.js';
 
 /** fio's etcd test: `--size=22m --bs=2300` gives ~10 000 fdatasyncs. */
 const DEFAULT_COUNT = 10_000;
@@ -25,13 +26,6 @@ export interface BenchResult {
   readonly seconds: { readonly p50: number; readonly p90: number; readonly p99: number; readonly p999: number; readonly max: number; readonly mean: number };
   readonly target: Seconds;
   readonly pass: boolean;
-}
-
-/** Exact quantile of sorted values (nearest rank), as fio reports its percentiles. */
-export function nearestRank(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
-  return sorted[rank - 1]!;
 }
 
 export function parseBenchFlags(extra: ReadonlyMap<string, string>): { count: number; json: boolean } {

@@ -16,9 +16,9 @@ import t from 'tap';
 import YAML from 'yaml';
 import { etcdMixinAlertsPath, etcdMixinPin } from '../../scripts/etcd-mixin.mjs';
 import { ETCD_DISK_BUCKETS, SCRAPE_JOB } from '../../src/export/prometheus/contract.js';
-import { freePort } from '../helpers/etcd-cluster.js';
+import { freePort } from '../../harness/etcd-cluster.js';
 import { PROMTOOLS, type Promtool } from '../helpers/promtool.js';
-import { Cleanups, spawnGroup, tail, waitUntil } from '../scenarios/processes.js';
+import { Cleanups, spawnGroup, tail, waitUntil } from '../../harness/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const OUR_RULES = join(ROOT, 'deploy/prometheus/etcd-latency-agent.rules.yaml');

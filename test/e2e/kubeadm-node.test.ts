@@ -30,12 +30,12 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { SOURCE_NAMES } from '../../src/sources/source.js';
-import { etcdVersionPlans, needsEtcd, type EtcdBuild } from '../helpers/etcd-versions.js';
+import { etcdVersionPlans, needsEtcd, type EtcdBuild } from '../../harness/etcd-versions.js';
 import { createKubeadmNode, kubeadmNodeUnavailable, makeNodeDir, type KubeadmNode, type RunningPod } from '../helpers/kubeadm-node.js';
 import { certificateExtension, certificateSubject, ETCD_PKI_FILES, etcdAltNames, writeKubeadmEtcdPki } from '../helpers/kubeadm-pki.js';
 import { DOCKER_DEFAULT_PATH, imageFromDockerfile, kustomizedDaemonSet, readStaticPod, type ContainerSpec, type ImageConfig, type PodSpec } from '../helpers/pod-spec.js';
 import { makeLoopFs } from '../scenarios/faults.js';
-import { alive, Cleanups } from '../scenarios/processes.js';
+import { alive, Cleanups } from '../../harness/processes.js';
 import { parseEtcdArgs } from '../../src/host/etcd-flags.js';
 import { parseManifest } from '../../src/host/kubeadm-manifest.js';
 

@@ -32,7 +32,7 @@ import net from 'node:net';
 import { basename, dirname, join, posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerSpec, HttpProbe, ImageConfig, PodSpec } from './pod-spec.js';
-import { childrenOf, spawnGroup, tail, waitUntil, type Cleanups, type GroupChild } from '../scenarios/processes.js';
+import { childrenOf, spawnGroup, tail, waitUntil, type Cleanups, type GroupChild } from '../../harness/processes.js';
 import { loopUnavailable } from '../scenarios/faults.js';
 
 export interface NodeOptions {

@@ -5,9 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { seriesValue, startAgentProcess } from '../helpers/agent-process.js';
-import { startEtcdCluster, type EtcdCluster, type EtcdMemberProcess } from '../helpers/etcd-cluster.js';
-import { etcdVersionPlans, needsEtcd, type EtcdBuild } from '../helpers/etcd-versions.js';
+import { seriesValue, startAgentProcess } from '../../harness/agent-process.js';
+import { startEtcdCluster, type EtcdCluster, type EtcdMemberProcess } from '../../harness/etcd-cluster.js';
+import { etcdVersionPlans, needsEtcd, type EtcdBuild } from '../../harness/etcd-versions.js';
 
 const P = 'etcd_latency_agent_';
 

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
-import { seriesValue, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
-import { startEtcdCluster, type EtcdCluster, type EtcdMemberProcess } from '../helpers/etcd-cluster.js';
+import { seriesValue, startAgentProcess, type AgentProcess } from '../../harness/agent-process.js';
+import { startEtcdCluster, type EtcdCluster, type EtcdMemberProcess } from '../../harness/etcd-cluster.js';
 import { diskstatsWithFields, makeFakeHost } from '../helpers/fake-host.js';
-import { repeatedStateLines, Scraper, stateLines } from '../helpers/metrics-watch.js';
+import { repeatedStateLines, Scraper, stateLines } from '../../harness/metrics-watch.js';
 
 const P = 'etcd_latency_agent_';
 const up = (text: string, source: string) => seriesValue(text, `${P}source_up{source="${source}"}`);

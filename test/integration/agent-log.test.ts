@@ -2,8 +2,8 @@
 // info finding (a shared but fast disk, settings not known) is not a warning in the log either.
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { startAgentProcess } from '../helpers/agent-process.js';
-import { freePort } from '../helpers/etcd-cluster.js';
+import { startAgentProcess } from '../../harness/agent-process.js';
+import { freePort } from '../../harness/etcd-cluster.js';
 
 t.test('findings are logged at their severity: critical and warning as WARN, info as INFO', async (t) => {
   const port = await freePort(); // nothing listens there: etcd is unreachable, a critical finding

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
-import { seriesValue, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
-import { repeatedStateLines, Scraper, stateLines } from '../helpers/metrics-watch.js';
+import { seriesValue, startAgentProcess, type AgentProcess } from '../../harness/agent-process.js';
+import { repeatedStateLines, Scraper, stateLines } from '../../harness/metrics-watch.js';
 
 const P = 'etcd_latency_agent_';
 const MiB = 1024 * 1024;

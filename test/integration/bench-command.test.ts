@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { BenchResult } from '../../src/commands/bench.js';
-import { CLI } from '../helpers/agent-process.js';
+import { CLI } from '../../harness/agent-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-cmd-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));

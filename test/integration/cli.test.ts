@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { runCli } from '../helpers/agent-process.js';
-import { makeTestPki } from '../helpers/etcd-cluster.js';
+import { runCli } from '../../harness/agent-process.js';
+import { makeTestPki } from '../../harness/etcd-cluster.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-test-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));

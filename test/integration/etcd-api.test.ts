@@ -7,7 +7,7 @@ import { classifyEtcdError, createEtcdApiSource, idToHex, sanitizeMessage, type 
 import type { Outcome } from '../../src/lib/outcome.js';
 import { ms } from '../../src/lib/units.js';
 import { EtcdPermissionDeniedError, GRPCDeadlineExceededError } from 'etcd3';
-import { startEtcdCluster, type EtcdCluster, type EtcdMemberProcess } from '../helpers/etcd-cluster.js';
+import { startEtcdCluster, type EtcdCluster, type EtcdMemberProcess } from '../../harness/etcd-cluster.js';
 
 type Source = ReturnType<typeof createEtcdApiSource>;
 

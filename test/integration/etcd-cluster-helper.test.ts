@@ -9,12 +9,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, makeTestPki, startEtcdCluster } from '../helpers/etcd-cluster.js';
-import { etcdVersionPlans, needsEtcd } from '../helpers/etcd-versions.js';
+import { freePort, makeTestPki, startEtcdCluster } from '../../harness/etcd-cluster.js';
+import { etcdVersionPlans, needsEtcd } from '../../harness/etcd-versions.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../..');
-const helperPath = resolve(here, '../helpers/etcd-cluster.ts');
+const helperPath = resolve(here, '../../harness/etcd-cluster.ts');
 
 /** Alive and not a zombie waiting to be reaped. */
 function alive(pid: number | undefined): boolean {

@@ -7,8 +7,8 @@ import t from 'tap';
 import { createEtcdHealthSource, parseHealthJson, parseVerboseChecks, type EtcdHealthSample } from '../../src/sources/etcd-health.js';
 import type { Outcome } from '../../src/lib/outcome.js';
 import { ms } from '../../src/lib/units.js';
-import { startEtcdCluster } from '../helpers/etcd-cluster.js';
-import { etcdVersionPlans, needsEtcd, type EtcdBuild } from '../helpers/etcd-versions.js';
+import { startEtcdCluster } from '../../harness/etcd-cluster.js';
+import { etcdVersionPlans, needsEtcd, type EtcdBuild } from '../../harness/etcd-versions.js';
 
 async function sampleOnce(metricsUrl: string, timeout = 5000): Promise<Outcome<EtcdHealthSample>> {
   const source = createEtcdHealthSource({ metricsUrl, timeout: ms(timeout), interval: ms(5000) });

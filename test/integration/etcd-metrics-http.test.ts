@@ -10,7 +10,7 @@ import { ETCD_DISK_BUCKETS } from '../../src/export/prometheus/contract.js';
 import { createEtcdMetricsSource, type EtcdMetricsOptions } from '../../src/sources/etcd-metrics.js';
 import type { FailureReason, Outcome } from '../../src/lib/outcome.js';
 import { bytes, ms } from '../../src/lib/units.js';
-import { freePort, startEtcdCluster } from '../helpers/etcd-cluster.js';
+import { freePort, startEtcdCluster } from '../../harness/etcd-cluster.js';
 
 const FIXTURE = new URL('../fixtures/etcd/metrics-3.4-single.txt', import.meta.url);
 

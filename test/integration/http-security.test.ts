@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import t from 'tap';
-import { httpsGet, runCli, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
-import { makeTestPki, startEtcdCluster, type TestPki } from '../helpers/etcd-cluster.js';
+import { httpsGet, runCli, startAgentProcess, type AgentProcess } from '../../harness/agent-process.js';
+import { makeTestPki, startEtcdCluster, type TestPki } from '../../harness/etcd-cluster.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'http-security-test-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));

@@ -17,8 +17,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import t, { type Test } from 'tap';
-import { runCli, startAgentProcess, type AgentProcess } from '../helpers/agent-process.js';
-import { ETCD_BIN, startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
+import { runCli, startAgentProcess, type AgentProcess } from '../../harness/agent-process.js';
+import { ETCD_BIN, startEtcdCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 import { chartSpecs } from '../../src/export/page/view.js';
 
 // The functions passed to page.evaluate run in the browser; this project compiles without the DOM

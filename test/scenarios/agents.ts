@@ -1,15 +1,15 @@
 // One agent per etcd member, as the DaemonSet runs it on each control-plane node: the built agent
-// (dist/cli.js, the same file test/helpers/agent-process.ts runs), pointed at its own member, with
+// (dist/cli.js, the same file harness/agent-process.ts runs), pointed at its own member, with
 // its probe on its member's filesystem. Unlike startAgentProcess, these agents can run under strace
 // (so the probe meets the same injected stalls as etcd), live in their own process group, log to a
 // file in the scenario's directory, and are registered with the scenario's clean-ups.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CLI } from '../helpers/agent-process.js';
-import { freePort, type EtcdMemberProcess } from '../helpers/etcd-cluster.js';
+import { CLI } from '../../harness/agent-process.js';
+import { freePort, type EtcdMemberProcess } from '../../harness/etcd-cluster.js';
 import { STRACE_BIN, straceArgs, type StallSpec } from './faults.js';
-import { childrenOf, exeOf, spawnGroup, tail, type Cleanups, type GroupChild } from './processes.js';
+import { childrenOf, exeOf, spawnGroup, tail, type Cleanups, type GroupChild } from '../../harness/processes.js';
 
 export const P = 'etcd_latency_agent_';
 

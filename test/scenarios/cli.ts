@@ -6,8 +6,8 @@
 // (table, or JSON with --json) to stdout. Use `npm run -s scenario -- … --json` for clean JSON (npm
 // prints its own header on stdout otherwise), or --out=FILE.
 import { existsSync, writeFileSync } from 'node:fs';
-import { CLI } from '../helpers/agent-process.js';
-import { etcdBuild, etcdVersionPlans } from '../helpers/etcd-versions.js';
+import { CLI } from '../../harness/agent-process.js';
+import { etcdBuild, etcdVersionPlans } from '../../harness/etcd-versions.js';
 import { parsePoints, runGrid } from './grid.js';
 import { cannotRun, runScenario } from './harness.js';
 import { renderResult } from './report.js';

@@ -6,8 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Cleanups } from './processes.js';
-import { runSync, spawnGroup, type GroupChild } from './processes.js';
+import type { Cleanups } from '../../harness/processes.js';
+import { runSync, spawnGroup, type GroupChild } from '../../harness/processes.js';
 
 export const STRACE_BIN = '/usr/bin/strace';
 export const FIO_BIN = '/usr/bin/fio';

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import type { EtcdBuild } from '../helpers/etcd-versions.js';
+import type { EtcdBuild } from '../../harness/etcd-versions.js';
 import { runScenario } from './harness.js';
 import { renderTable, type ScenarioResult } from './report.js';
 import { SLOW_DISK, scenarioByName, withOverrides } from './scenarios.js';

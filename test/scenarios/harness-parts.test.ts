@@ -9,7 +9,7 @@ import t from 'tap';
 import { quantile } from '../../src/lib/histogram.js';
 import { countBetween, etcdStraceLog, etcdStraceWrap, readStraceLog, STRACE_BIN, straceArgs } from './faults.js';
 import { histogramOf, parseFamilies, valueOf, windowQuantiles } from './observe.js';
-import { Cleanups, alive, spawnGroup } from './processes.js';
+import { Cleanups, alive, spawnGroup } from '../../harness/processes.js';
 import { collectRuleFiles, prometheusConfig, PROMTOOL_BIN, targetOf } from './prometheus.js';
 import { renderResult, type ScenarioResult } from './report.js';
 import { SCENARIOS } from './scenarios.js';

@@ -10,14 +10,14 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startEtcdCluster, type EtcdCluster, type EtcdMemberProcess } from '../helpers/etcd-cluster.js';
-import type { EtcdBuild } from '../helpers/etcd-versions.js';
+import { startEtcdCluster, type EtcdCluster, type EtcdMemberProcess } from '../../harness/etcd-cluster.js';
+import type { EtcdBuild } from '../../harness/etcd-versions.js';
 import { P, startScenarioAgent, type ScenarioAgent } from './agents.js';
 import { countBetween, etcdFiles, readStraceLog, etcdStraceLog, etcdStraceWrap, fioSummary, loopUnavailable, makeLoopFs, startFio, type StallSpec } from './faults.js';
 import { startLoad, type Load } from './load.js';
 import { addHistograms, histogramOf, memberStatus, parseFamilies, scrapeEtcd, scrapeIsLeader, settledStatuses, valueOf, windowQuantiles, type EtcdMetricsSnapshot, type MemberStatus } from './observe.js';
 import { startPrometheus, targetOf, type PrometheusServer } from './prometheus.js';
-import { Cleanups, errorText, signal, waitUntil } from './processes.js';
+import { Cleanups, errorText, signal, waitUntil } from '../../harness/processes.js';
 import type { AgentReport, MemberObservation, ScenarioResult } from './report.js';
 import { describeFault, type ScenarioSpec } from './scenarios.js';
 import { histogramDelta, type HistogramSnapshot } from '../../src/lib/histogram.js';
@@ -334,7 +334,7 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
     rmSync(cluster.dir, { recursive: true, force: true });
   });
   if (baseDir && !cluster.dir.startsWith(baseDir + '/')) {
-    throw new Error(`the etcd cluster was made in ${cluster.dir}, not under ${baseDir}: test/helpers/etcd-cluster.ts needs its baseDir option`);
+    throw new Error(`the etcd cluster was made in ${cluster.dir}, not under ${baseDir}: harness/etcd-cluster.ts needs its baseDir option`);
   }
 
   // ── agents, one per member, probe beside the member's data dir (same filesystem)

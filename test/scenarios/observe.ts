@@ -2,7 +2,7 @@
 // `etcdctl endpoint status`, etcd's own histograms from each member's /metrics, and (separately,
 // for the agent's side of the report) the agent's /metrics read as plain Prometheus text.
 // Parsing reuses the project's pure pieces: prom-text.ts for the exposition, histogram.ts for math.
-import type { EtcdCluster, EtcdMemberProcess } from '../helpers/etcd-cluster.js';
+import type { EtcdCluster, EtcdMemberProcess } from '../../harness/etcd-cluster.js';
 import { histogramDelta, maxBucketUpperBound, observations, quantile, type Bucket, type HistogramSnapshot } from '../../src/lib/histogram.js';
 import { parsePromText, parsePromValue, type Sample } from '../../src/host/prom-text.js';
 

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
-import { freePort } from '../helpers/etcd-cluster.js';
-import { spawnGroup, tail, type Cleanups, type GroupChild } from './processes.js';
+import { freePort } from '../../harness/etcd-cluster.js';
+import { spawnGroup, tail, type Cleanups, type GroupChild } from '../../harness/processes.js';
 
 export const PROMETHEUS_BIN = '/usr/bin/prometheus';
 export const PROMTOOL_BIN = '/usr/bin/promtool';

@@ -7,8 +7,8 @@
 import { existsSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { DEFAULT_THRESHOLDS } from '../../src/analysis/thresholds.js';
-import { CLI } from '../helpers/agent-process.js';
-import { etcdVersionPlans, needsEtcd, type EtcdBuild } from '../helpers/etcd-versions.js';
+import { CLI } from '../../harness/agent-process.js';
+import { etcdVersionPlans, needsEtcd, type EtcdBuild } from '../../harness/etcd-versions.js';
 import { cannotRun, runScenario } from './harness.js';
 import type { ScenarioResult } from './report.js';
 import { renderResult } from './report.js';

@@ -10,7 +10,7 @@ import t, { type Test } from 'tap';
 import { initialSecurity, watchWebConfig } from '../../src/export/http/http-security.js';
 import { basicAuthCheck, bcryptComparisons, bearerMatches, describeWebConfig, loadWebConfig, type BasicAuthCheck } from '../../src/export/http/web-config.js';
 import type { Logger } from '../../src/lib/log.js';
-import { makeTestPki, type TestPki } from '../helpers/etcd-cluster.js';
+import { makeTestPki, type TestPki } from '../../harness/etcd-cluster.js';
 import { ConfigError } from '../../src/lib/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'web-config-test-'));

@@ -1,5 +1,5 @@
-// A real etcd on loopback, for integration and scenario tests: Debian's 3.4 by default, or any build of
-// the version matrix (`etcd` option, from ./etcd-versions.ts).
+// A real etcd on loopback, for integration and scenario tests and the benchmarks: Debian's 3.4 by
+// default, or any build of the version matrix (`etcd` option, from ./etcd-versions.ts).
 //
 // Every cluster gets its own temporary directory (data dirs, logs, PKI) and ports chosen free at run
 // time, so tests can run in parallel with each other and with other people's tests on the same host.

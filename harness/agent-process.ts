@@ -1,4 +1,5 @@
-// Runs the built agent (dist/cli.js) as a real process, as an operator would, for end-to-end tests.
+// Runs the built agent (dist/cli.js) as a real process, as an operator would, for end-to-end tests
+// and the soak.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
@@ -8,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './etcd-cluster.js';
 
-export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
 export interface AgentProcess {
   readonly url: string;

@@ -1,4 +1,5 @@
-// Process plumbing for the scenario harness: a registry of clean-ups that also runs when the harness
+// Process plumbing for whatever the tests and the benchmarks start (scenarios, the kubeadm node,
+// kube-prometheus-stack, bench's children): a registry of clean-ups that also runs when the harness
 // is interrupted, and children spawned in their own process group so that one signal reaches a
 // wrapper (strace) and everything under it.
 //

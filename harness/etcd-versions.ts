@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { etcdBinaryPath } from '../../scripts/build-etcd.mjs';
+import { etcdBinaryPath } from '../scripts/build-etcd.mjs';
 
 export const DEBIAN_ETCD_BIN = '/usr/bin/etcd';
 
@@ -25,7 +25,7 @@ export interface EtcdVersionPlan {
   readonly missing?: string;
 }
 
-const versionsFile = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tools', 'etcd-server', 'versions.json');
+const versionsFile = join(dirname(fileURLToPath(import.meta.url)), '..', 'tools', 'etcd-server', 'versions.json');
 
 interface VersionsFile {
   debian: string;
