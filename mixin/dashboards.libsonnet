@@ -2336,8 +2336,121 @@
           },
         },
         {
-          "type": "row",
+          "type": "timeseries",
+          "title": "Who writes to etcd's disk (pods, services)",
+          "description": "Bytes per second written to etcd's device per pod container, system service or cgroup, from the kernel's cgroup I/O accounting (the agent's cgroup_io source, no capability needed): the 5 busiest, etcd included, and the rest summed as other. A neighbour near or above etcd's own rate competes with its fsyncs. accounting 0 means the kernel counts nothing per cgroup for this device (cgroup v1 without a throttle rule for it): no figures, not no writers. cgroup v1 charges buffered writeback to the root cgroup (/).",
+          "datasource": {
+            "type": "prometheus",
+            "uid": "${datasource}",
+          },
+          "fieldConfig": {
+            "defaults": {
+              "unit": "Bps",
+              "thresholds": {
+                "mode": "absolute",
+                "steps": [
+                  {
+                    "color": "green",
+                    "value": null,
+                  },
+                ],
+              },
+              "color": {
+                "mode": "palette-classic",
+              },
+              "custom": {
+                "drawStyle": "line",
+                "lineWidth": 1,
+                "fillOpacity": 10,
+                "gradientMode": "none",
+                "showPoints": "never",
+                "spanNulls": false,
+                "axisSoftMin": 0,
+                "axisBorderShow": false,
+                "thresholdsStyle": {
+                  "mode": "off",
+                },
+              },
+            },
+            "overrides": [
+              {
+                "matcher": {
+                  "id": "byFrameRefID",
+                  "options": "B",
+                },
+                "properties": [
+                  {
+                    "id": "unit",
+                    "value": "none",
+                  },
+                  {
+                    "id": "custom.axisPlacement",
+                    "value": "right",
+                  },
+                  {
+                    "id": "min",
+                    "value": 0,
+                  },
+                  {
+                    "id": "max",
+                    "value": 1,
+                  },
+                ],
+              },
+            ],
+          },
+          "options": {
+            "legend": {
+              "displayMode": "table",
+              "placement": "bottom",
+              "showLegend": true,
+              "calcs": [
+                "lastNotNull",
+                "max",
+              ],
+            },
+            "tooltip": {
+              "mode": "multi",
+              "sort": "desc",
+            },
+          },
+          "targets": [
+            {
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}",
+              },
+              "editorMode": "code",
+              "expr": "label_join(etcd_latency_agent_cgroup_write_bytes_per_second{" + c.clusterLabel + "=~\"$cluster\", node=~\"$node\"}, \"writer\", \" \", \"kind\", \"writer_namespace\", \"writer_pod\", \"writer_container\", \"unit\", \"cgroup\")",
+              "refId": "A",
+              "range": true,
+              "instant": false,
+              "legendFormat": "{{writer}}",
+            },
+            {
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}",
+              },
+              "editorMode": "code",
+              "expr": "etcd_latency_agent_cgroup_io_accounting{" + c.clusterLabel + "=~\"$cluster\", node=~\"$node\"}",
+              "refId": "B",
+              "range": true,
+              "instant": false,
+              "legendFormat": "accounting ({{hierarchy}})",
+            },
+          ],
           "id": 19,
+          "gridPos": {
+            "h": 8,
+            "w": 12,
+            "x": 0,
+            "y": 51,
+          },
+        },
+        {
+          "type": "row",
+          "id": 20,
           "title": "etcd on this node",
           "collapsed": false,
           "panels": [],
@@ -2345,7 +2458,7 @@
             "h": 1,
             "w": 24,
             "x": 0,
-            "y": 51,
+            "y": 59,
           },
         },
         {
@@ -2417,12 +2530,12 @@
               "format": "table",
             },
           ],
-          "id": 20,
+          "id": 21,
           "gridPos": {
             "h": 6,
             "w": 8,
             "x": 0,
-            "y": 52,
+            "y": 60,
           },
         },
         {
@@ -2492,12 +2605,12 @@
               "format": "table",
             },
           ],
-          "id": 21,
+          "id": 22,
           "gridPos": {
             "h": 6,
             "w": 8,
             "x": 8,
-            "y": 52,
+            "y": 60,
           },
         },
         {
@@ -2573,12 +2686,12 @@
               "format": "table",
             },
           ],
-          "id": 22,
+          "id": 23,
           "gridPos": {
             "h": 6,
             "w": 8,
             "x": 16,
-            "y": 52,
+            "y": 60,
           },
         },
         {
@@ -2670,12 +2783,12 @@
               "legendFormat": "sees a leader",
             },
           ],
-          "id": 23,
+          "id": 24,
           "gridPos": {
             "h": 6,
             "w": 12,
             "x": 0,
-            "y": 58,
+            "y": 66,
           },
         },
         {
@@ -2783,12 +2896,12 @@
               "legendFormat": "elections",
             },
           ],
-          "id": 24,
+          "id": 25,
           "gridPos": {
             "h": 6,
             "w": 12,
             "x": 12,
-            "y": 58,
+            "y": 66,
           },
         },
         {
@@ -2895,12 +3008,12 @@
               "legendFormat": "proposals pending (now)",
             },
           ],
-          "id": 25,
+          "id": 26,
           "gridPos": {
             "h": 7,
             "w": 12,
             "x": 0,
-            "y": 64,
+            "y": 72,
           },
         },
         {
@@ -3024,17 +3137,17 @@
               "legendFormat": "status round-trip",
             },
           ],
-          "id": 26,
+          "id": 27,
           "gridPos": {
             "h": 7,
             "w": 12,
             "x": 12,
-            "y": 64,
+            "y": 72,
           },
         },
         {
           "type": "row",
-          "id": 27,
+          "id": 28,
           "title": "The agent",
           "collapsed": false,
           "panels": [],
@@ -3042,7 +3155,7 @@
             "h": 1,
             "w": 24,
             "x": 0,
-            "y": 71,
+            "y": 79,
           },
         },
         {
@@ -3138,12 +3251,12 @@
               "legendFormat": "scrape",
             },
           ],
-          "id": 28,
+          "id": 29,
           "gridPos": {
             "h": 7,
             "w": 12,
             "x": 0,
-            "y": 72,
+            "y": 80,
           },
         },
         {
@@ -3214,12 +3327,12 @@
               "legendFormat": "{{source}}: {{reason}}",
             },
           ],
-          "id": 29,
+          "id": 30,
           "gridPos": {
             "h": 7,
             "w": 12,
             "x": 12,
-            "y": 72,
+            "y": 80,
           },
         },
         {
@@ -3323,12 +3436,12 @@
               "legendFormat": "paused",
             },
           ],
-          "id": 30,
+          "id": 31,
           "gridPos": {
             "h": 7,
             "w": 12,
             "x": 0,
-            "y": 79,
+            "y": 87,
           },
         },
         {
@@ -3417,12 +3530,12 @@
               "format": "table",
             },
           ],
-          "id": 31,
+          "id": 32,
           "gridPos": {
             "h": 7,
             "w": 12,
             "x": 12,
-            "y": 79,
+            "y": 87,
           },
         },
       ],

@@ -246,6 +246,37 @@ const device: RowSpec = {
       order: ['device', 'disk', 'mountpoint', 'fstype', 'shared_with', 'rotational', 'model'],
       rename: { shared_with: 'shared with' },
     },
+    {
+      kind: 'timeseries',
+      title: "Who writes to etcd's disk (pods, services)",
+      description:
+        "Bytes per second written to etcd's device per pod container, system service or cgroup, from the kernel's cgroup I/O accounting " +
+        "(the agent's cgroup_io source, no capability needed): the 5 busiest, etcd included, and the rest summed as other. A neighbour near " +
+        "or above etcd's own rate competes with its fsyncs. accounting 0 means the kernel counts nothing per cgroup for this device " +
+        '(cgroup v1 without a throttle rule for it): no figures, not no writers. cgroup v1 charges buffered writeback to the root cgroup (/).',
+      w: 12,
+      h: 8,
+      unit: 'Bps',
+      queries: [
+        {
+          expr: `label_join(${m('cgroupWriteRate')}${sel()}, "writer", " ", "kind", "writer_namespace", "writer_pod", "writer_container", "unit", "cgroup")`,
+          legend: '{{writer}}',
+          expect: 'fault',
+        },
+        { expr: `${m('cgroupIoAccounting')}${sel()}`, legend: 'accounting ({{hierarchy}})', expect: 'always' },
+      ],
+      overrides: [
+        {
+          matcher: { id: 'byFrameRefID', options: 'B' },
+          properties: [
+            { id: 'unit', value: 'none' },
+            { id: 'custom.axisPlacement', value: 'right' },
+            { id: 'min', value: 0 },
+            { id: 'max', value: 1 },
+          ],
+        },
+      ],
+    },
   ],
 };
 

@@ -54,10 +54,19 @@ export function collectEvidence(state: AgentState, now: Date, thresholds: Thresh
   };
 }
 
-/** The latest top writers when they were seen within the analysis window the disk findings describe. */
+/**
+ * The latest top writers when they were seen within the analysis window the disk findings describe:
+ * the processes source's when it is on (it names processes), else the cgroup_io source's (pods and
+ * services, without a capability). A failed round keeps the last writers of either.
+ */
 function recentWriters(state: AgentState, since: Date): readonly TopWriter[] {
-  const latest = state.topWriters;
-  return latest !== undefined && latest.at >= since ? latest.writers : [];
+  if (state.enabled.has('processes')) {
+    const latest = state.topWriters;
+    return latest !== undefined && latest.at >= since ? latest.writers : [];
+  }
+  const cg = state.sources.cgroup_io.latest;
+  if (cg === undefined || cg.at < since) return [];
+  return cg.value.writers.map((w) => ({ command: w.name, bytesPerSecond: w.bytesPerSecond, ...(w.etcd ? { etcd: true } : {}) }));
 }
 
 /** `{ key: value }` when value is defined, else `{}`: keeps absent evidence absent, not `undefined`. */

@@ -130,13 +130,13 @@ const SLOW_DISK_CODES = new Set(['wal_fsync_slow', 'backend_commit_slow', 'probe
 
 /** Writers on etcd's device other than etcd itself, busiest first. */
 export function neighbours(writers: readonly TopWriter[]): TopWriter[] {
-  return writers.filter((w) => !/^etcd$/.test(w.command.trim())).sort((a, b) => b.bytesPerSecond - a.bytesPerSecond);
+  return writers.filter((w) => !w.etcd && !/^etcd$/.test(w.command.trim())).sort((a, b) => b.bytesPerSecond - a.bytesPerSecond);
 }
 
 export function describeWriters(writers: readonly TopWriter[], max = 3): string {
   return writers
     .slice(0, max)
-    .map((w) => `${w.command} (pid ${w.pid}, ${fmtBytes(w.bytesPerSecond)}/s)`)
+    .map((w) => `${w.command} (${w.pid === undefined ? '' : `pid ${w.pid}, `}${fmtBytes(w.bytesPerSecond)}/s)`)
     .join(', ');
 }
 

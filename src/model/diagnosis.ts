@@ -54,11 +54,18 @@ export interface EtcdSettings {
   readonly preVote?: { readonly value: boolean; readonly origin: ConfigOrigin };
 }
 
-/** The process writing most to etcd's device (needs hostPID). */
+/**
+ * A writer on etcd's device: a process (the processes source, needs CAP_SYS_PTRACE) or a cgroup's
+ * pod container or system service (the cgroup_io source, from the kernel's cgroup I/O accounting).
+ */
 export interface TopWriter {
-  readonly pid: number;
+  /** The process's id; absent for a cgroup's writers. */
+  readonly pid?: number;
+  /** A process's comm, or a cgroup's owner as people read it (`kube-system/etcd-node1 etcd`, `containerd.service`). */
   readonly command: string;
   readonly bytesPerSecond: number;
+  /** etcd itself, when the source can tell (its pod's container, etcd.service); a process is told by its command. */
+  readonly etcd?: boolean;
 }
 
 /** etcd's own readiness answer: its /readyz (with /livez), or /health where it has none. */

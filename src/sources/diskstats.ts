@@ -65,7 +65,7 @@ export interface DiskstatsOptions {
 type Placement = Omit<DiskSample, 'stats'>;
 
 /** A mount table and the root under which its paths are found on this process's filesystem. */
-interface MountView {
+export interface MountView {
   readonly file: string;
   /** Prefix that makes a path of this mount table openable here: '' or `${procPath}/1/root`. */
   readonly root: string;
@@ -195,7 +195,7 @@ export function createDiskstatsSource(opts: DiskstatsOptions): Source<DiskSample
  * looked up (symlinks resolved on the host's tree). If the host's init cannot be read (no
  * privileges), fall back to `self` and to this process's filesystem.
  */
-async function readMountView(procPath: string): Promise<Outcome<MountView>> {
+export async function readMountView(procPath: string): Promise<Outcome<MountView>> {
   if (procPath !== '/proc') {
     const file = `${procPath}/1/mountinfo`;
     const text = await readFile(file, 'utf8').catch(() => undefined);

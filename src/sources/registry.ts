@@ -11,6 +11,7 @@ import { createEtcdHealthSource } from './etcd-health.js';
 import { createEtcdMetricsSource } from './etcd-metrics.js';
 import { createFsyncProbe, DEFAULT_WRITE_SIZE, type ProbeSample } from './fsync-probe.js';
 import { createProcessesSource } from './processes.js';
+import { createCgroupIoSource } from './cgroup-writers.js';
 import { SOURCE_NAMES, type Source, type SourceName } from './source.js';
 
 /** The agent's settings the sources read (the agent's Config has them under the same names). */
@@ -37,6 +38,11 @@ export interface SourceSettings {
   readonly processesInterval: Milliseconds;
   readonly procPath: string;
   readonly sysPath: string;
+  readonly cgroupIoEnabled: boolean;
+  readonly cgroupIoInterval: Milliseconds;
+  readonly cgroupPath: string;
+  readonly podLogsPath: string;
+  readonly podUid?: string;
 }
 
 /** What the start-up decided and the settings do not say. */
@@ -88,6 +94,18 @@ const REGISTRY = {
     }),
   processes: (s: SourceSettings) =>
     s.processesEnabled ? createProcessesSource({ etcdDataDir: s.etcdDataDir, procPath: s.procPath, interval: s.processesInterval }) : undefined,
+  cgroup_io: (s: SourceSettings) =>
+    s.cgroupIoEnabled
+      ? createCgroupIoSource({
+          etcdDataDir: s.etcdDataDir,
+          procPath: s.procPath,
+          sysPath: s.sysPath,
+          cgroupPath: s.cgroupPath,
+          podLogsPath: s.podLogsPath,
+          ...(s.podUid !== undefined ? { selfPodUid: s.podUid } : {}),
+          interval: s.cgroupIoInterval,
+        })
+      : undefined,
 } satisfies Record<SourceName, Factory>;
 
 type SampleOfSource<S> = S extends Source<infer T> ? T : never;

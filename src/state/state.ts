@@ -124,6 +124,7 @@ export class AgentState {
       etcd_api: make('etcd_api'),
       etcd_config: make('etcd_config'),
       processes: make('processes'),
+      cgroup_io: make('cgroup_io'),
     };
   }
 

@@ -153,12 +153,12 @@ t.test('no rendered object has a field its schema does not declare (typos pass v
 /** What the agent sees: its args, and its environment as the kubelet builds it on node "cp-1". */
 function agentConfig(c: IContainer): { config: Config; argFlags: string[]; envFlags: string[] } {
   const env: NodeJS.ProcessEnv = {};
-  const fieldRefs: Record<string, string> = { 'spec.nodeName': 'cp-1', 'status.hostIP': '10.0.0.1' };
+  const fieldRefs: Record<string, string> = { 'spec.nodeName': 'cp-1', 'status.hostIP': '10.0.0.1', 'metadata.uid': '0b6c1e5a-3f2d-4c8b-9a7e-1d2c3b4a5f60' };
   for (const e of c.env ?? []) {
     // As the kubelet does: $(NAME) expands from the entries defined before this one.
     if (e.value !== undefined) env[e.name] = e.value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (ref: string, name: string) => env[name] ?? ref);
     else if (e.valueFrom?.fieldRef?.fieldPath !== undefined && e.valueFrom.fieldRef.fieldPath in fieldRefs) env[e.name] = fieldRefs[e.valueFrom.fieldRef.fieldPath];
-    else throw new Error(`env ${e.name}: only values, spec.nodeName and status.hostIP are expected`);
+    else throw new Error(`env ${e.name}: only values, spec.nodeName, status.hostIP and metadata.uid are expected`);
   }
   const cli = splitArgs(c.args ?? []);
   if (cli.command !== 'run' || cli.help || cli.version) throw new Error('the container must run the agent, not a command or --help');
@@ -261,6 +261,12 @@ t.test('every path the agent is given is mounted, read-only except the probe dir
     t.equal(locate(mounts, config.etcdManifest)?.hostPath, defaultOf('etcd-manifest'), `${name}: the manifest is the host's kubeadm manifest`);
     t.equal(locate(mounts, config.procPath)?.hostPath, '/proc', `${name}: --proc-path is the host's /proc`);
     t.equal(locate(mounts, config.sysPath)?.hostPath, '/sys', `${name}: --sys-path is the host's /sys`);
+    if (config.cgroupIoEnabled) {
+      t.equal(locate(mounts, config.cgroupPath)?.hostPath, '/sys/fs/cgroup', `${name}: --cgroup-path is the host's /sys/fs/cgroup`);
+      for (const dir of ['pods', 'containers']) {
+        t.equal(locate(mounts, `${config.podLogsPath}/${dir}`)?.hostPath, `/var/log/${dir}`, `${name}: kubelet's /var/log/${dir} is under --pod-logs-path`);
+      }
+    }
     const writable = mounts.filter((m) => !m.readOnly);
     if (config.probeEnabled) {
       t.ok(config.probeDir, `${name}: with the probe on, the probe dir is explicit (no fallback to another disk)`);

@@ -38,6 +38,14 @@ export function replaySteps(state: AgentState): [string, () => void][] {
     dbSize: bytes(20480), members: [], roundTrip: seconds(0.002),
   });
   const probe = (durations: number[]) => ({ file: '/var/lib/etcd-probe/probe', sameFilesystemAsEtcd: true, durations: durations.map(seconds), writtenBytes: bytes(durations.length * 2048), freeBytes: bytes(2 ** 30) });
+  const cgroupIo = {
+    hierarchy: 'v1', root: '/sys/fs/cgroup/blkio', devices: ['254:0'], accounting: true, window: seconds(10), cgroups: 42, rest: { cgroups: 3, bytesPerSecond: 2048 },
+    writers: [
+      { kind: 'pod', namespace: 'kube-system', pod: 'etcd-node1', podUid: 'u-1', container: 'etcd', containerId: 'c'.repeat(64), name: 'kube-system/etcd-node1 etcd', etcd: true, bytesPerSecond: 1_500_000 },
+      { kind: 'service', unit: 'containerd.service', name: 'containerd.service', etcd: false, bytesPerSecond: 600_000 },
+      { kind: 'pod', namespace: 'unknown', pod: 'unknown', podUid: 'u-2', container: '', name: 'pod u-2 (name unknown)', etcd: false, bytesPerSecond: 40_000 },
+    ],
+  } as const;
   const evaluate = (s: number) => {
     state.diagnosis = diagnose(collectEvidence(state, at(s), DEFAULT_THRESHOLDS), DEFAULT_THRESHOLDS).diagnosis;
   };
@@ -49,6 +57,7 @@ export function replaySteps(state: AgentState): [string, () => void][] {
     ['etcd /readyz', () => state.record('etcd_health', success({ endpoint: 'readyz', ready: true, live: true, checks: [{ endpoint: 'readyz', name: 'data_corruption', ok: true }, { endpoint: 'readyz', name: 'linearizable_read', ok: true }] }), at(1), seconds(0.002))],
     ['etcd config', () => state.record('etcd_config', success({ heartbeatInterval: { value: ms(100), origin: 'default' }, electionTimeout: { value: ms(1000), origin: 'default' }, dataDir: { value: '/var/lib/etcd', origin: 'manifest' } }), at(1), seconds(0.001))],
     ['processes round', () => state.record('processes', success({ writers: [], readable: 12, denied: 0, exited: 0 }), at(1), seconds(0.004))],
+    ['cgroup I/O round', () => state.record('cgroup_io', success(cgroupIo), at(1), seconds(0.003))],
     ['first diagnosis', () => evaluate(2)],
     ['second probe round, with a 40 ms stall', () => state.record('fsync_probe', success(probe([0.04, 0.0012])), at(3), seconds(0.05))],
     ['later disk sample', () => state.record('diskstats', success(diskSample(later)), at(6), seconds(0.001))],

@@ -220,3 +220,20 @@ t.test('every JSON document of the API says its schema version (docs/api.md)', a
     t.match(section.slice(0, section.indexOf('\n## ', 3)), /"schemaVersion": 1/, `docs/api.md shows ${path}'s version`);
   }
 });
+
+t.test("the disk part names the cgroup writers, or says plainly that the kernel counts none", async (t) => {
+  const state = new AgentState(NOW, new Set(['diskstats', 'cgroup_io']));
+  state.record('diskstats', success({ path: '/var/lib/etcd', mountPoint: '/', fsType: 'ext4', device: 'vda', disks: ['vda'], sharedWith: ['/'], stats: [] } as never), NOW, seconds(0));
+  const render = () => view.viewDisk(undefined, JSON.parse(JSON.stringify(statusDocument(state, '1'))) as view.StatusDoc);
+  t.match(render(), /Writers on its device \(cgroups\).*not known yet/);
+  const base = { hierarchy: 'v1' as const, root: '/sys/fs/cgroup/blkio', devices: ['254:0' as const], cgroups: 9 };
+  state.record('cgroup_io', success({ ...base, accounting: false, writers: [] }), NOW, seconds(0));
+  t.match(render(), /no accounting<\/strong>: cgroup v1 blkio counts no I\/O for <code>254:0<\/code>/);
+  state.record('cgroup_io', success({
+    ...base, accounting: true, window: seconds(10), rest: { cgroups: 2, bytesPerSecond: 1024 },
+    writers: [{ kind: 'service' as const, unit: 'containerd.service', name: `containerd.service ${EVIL}`, etcd: false, bytesPerSecond: 2 * 2 ** 20 }],
+  }), NOW, seconds(0));
+  const html = render();
+  t.match(html, /containerd\.service &#60;img/, 'escaped');
+  t.match(html, /2 MiB\/s, 2 other cgroups 1 KiB\/s/);
+});

@@ -11,6 +11,7 @@ import { ETCD_DISK_BUCKETS } from '../../src/export/prometheus/contract.js';
 import type { DiskSample } from '../../src/sources/diskstats.js';
 import type { EtcdMetricsSample } from '../../src/sources/etcd-metrics.js';
 import type { ProcessesSample } from '../../src/sources/processes.js';
+import type { CgroupIoSample } from '../../src/sources/cgroup-writers.js';
 import { AgentState } from '../../src/state/state.js';
 import { bytes, deviceName, seconds } from '../../src/lib/units.js';
 
@@ -73,4 +74,26 @@ t.test('slow disk with etcd its only writer: faster storage, not a separate disk
   state.record('processes', writers([ETCD]), at(600), seconds(0));
   const { diagnosis } = diagnose(collectEvidence(state, at(600), DEFAULT_THRESHOLDS), DEFAULT_THRESHOLDS);
   t.same(diagnosis.disk?.remedies, ['faster_storage', 'ionice']);
+});
+
+t.test('without the processes source, the cgroup writers are the evidence: the finding names the pod and the service, not etcd\'s pod', async (t) => {
+  const state = new AgentState(at(0), new Set(['etcd_metrics', 'diskstats', 'cgroup_io']));
+  const values: number[] = [];
+  for (let s = 0; s <= 600; s += 5) {
+    values.push(...Array.from({ length: 90 }, () => 0.002), ...Array.from({ length: 10 }, () => 0.06));
+    state.record('etcd_metrics', scrape(values), at(s), seconds(0));
+    state.record('diskstats', diskAt(s), at(s), seconds(0));
+  }
+  const etcdPod = { kind: 'pod', namespace: 'kube-system', pod: 'etcd-node1', podUid: 'u1', container: 'etcd', containerId: 'c1', name: 'kube-system/etcd-node1 etcd', etcd: true, bytesPerSecond: 3e6 } as const;
+  const logs = { kind: 'service', unit: 'containerd.service', name: 'containerd.service', etcd: false, bytesPerSecond: 40e6 } as const;
+  const cgroupIo: CgroupIoSample = { hierarchy: 'v1', root: '/sys/fs/cgroup/blkio', devices: ['254:0'], accounting: true, writers: [logs, etcdPod], window: seconds(10), cgroups: 40 };
+  state.record('cgroup_io', { ok: true, value: cgroupIo }, at(595), seconds(0));
+  const ev = collectEvidence(state, at(600), DEFAULT_THRESHOLDS);
+  t.same(ev.topWriters, [{ command: 'containerd.service', bytesPerSecond: 40e6 }, { command: 'kube-system/etcd-node1 etcd', bytesPerSecond: 3e6, etcd: true }]);
+  const { diagnosis } = diagnose(ev, DEFAULT_THRESHOLDS);
+  t.same(diagnosis.disk?.remedies, ['separate_disk', 'dedicated_wal_dir', 'ionice']);
+  t.match(diagnosis.disk?.summary, /written to by containerd\.service \(38\.1 MiB\/s\)/);
+  t.notMatch(diagnosis.disk?.summary, /etcd-node1/, "etcd's own pod is not a neighbour");
+  const shared = diagnosis.findings.find((f) => f.code === 'disk_shared');
+  t.match(shared?.facts, [{ name: 'device' }, { name: 'shared_with' }, { name: 'disk_slow' }, { name: 'top_writer_1', value: 'containerd.service' }]);
 });

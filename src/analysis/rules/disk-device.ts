@@ -48,7 +48,7 @@ export const diskShared: Rule = (ev, th) => {
     { name: 'disk_slow', value: slow ? 'yes' : 'no' },
   ];
   others.slice(0, 3).forEach((w, i) => {
-    facts.push({ name: `top_writer_${i + 1}`, value: `${w.command} (pid ${w.pid})` });
+    facts.push({ name: `top_writer_${i + 1}`, value: w.pid === undefined ? w.command : `${w.command} (pid ${w.pid})` });
     facts.push({ name: `top_writer_${i + 1}_write_rate`, value: w.bytesPerSecond, unit: 'bytes_per_second' });
   });
   const parts: string[] = [];

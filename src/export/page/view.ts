@@ -211,6 +211,7 @@ export function viewDisk(d: DiagnosisDoc | undefined, s: StatusDoc): string {
       item('Shares its disk with', disk.sharedWith.length > 0
         ? disk.sharedWith.map((p) => `<code>${esc(p)}</code>`).join(', ')
         : 'none of the checked busy paths') +
+      (s.sources.cgroup_io ? item('Writers on its device (cgroups)', viewCgroupWriters(s)) : '') +
       (probe
         ? item('Probe file', `<code>${esc(probe.file)}</code>` + (probe.sameFilesystemAsEtcd === true ? ", on etcd's filesystem"
           : probe.sameFilesystemAsEtcd === false ? " — <strong>not on etcd's filesystem</strong>: it measures another disk" : ''))
@@ -225,6 +226,23 @@ export function viewDisk(d: DiagnosisDoc | undefined, s: StatusDoc): string {
       (rec.reasons.length > 0 ? `<ul class="reasons">${rec.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` : '');
   }
   return html;
+}
+
+/** The cgroup_io source's busiest writers on etcd's device, or why there are none to show. */
+export function viewCgroupWriters(s: StatusDoc): string {
+  const src = s.sources.cgroup_io;
+  const c = src?.latest?.value as
+    | { hierarchy: string; devices: string[]; accounting: boolean; window?: number; writers: Array<{ name: string; etcd: boolean; bytesPerSecond: number }>; rest?: { cgroups: number; bytesPerSecond: number } }
+    | undefined;
+  if (!c) return `not known yet${src?.lastError ? `: ${esc(src.lastError.message)}` : ''}`;
+  if (!c.accounting) {
+    return `<strong>no accounting</strong>: cgroup ${esc(c.hierarchy)} blkio counts no I/O for <code>${esc(c.devices.join(', '))}</code> ` +
+      '(on recent kernels v1 counts a device only once a throttle rule was set for it; v2 always counts)';
+  }
+  if (c.window === undefined) return 'measuring (rates need two rounds)';
+  const parts = c.writers.map((w) => `${esc(w.name)}${w.etcd ? ' (etcd)' : ''} ${esc(fmtBytes(w.bytesPerSecond))}/s`);
+  if (c.rest) parts.push(`${esc(plural(c.rest.cgroups, 'other cgroup', 'other cgroups'))} ${esc(fmtBytes(c.rest.bytesPerSecond))}/s`);
+  return parts.length > 0 ? parts.join(', ') : 'none above 16 KiB/s';
 }
 
 function sourceState(src: SourceDoc): string {
@@ -301,6 +319,6 @@ export function chartSpecs(): Array<{ id: string; title: string; keys: HistorySe
 /** The functions the browser gets, as source text (client.ts). */
 export const VIEW_FUNCTIONS: ReadonlyArray<(...args: never[]) => unknown> = [
   esc, trim, fmtSeconds, fmtRatio, fmtRate, fmtBytes, factValue, timeTag, verdictLabel, severityRankV, plural,
-  viewVerdict, viewEvaluated, viewFinding, viewFindings, viewTuning, viewDisk, sourceState, viewSources, viewMember, viewChartSummary,
+  viewVerdict, viewEvaluated, viewFinding, viewFindings, viewTuning, viewDisk, viewCgroupWriters, sourceState, viewSources, viewMember, viewChartSummary,
   viewElections, chartSpecs,
 ];

@@ -70,6 +70,22 @@ export const METRICS = {
     ['device', 'disk', 'mountpoint', 'fstype', 'shared_with', 'rotational', 'model'],
   ),
 
+  cgroupWriteRate: spec(
+    'gauge',
+    'cgroup_write_bytes_per_second',
+    "Bytes per second written to etcd's device by the busiest writers, from the kernel's cgroup I/O accounting: at most 5 (kind pod, service or cgroup) " +
+      'and the rest summed (kind other); etcd itself included. Labels other than kind are empty where they do not apply; unknown names are "unknown". ' +
+      "writer_* rather than namespace/pod/container, which are the agent's own target labels under a ServiceMonitor.",
+    ['kind', 'writer_namespace', 'writer_pod', 'writer_container', 'unit', 'cgroup'],
+  ),
+  cgroupIoAccounting: spec(
+    'gauge',
+    'cgroup_io_accounting',
+    "1 when the kernel counts I/O on etcd's device per cgroup, 0 when it does not (cgroup v1 blkio counts a device only once a throttle rule was set for it): " +
+      'then cgroup_write_bytes_per_second is absent, not zero. hierarchy is v1 or v2.',
+    ['hierarchy'],
+  ),
+
   etcdWalFsync: spec('histogram', 'etcd_wal_fsync_duration_seconds', "etcd's WAL fsync duration (etcd_disk_wal_fsync_duration_seconds), kept monotonic across etcd restarts.", ['member'], ETCD_DISK_BUCKETS),
   etcdBackendCommit: spec('histogram', 'etcd_backend_commit_duration_seconds', "etcd's backend commit duration (etcd_disk_backend_commit_duration_seconds), kept monotonic across etcd restarts.", ['member'], ETCD_DISK_BUCKETS),
   etcdPeerRoundTrip: spec('histogram', 'etcd_peer_round_trip_time_seconds', "etcd's peer round-trip time (etcd_network_peer_round_trip_time_seconds), by peer id.", ['member', 'peer'], ETCD_PEER_RTT_BUCKETS),

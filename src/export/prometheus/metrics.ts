@@ -11,6 +11,7 @@ import { METRICS, type MetricKey, type MetricSpec } from './contract.js';
 import { registerSelfMetrics } from './self-metrics.js';
 import type { Setting } from '../../model/setting.js';
 import { runningPreVote } from '../../host/etcd-flags.js';
+import type { CgroupIoSample } from '../../sources/cgroup-writers.js';
 
 type Labels = Record<string, string>;
 interface Value {
@@ -92,6 +93,32 @@ function predictions(d: Diagnosis | undefined, pick: (p: SettingsPrediction) => 
   return out;
 }
 
+/**
+ * One series per named writer and one for the rest: at most TOP_CGROUP_WRITERS + 1, whatever the node
+ * runs. Two writers whose names are both unknown would have the same labels: they are summed.
+ */
+function cgroupWriterValues(c: CgroupIoSample | undefined): Value[] {
+  if (!c?.accounting || c.window === undefined) return [];
+  const empty = { writer_namespace: '', writer_pod: '', writer_container: '', unit: '', cgroup: '' };
+  const values: Value[] = c.writers.map((w) => {
+    const labels =
+      w.kind === 'pod'
+        ? { ...empty, writer_namespace: w.namespace, writer_pod: w.pod, writer_container: w.container }
+        : w.kind === 'service'
+          ? { ...empty, unit: w.unit }
+          : { ...empty, cgroup: w.path };
+    return { labels: { kind: w.kind, ...labels }, value: w.bytesPerSecond };
+  });
+  if (c.rest) values.push({ labels: { kind: 'other', ...empty }, value: c.rest.bytesPerSecond });
+  const merged = new Map<string, Value>();
+  for (const v of values) {
+    const key = JSON.stringify(v.labels);
+    const seen = merged.get(key);
+    merged.set(key, seen ? { labels: v.labels, value: seen.value + v.value } : v);
+  }
+  return [...merged.values()];
+}
+
 const settingValues = (s: Setting<Milliseconds> | undefined): Value[] =>
   s === undefined ? [] : [{ labels: { source: s.origin }, value: s.value / 1000 }];
 
@@ -122,6 +149,7 @@ function valueFunctions(ctx: MetricsContext): Record<MetricKey, MetricValues> {
   const api = () => src.etcd_api.latest?.value;
   const cfg = () => src.etcd_config.latest?.value;
   const health = () => (src.etcd_health.up ? src.etcd_health.latest?.value : undefined);
+  const cgroupIo = () => src.cgroup_io.latest?.value;
   const tuning = () => state.diagnosis?.tuning;
   const enabled = SOURCE_NAMES.filter((n) => state.enabled.has(n));
   const perDevice = (pick: (d: NonNullable<ReturnType<typeof disk>>['stats'][number]) => number | undefined) => () =>
@@ -172,6 +200,14 @@ function valueFunctions(ctx: MetricsContext): Record<MetricKey, MetricValues> {
           },
           1,
         );
+      },
+    }),
+
+    ...reading(['cgroup_io'], {
+      cgroupWriteRate: () => cgroupWriterValues(cgroupIo()),
+      cgroupIoAccounting: () => {
+        const c = cgroupIo();
+        return c ? one({ hierarchy: c.hierarchy }, c.accounting) : [];
       },
     }),
 
