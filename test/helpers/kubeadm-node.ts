@@ -6,7 +6,8 @@
 // with nothing; the node IP is a loopback address), its own PID namespace and /proc, and its own mount
 // table: an overlay on /etc whose upper layer holds /etc/kubernetes (written by the test before boot),
 // and a directory of a loop-mounted ext4 filesystem as /var/lib, so /var/lib/etcd and the agent's
-// probe directory share one real block device, as on a kubeadm node. Nothing of the machine changes.
+// probe directory share one real block device, as on a kubeadm node; a /var/log of its own with the
+// kubelet's /var/log/pods and /var/log/containers. Nothing of the machine changes.
 //
 // A pod: entered into the node's namespaces (hostNetwork: the node's network and hostname), with a
 // PID and mount namespace of its own. Its root is an overlay whose base layer is the machine's root
@@ -25,6 +26,7 @@
 // The node's and pods' scratch directories must be on a filesystem other than the machine's root
 // (e.g. /dev/shm), or every pod would see them through its base layer.
 import { execFile, execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
@@ -74,7 +76,7 @@ export interface RunningPod {
 export interface KubeadmNode {
   readonly name: string;
   readonly ip: string;
-  /** Where a path of the node's /etc/kubernetes or /var/lib is on this machine (write /etc only before boot). */
+  /** Where a path of the node's /etc/kubernetes, /var/lib or /var/log is on this machine (write /etc only before boot). */
   file(nodePath: string): string;
   boot(): Promise<void>;
   runPod(pod: PodSpec, container: string, image: ImageConfig): Promise<RunningPod>;
@@ -191,7 +193,9 @@ function planPod(node: { name: string; ip: string }, pod: PodSpec, c: ContainerS
   const argv = [...(c.command ?? image.entrypoint), ...(c.args ?? (c.command ? [] : image.cmd))];
   if (argv.length === 0) throw new Error(`container ${c.name}: nothing to run`);
   const env: Record<string, string> = { ...image.env, HOSTNAME: node.name };
-  for (const [name, v] of c.env) env[name] = 'value' in v ? v.value : v.field === 'nodeName' ? node.name : node.ip;
+  // The API server gives each pod a UID; no kubelet here makes a cgroup or log directory for it.
+  const fields = { nodeName: node.name, nodeIP: node.ip, podUID: randomUUID() } as const;
+  for (const [name, v] of c.env) env[name] = 'value' in v ? v.value : fields[v.field];
   const root = `${scratch}/root`;
   const lines = [
     // the kubelet, on the node, before the container exists
@@ -303,6 +307,7 @@ function program(pid: number): string | undefined {
 
 export function createKubeadmNode(cleanups: Cleanups, o: NodeOptions): KubeadmNode {
   const etcUpper = join(o.dir, 'etc.upper');
+  const varLog = join(o.dir, 'var.log');
   const relaySocket = join(o.dir, 'relay.sock');
   let initPid: number | undefined;
   let pods = 0;
@@ -317,7 +322,8 @@ export function createKubeadmNode(cleanups: Cleanups, o: NodeOptions): KubeadmNo
     if (p === '/etc/kubernetes' || p.startsWith('/etc/kubernetes/')) return join(etcUpper, p.slice('/etc/'.length));
     if (o.etcdDisk !== undefined && (p === '/var/lib/etcd' || p.startsWith('/var/lib/etcd/'))) return join(o.etcdDisk, p.slice('/var/lib/etcd'.length));
     if (p.startsWith('/var/lib/')) return join(o.varLib, p.slice('/var/lib/'.length));
-    throw new Error(`${nodePath}: only /etc/kubernetes and /var/lib are the node's own`);
+    if (p.startsWith('/var/log/')) return join(varLog, p.slice('/var/log/'.length));
+    throw new Error(`${nodePath}: only /etc/kubernetes, /var/lib and /var/log are the node's own`);
   };
 
   const spawnOnNode = (name: string, file: string, args: readonly string[], logFile: string): GroupChild => {
@@ -330,12 +336,15 @@ export function createKubeadmNode(cleanups: Cleanups, o: NodeOptions): KubeadmNo
     await mkdir(join(o.dir, 'etc.work'), { recursive: true });
     await mkdir(etcUpper, { recursive: true });
     if (o.etcdDisk !== undefined) await mkdir(join(o.varLib, 'etcd'), { recursive: true });
+    // The kubelet makes these at start; the agent names pods from them.
+    await Promise.all(['pods', 'containers'].map((d) => mkdir(join(varLog, d), { recursive: true, mode: 0o755 })));
     const ready = join(o.dir, 'node.ready');
     const init = script([
       `hostname ${q(o.name)}`,
       'ip link set lo up',
       `mount -t overlay overlay -o ${q(`lowerdir=/etc,upperdir=${etcUpper},workdir=${join(o.dir, 'etc.work')}`)} /etc`,
       `mount --bind ${q(o.varLib)} /var/lib`,
+      `mount --bind ${q(varLog)} /var/log`,
       ...(o.etcdDisk !== undefined ? [`mount --bind ${q(o.etcdDisk)} /var/lib/etcd`] : []),
       `: > ${q(ready)}`,
       'exec sleep infinity',

@@ -26,8 +26,8 @@ export interface VolumeMount {
   readonly readOnly: boolean;
 }
 
-/** A value, or the node's name or IP (`valueFrom.fieldRef`). */
-export type EnvValue = { readonly value: string } | { readonly field: 'nodeName' | 'nodeIP' };
+/** A value, or the node's name or IP or the pod's UID (`valueFrom.fieldRef`). */
+export type EnvValue = { readonly value: string } | { readonly field: 'nodeName' | 'nodeIP' | 'podUID' };
 
 export interface HttpProbe {
   /** Undefined: the pod's IP (the node's, with hostNetwork). */
@@ -161,6 +161,7 @@ function envVar(v: unknown, where: string): readonly [string, EnvValue] {
   const path = text(mapping(from.fieldRef, `${where}.valueFrom.fieldRef`).fieldPath, `${where}.valueFrom.fieldRef.fieldPath`);
   if (path === 'spec.nodeName') return [name, { field: 'nodeName' }];
   if (path === 'status.hostIP' || path === 'status.podIP') return [name, { field: 'nodeIP' }]; // the same with hostNetwork
+  if (path === 'metadata.uid') return [name, { field: 'podUID' }];
   throw new Error(`${where}.valueFrom.fieldRef.fieldPath ${path}: not emulated`);
 }
 
