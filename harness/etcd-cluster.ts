@@ -359,9 +359,10 @@ class MemberImpl implements EtcdMemberProcess {
     const spawned = this.child?.pid;
     if (spawned === undefined) return undefined;
     if (!this.cluster.opts.wrap?.length) return (this.etcdPid = spawned);
-    // Wrapped: etcd is a descendant in the wrapper's process group (spawned detached = group leader).
-    const pids = processesInGroup(spawned, 'etcd').filter((p) => p !== spawned);
-    if (pids.length > 0) this.etcdPid = pids[0];
+    // Wrapped: etcd is a descendant in the wrapper's process group (spawned detached = group leader),
+    // or the wrapper itself once a wrapper that only sets things up has exec'd it.
+    const pids = processesInGroup(spawned, 'etcd');
+    this.etcdPid = pids.find((p) => p !== spawned) ?? pids.find((p) => p === spawned);
     return this.etcdPid;
   }
 

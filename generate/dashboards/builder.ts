@@ -54,9 +54,11 @@ type Keys<T> = { [K in keyof T]?: unknown };
  * - `cluster`: on a cluster of two or more members (peer round-trip);
  * - `fault`: only while the agent diagnoses a problem (findings, recommendations, stalls, elections);
  * - `kube-state-metrics`: where kube-state-metrics is scraped too (kube-prometheus-stack ships it; the
- *   live test has none, and says which queries it could not check).
+ *   live test has none, and says which queries it could not check);
+ * - `io-accounting`: where the kernel counts I/O per cgroup for etcd's device (cgroup v2; v1 once a
+ *   throttle rule exists for the device — the live test's scenarios set one).
  */
-export type Expect = 'always' | 'cluster' | 'fault' | 'kube-state-metrics';
+export type Expect = 'always' | 'cluster' | 'fault' | 'kube-state-metrics' | 'io-accounting';
 
 export interface Query {
   readonly expr: string;

@@ -2,7 +2,7 @@
 // (src/export/prometheus/contract.ts) and the recording rules' names: `npm run generate` writes them, and
 // test/grafana/ fails when the committed JSON is not what this code generates.
 import type { Dashboard } from '@grafana/schema';
-import { queriesOf, renderDashboard, type DashboardSpec, type QueryRef } from './builder.js';
+import { queriesOf, renderDashboard, type DashboardSpec, type Expect, type QueryRef } from './builder.js';
 import { fleet } from './fleet.js';
 import { nodeDetail } from './node.js';
 import { overview } from './overview.js';
@@ -26,18 +26,19 @@ export function dashboardQueries(): QueryRef[] {
 
 export type { DashboardSpec, Expect, QueryRef } from './builder.js';
 
-const EXPECT_WORDS: Record<string, string> = {
+const EXPECT_WORDS: Record<Expect, string> = {
   always: 'always',
   cluster: '2+ members',
   fault: 'needs a fault',
   'kube-state-metrics': 'needs kube-state-metrics',
+  'io-accounting': 'needs I/O accounting',
 };
 
 /** When a panel has data, in words: every query the same, or which queries need what. */
-function panelData(queries: readonly { expect: string }[]): string {
+function panelData(queries: readonly { expect: Expect }[]): string {
   const kinds = [...new Set(queries.map((q) => q.expect))];
-  if (kinds.length === 1) return EXPECT_WORDS[kinds[0]!]!;
-  const refs = (kind: string) =>
+  if (kinds.length === 1) return EXPECT_WORDS[kinds[0]!];
+  const refs = (kind: Expect) =>
     queries.flatMap((q, i) => (q.expect === kind ? [String.fromCharCode(65 + i)] : [])).join(', ');
   return kinds.map((k) => `${EXPECT_WORDS[k]} (${refs(k)})`).join('; ');
 }

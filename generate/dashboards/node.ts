@@ -261,7 +261,7 @@ const device: RowSpec = {
         {
           expr: `label_join(${m('cgroupWriteRate')}${sel()}, "writer", " ", "kind", "writer_namespace", "writer_pod", "writer_container", "unit", "cgroup")`,
           legend: '{{writer}}',
-          expect: 'fault',
+          expect: 'io-accounting',
         },
         { expr: `${m('cgroupIoAccounting')}${sel()}`, legend: 'accounting ({{hierarchy}})', expect: 'always' },
       ],

@@ -1,14 +1,13 @@
 // The cgroup_io source against real cgroup v1 blkio accounting: a loop device with an ext4 filesystem
 // is "etcd's data dir"; cgroups shaped like kubelet's (cgroupfs driver) and systemd's hold `dd`s that
-// write to it with O_DIRECT; kubelet's /var/log/pods and /var/log/containers are faked to name them.
-// The test's cgroups live under one blkio cgroup of the host, bind-mounted as the hierarchy the agent
-// reads (as a pod reads the host's /sys/fs/cgroup mounted elsewhere), so the walk sees only them.
+// write to it with O_DIRECT; kubelet's /var/log/pods and /var/log/containers name them
+// (harness/kubelet-cgroups.ts).
 //
 // On this kernel, v1 counts a device's I/O only once a throttle rule was set for it: the test first
 // writes without one (the source must say "no accounting", not "no writers"), then sets a rule that
 // limits nothing and checks the names and rates. Needs root, losetup, mkfs.ext4 and mount.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,8 +19,9 @@ import { AgentState } from '../../src/state/state.js';
 import { collectEvidence } from '../../src/analysis/evidence.js';
 import { DEFAULT_THRESHOLDS } from '../../src/analysis/thresholds.js';
 import { neighbours } from '../../src/analysis/recommendation.js';
+import { blkioUnavailable, createKubeletCgroups, type PodIdentity } from '../../harness/kubelet-cgroups.js';
+import { Cleanups } from '../../harness/processes.js';
 
-const BLKIO = '/sys/fs/cgroup/blkio';
 const has = (cmd: string) => {
   try {
     execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
@@ -30,12 +30,7 @@ const has = (cmd: string) => {
     return false;
   }
 };
-const skip =
-  process.platform !== 'linux' ? 'needs Linux'
-    : process.getuid?.() !== 0 ? 'needs root (cgroups, loop devices, mount)'
-      : !existsSync(`${BLKIO}/blkio.throttle.io_service_bytes`) ? 'needs cgroup v1 blkio at /sys/fs/cgroup/blkio'
-        : !['losetup', 'mkfs.ext4', 'mount', 'dd'].every(has) ? 'needs losetup, mkfs.ext4, mount and dd'
-          : false;
+const skip = blkioUnavailable() ?? (!['losetup', 'mkfs.ext4', 'mount', 'dd'].every(has) ? 'needs losetup, mkfs.ext4, mount and dd' : false);
 
 const MiB = 2 ** 20;
 const POD_UID = '3b1f7c2a-5d4e-4f60-9a8b-7c6d5e4f3a21';
@@ -58,80 +53,54 @@ t.test('real v1 cgroups on a loop device: no accounting without a throttle rule;
   const base = mkdtempSync(path.join(tmpdir(), 'cgroup-writers-'));
   const img = path.join(base, 'disk.img');
   const mnt = path.join(base, 'etcd');
-  const view = path.join(base, 'cgroup');
-  const logs = path.join(base, 'log');
-  const real = `${BLKIO}/elat-test-${process.pid}`;
-  const made: string[] = [];
-  let loop: string | undefined;
-  let mounted = false;
-  let bound = false;
-  t.teardown(() => {
-    // Processes out before rmdir (the dd's have exited; this is for one that did not), deepest first.
-    for (const dir of [...made].reverse()) {
-      const procs = readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter((p) => p !== '');
-      for (const pid of procs) writeFileSync(`${BLKIO}/cgroup.procs`, pid);
-      rmdirSync(dir);
-    }
-    if (bound) execFileSync('umount', [`${view}/blkio`]);
-    if (mounted) execFileSync('umount', [mnt]);
-    if (loop !== undefined) {
-      execFileSync('losetup', ['-d', loop]);
-      // Removes the device node too (LOOP_CTL_REMOVE), so its blk-throttle state does not outlive the test.
-      if (has('python3')) {
-        const n = Number(loop.replace('/dev/loop', ''));
-        try {
-          execFileSync('python3', ['-c', `import fcntl,os; fcntl.ioctl(os.open('/dev/loop-control', os.O_RDWR), 0x4C81, ${n})`], { stdio: 'ignore' });
-        } catch {
-          // An unused loop device left behind is harmless.
-        }
-      }
-    }
+  const cleanups = new Cleanups();
+  t.teardown(async () => {
+    const problems = await cleanups.run();
     rmSync(base, { recursive: true, force: true });
+    if (problems.length > 0) throw new Error(problems.join('; '));
   });
 
   execFileSync('truncate', ['-s', '128M', img]);
-  loop = freshLoop();
+  const loop = freshLoop();
   execFileSync('losetup', [loop, img]);
+  const detach = () => {
+    execFileSync('losetup', ['-d', loop]);
+    // Removes the device node too (LOOP_CTL_REMOVE), so its blk-throttle state does not outlive the test.
+    if (has('python3')) {
+      const n = Number(loop.replace('/dev/loop', ''));
+      try {
+        execFileSync('python3', ['-c', `import fcntl,os; fcntl.ioctl(os.open('/dev/loop-control', os.O_RDWR), 0x4C81, ${n})`], { stdio: 'ignore' });
+      } catch {
+        // An unused loop device left behind is harmless.
+      }
+    }
+  };
+  cleanups.add(`losetup -d ${loop}`, detach, detach);
   const dev = readFileSync(`/sys/block/${path.basename(loop)}/dev`, 'utf8').trim();
   execFileSync('mkfs.ext4', ['-q', '-F', loop]);
   mkdirSync(mnt);
   execFileSync('mount', [loop, mnt]);
-  mounted = true;
+  const umount = () => void execFileSync('umount', [mnt]);
+  cleanups.add(`umount ${mnt}`, umount, umount);
   const dataDir = path.join(mnt, 'data');
   mkdirSync(dataDir);
 
   // kubelet's cgroupfs layout (a burstable pod, a guaranteed pod) and systemd's system.slice.
+  const kubelet = createKubeletCgroups(cleanups, base, 'test');
+  const app: PodIdentity = { namespace: 'default', pod: 'noisy-app', uid: POD_UID, qos: 'burstable', containers: [{ name: 'writer', id: CID }] };
+  const etcd: PodIdentity = { namespace: 'kube-system', pod: 'etcd-testnode', uid: ETCD_UID, qos: '', containers: [{ name: 'etcd', id: ETCD_CID }] };
+  kubelet.addPod(app);
+  kubelet.addPod(etcd);
   const cgroups = {
-    app: `kubepods/burstable/pod${POD_UID}/${CID}`,
-    etcd: `kubepods/pod${ETCD_UID}/${ETCD_CID}`,
+    app: kubelet.containerCgroup(app, 'writer'),
+    etcd: kubelet.containerCgroup(etcd, 'etcd'),
     service: 'system.slice/fake-writer.service',
     quiet: 'system.slice/quiet.service',
   };
-  const mk = (rel: string) => {
-    let dir = real;
-    for (const part of ['', ...rel.split('/')]) {
-      dir = part === '' ? dir : `${dir}/${part}`;
-      if (!existsSync(dir)) {
-        mkdirSync(dir);
-        made.push(dir);
-      }
-    }
-  };
-  mk('');
-  for (const rel of Object.values(cgroups)) mk(rel);
-  mkdirSync(`${view}/blkio`, { recursive: true });
-  execFileSync('mount', ['--bind', real, `${view}/blkio`]);
-  bound = true;
-
-  mkdirSync(path.join(logs, 'pods', `default_noisy-app_${POD_UID}`), { recursive: true });
-  mkdirSync(path.join(logs, 'pods', `kube-system_etcd-testnode_${ETCD_UID}`), { recursive: true });
-  mkdirSync(path.join(logs, 'containers'));
-  writeFileSync(path.join(logs, 'containers', `noisy-app_default_writer-${CID}.log`), '');
-  writeFileSync(path.join(logs, 'containers', `etcd-testnode_kube-system_etcd-${ETCD_CID}.log`), '');
 
   /** `dd` of `bytes` with O_DIRECT into a file of the data dir's filesystem, run inside the cgroup. */
   const write = (rel: string, name: string, bytes: number, bs = 65536) =>
-    execFileSync('sh', ['-c', `echo $$ > ${real}/${rel}/cgroup.procs && exec dd if=/dev/zero of=${dataDir}/${name} bs=${bs} count=${bytes / bs} oflag=direct status=none`]);
+    execFileSync('sh', ['-c', `${kubelet.enterLine(rel)} && exec dd if=/dev/zero of=${dataDir}/${name} bs=${bs} count=${bytes / bs} oflag=direct status=none`]);
   const writeAll = () => {
     write(cgroups.app, 'app', 16 * MiB);
     write(cgroups.etcd, 'wal', 4 * MiB);
@@ -139,7 +108,7 @@ t.test('real v1 cgroups on a loop device: no accounting without a throttle rule;
     write(cgroups.quiet, 'quiet', 4096, 4096);
   };
 
-  const source = createCgroupIoSource({ etcdDataDir: dataDir, procPath: '/proc', sysPath: '/sys', cgroupPath: view, podLogsPath: logs, interval: ms(10_000) });
+  const source = createCgroupIoSource({ etcdDataDir: dataDir, procPath: '/proc', sysPath: '/sys', cgroupPath: kubelet.cgroupPath, podLogsPath: kubelet.podLogsPath, interval: ms(10_000) });
 
   // Without a throttle rule for the device: the kernel counts nothing, and the source says so.
   ok(await source.sample(new Date()));
@@ -152,7 +121,7 @@ t.test('real v1 cgroups on a loop device: no accounting without a throttle rule;
   t.match(off.notes, [/counts no I\/O for etcd's device.*throttle rule/]);
 
   // A rule that limits nothing (10 GB/s) turns blk-throttle's accounting on for the device.
-  writeFileSync(`${real}/blkio.throttle.write_bps_device`, `${dev} 10000000000`);
+  kubelet.countDevice(dev);
   const t1 = Date.now();
   ok(await source.sample(new Date(t1)));
   writeAll();

@@ -72,7 +72,7 @@ export function etcdStraceLog(dir: string, member: string): string {
   return join(dir, `strace-${member}.log`);
 }
 
-function shellWord(s: string): string {
+export function shellWord(s: string): string {
   return /^[A-Za-z0-9_./:=+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 

@@ -1,5 +1,6 @@
 // Runs one scenario end to end on this machine: a real 3-member etcd cluster with the scenario's
-// heartbeat/election settings, one agent per member (each pointed at its own member, as the
+// heartbeat/election settings (each member in the cgroup of a kubeadm static pod where the host has
+// cgroup v1 blkio, test/scenarios/static-pods.ts), one agent per member (each pointed at its own member, as the
 // DaemonSet would be), a real Prometheus scraping all of them, a steady write load, the fault, a
 // measurement window, and a teardown that leaves no process, mount, loop device or directory behind
 // (also on SIGINT, and when a step fails).
@@ -15,6 +16,8 @@ import type { EtcdBuild } from '../../harness/etcd-versions.js';
 import { P, startScenarioAgent, type ScenarioAgent } from './agents.js';
 import { countBetween, etcdFiles, readStraceLog, etcdStraceLog, etcdStraceWrap, fioSummary, loopUnavailable, makeLoopFs, startFio, type StallSpec } from './faults.js';
 import { startLoad, type Load } from './load.js';
+import { etcdAsStaticPods } from './static-pods.js';
+import { blkioUnavailable } from '../../harness/kubelet-cgroups.js';
 import { addHistograms, histogramOf, memberStatus, parseFamilies, scrapeEtcd, scrapeIsLeader, settledStatuses, valueOf, windowQuantiles, type EtcdMetricsSnapshot, type MemberStatus } from './observe.js';
 import { startPrometheus, targetOf, type PrometheusServer } from './prometheus.js';
 import { Cleanups, errorText, signal, waitUntil } from '../../harness/processes.js';
@@ -31,6 +34,9 @@ export interface RunOptions {
   /** Which etcd the cluster runs (default Debian's 3.4). */
   readonly etcd?: EtcdBuild;
 }
+
+/** The start of the note a result carries when etcd could not run in pod cgroups here. */
+export const OUTSIDE_POD_CGROUPS = 'etcd runs outside pod cgroups';
 
 /** Why this machine cannot run `spec`, or undefined when it can. */
 export function cannotRun(spec: ScenarioSpec): string | undefined {
@@ -277,6 +283,7 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
   let wrap: string[] | undefined;
   let baseDir: string | undefined;
   let fioDir: string | undefined;
+  let etcdLoop: string | undefined;
   const stallFor = (i: number): StallSpec | undefined =>
     fault.kind === 'slow-disk' ? { stallMs: fault.stallMs, every: fault.every, first: fault.first[i % fault.first.length]! } : undefined;
   if (fault.kind === 'slow-disk') {
@@ -287,12 +294,14 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
     cleanups.add(`rm ${shm}`, () => rmSync(shm, { recursive: true, force: true }), () => rmSync(shm, { recursive: true, force: true }));
     const fs = makeLoopFs(cleanups, join(shm, 'etcd.img'), join(dir, 'mnt-etcd'), 512);
     baseDir = fs.mountpoint;
+    etcdLoop = fs.device;
     log(`etcd and the probes on ${fs.device} (ext4, backed by /dev/shm)`);
   }
   if (fault.kind === 'noisy') {
     if (fault.placement === 'shared') {
       const fs = makeLoopFs(cleanups, join(dir, 'shared.img'), join(dir, 'mnt-shared'), 1024);
       baseDir = fs.mountpoint;
+      etcdLoop = fs.device;
       fioDir = join(fs.mountpoint, 'fio');
       log(`etcd and fio share ${fs.device} (ext4, ${fs.mountpoint})`);
     } else {
@@ -302,14 +311,20 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
       cleanups.add(`rm ${shm}`, () => rmSync(shm, { recursive: true, force: true }), () => rmSync(shm, { recursive: true, force: true }));
       const fioFs = makeLoopFs(cleanups, join(shm, 'fio.img'), join(dir, 'mnt-fio'), 512);
       baseDir = etcdFs.mountpoint;
+      etcdLoop = etcdFs.device;
       fioDir = fioFs.mountpoint;
       log(`etcd on ${etcdFs.device} (backed by ${dir}), fio on ${fioFs.device} (backed by /dev/shm)`);
     }
     mkdirSync(fioDir, { recursive: true });
   }
+  const pods = etcdAsStaticPods(cleanups, dir, names);
+  if (pods === undefined) notes.push(`${OUTSIDE_POD_CGROUPS}: ${blkioUnavailable()}`);
+  // Only on a device the scenario made: the kernel keeps counting it for as long as the device exists.
+  if (pods !== undefined && etcdLoop !== undefined) pods.countLoopDevice(etcdLoop);
+  if (pods !== undefined) wrap = [...pods.wrap, ...(wrap ?? [])];
 
   // ── etcd
-  log(`starting ${spec.size} etcd ${opts.etcd?.version ?? '3.4'} members (hb ${spec.heartbeatMs} ms, et ${spec.electionMs} ms${wrap ? ', under strace' : ''})`);
+  log(`starting ${spec.size} etcd ${opts.etcd?.version ?? '3.4'} members (hb ${spec.heartbeatMs} ms, et ${spec.electionMs} ms${fault.kind === 'slow-disk' ? ', under strace' : ''}${pods ? ', as static pods' : ''})`);
   const cluster = await startEtcdCluster({
     ...(opts.etcd ? { etcd: opts.etcd } : {}),
     size: spec.size,
@@ -348,6 +363,7 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
         heartbeatMs: spec.heartbeatMs,
         electionMs: spec.electionMs,
         ...(fault.kind === 'slow-disk' && fault.traceAgents ? { stall: stallFor(i)! } : {}),
+        ...(pods !== undefined ? { extraArgs: pods.agentArgs } : {}),
       }),
     ),
   );
