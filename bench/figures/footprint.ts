@@ -4,14 +4,21 @@
 // A second agent runs beside it through the same 10 minutes, identical but for Node flags
 // (default: --max-semi-space-size=1, a smaller young generation), so the effect of a flag is an
 // A/B in the same conditions. `--variant=` (empty) leaves it out; `--variant='--flag …'` picks others.
+// `--variant-args='--agent-flag …'` adds one more with other agent flags (a source turned off: its cost).
+// `--pods=N` gives every agent's cgroup_io source a control-plane node's cgroup tree to walk (this
+// host's own blkio hierarchy is its root alone).
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fmtNum, numberOption, say, type BenchOptions, type FigureResult } from '../lib/common.js';
 import { Scraper } from '../lib/http.js';
 import { fmtSpread, spread } from '../lib/stats.js';
 import { sampleQuantile } from '../../src/lib/quantile.js';
-import { startCluster, startDefaultAgent, startPutLoad, withWorkspace } from '../lib/setup.js';
+import { startCluster, startDefaultAgent, startPutLoad, withWorkspace, type Workspace } from '../lib/setup.js';
 import type { BenchAgent } from '../lib/agent.js';
+import { blkioUnavailable, createKubeletCgroups, type PodIdentity } from '../../harness/kubelet-cgroups.js';
+import { Cleanups } from '../../harness/processes.js';
 
 const MiB = 2 ** 20;
 const LOAD_RATE = 10;
@@ -26,6 +33,30 @@ function rssSplit(pid: number): { anon: number; file: number } | undefined {
   } catch {
     return undefined;
   }
+}
+
+const SERVICES = ['kubelet', 'containerd', 'systemd-journald', 'sshd'];
+
+/**
+ * Real v1 blkio cgroups named as kubelet names `pods` pods of two containers each (with their
+ * /var/log/pods entries) and as systemd names a few services; the agents' flags that point at them.
+ * No throttle rule is set on this host's disk (it would outlive the run), so v1 counts nothing on it:
+ * the figure is the cost of the walk, not of naming writers.
+ */
+function nodeCgroups(ws: Workspace, pods: number): string[] {
+  const why = blkioUnavailable();
+  if (why !== undefined) throw new Error(`--pods: ${why}`);
+  const cleanups = new Cleanups();
+  ws.defer('kubelet cgroups', async () => void (await cleanups.run()));
+  const kubelet = createKubeletCgroups(cleanups, join(ws.dir, 'node'), 'footprint');
+  for (let i = 0; i < pods; i++) {
+    const containers = ['app', 'sidecar'].map((name) => ({ name, id: randomBytes(32).toString('hex') }));
+    const pod: PodIdentity = { namespace: 'bench', pod: `pod-${i}`, uid: randomUUID(), qos: 'burstable', containers };
+    kubelet.addPod(pod);
+    for (const c of containers) kubelet.cgroup(kubelet.containerCgroup(pod, c.name));
+  }
+  for (const unit of SERVICES) kubelet.cgroup(`system.slice/${unit}.service`);
+  return [`--cgroup-path=${kubelet.cgroupPath}`, `--pod-logs-path=${kubelet.podLogsPath}`];
 }
 
 interface Sample {
@@ -80,17 +111,21 @@ export async function footprint(o: BenchOptions): Promise<FigureResult> {
   const variantFlags = (o.extra.get('variant') ?? DEFAULT_VARIANT).split(/\s+/).filter(Boolean);
   // --variant-cli=PATH: one more agent, another build (before/after a change), default flags.
   const variantCli = o.extra.get('variant-cli');
+  const variantArgs = (o.extra.get('variant-args') ?? '').split(/\s+/).filter(Boolean);
+  const pods = numberOption(o, 'pods', 0);
   return withWorkspace(F, async (ws) => {
     const cluster = await startCluster(ws);
     const load = startPutLoad(ws, cluster.endpoints, { rate: LOAD_RATE });
+    const cgroupArgs = pods > 0 ? nodeCgroups(ws, pods) : [];
     const agents: Array<{ name: string; label: string; flags: string[]; agent: BenchAgent; samples: Sample[]; scraper: Scraper }> = [];
-    const specs: Array<{ name: string; label: string; flags: string[]; cli?: string }> = [
+    const specs: Array<{ name: string; label: string; flags: string[]; args?: string[]; cli?: string }> = [
       { name: 'default', label: 'default', flags: [] },
       ...(variantFlags.length ? [{ name: 'variant', label: `node ${variantFlags.join(' ')}`, flags: variantFlags }] : []),
       ...(variantCli ? [{ name: 'other-build', label: `build ${variantCli}`, flags: [], cli: variantCli }] : []),
+      ...(variantArgs.length ? [{ name: 'other-args', label: `agent ${variantArgs.join(' ')}`, flags: [], args: variantArgs }] : []),
     ];
     for (const sp of specs) {
-      const agent = await startDefaultAgent(ws, cluster.members[0]!, sp.name, [], { nodeArgs: sp.flags, ...(sp.cli ? { cli: sp.cli } : {}) });
+      const agent = await startDefaultAgent(ws, cluster.members[0]!, sp.name, [...cgroupArgs, ...(sp.args ?? [])], { nodeArgs: sp.flags, ...(sp.cli ? { cli: sp.cli } : {}) });
       agents.push({ name: sp.name, label: sp.label, flags: sp.flags, agent, samples: [], scraper: new Scraper(`${agent.url}/metrics`) });
     }
     say(F, `agents ready (${agents.map((a) => `${a.name}: pid ${a.agent.pid()}${a.flags.length ? ` node ${a.flags.join(' ')}` : ''}`).join('; ')}); sampling every second for ${Math.round(durationMs / 1000)} s`);
@@ -137,7 +172,7 @@ export async function footprint(o: BenchOptions): Promise<FigureResult> {
         `targets (default): RSS ≤ 64 MiB ${rssMet ? 'met' : 'MISSED'}; CPU ≤ 1% ${cpuMet ? 'met' : d.cpu.median <= 1 ? 'met by the median, not by every window' : 'MISSED'}`,
       ],
       method: {
-        setup: `1-member etcd 3.4 with ${LOAD_RATE} puts/s; the agent at its default settings (probe 10 fdatasyncs/s, etcd API 1 s, etcd /metrics 5 s, diskstats 5 s, diagnosis 5 s); probe on the same filesystem as etcd${others.length ? `; beside it, through the same run: ${others.map((v) => v.label).join('; ')}` : ''}`,
+        setup: `1-member etcd 3.4 with ${LOAD_RATE} puts/s; the agent at its default settings (probe 10 fdatasyncs/s, etcd API 1 s, etcd /metrics 5 s, diskstats 5 s, diagnosis 5 s); probe on the same filesystem as etcd${pods > 0 ? `; cgroup_io walking ${pods} pods × 2 containers and ${SERVICES.length} services (real v1 blkio cgroups named as kubelet and systemd name them)` : ''}${others.length ? `; beside it, through the same run: ${others.map((v) => v.label).join('; ')}` : ''}`,
         scrapes: `GET /metrics of each agent every ${scrapeEveryMs / 1000} s (${scrapes} rounds, ${scrapeErrors} errors)`,
         sampling: `VmRSS (RssAnon, RssFile) and utime+stime (all threads) from /proc/PID every second for ${Math.round(durationMs / 1000)} s; ${windows} windows of ${Math.round(windowMs / 1000)} s; the first window is start-up and is left out of the steady figures`,
       },
