@@ -10,6 +10,7 @@
 // some cgroup (cgroup v2's io.stat always counts): `countDevice` sets one that limits nothing. That
 // state lives as long as the device does, so tests give it a loop device of their own.
 import { execFileSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cleanups } from './processes.js';
@@ -32,6 +33,11 @@ export interface PodIdentity {
   /** kubelet's QoS class directory under kubepods/ ('' for guaranteed). */
   readonly qos: '' | 'burstable' | 'besteffort';
   readonly containers: ReadonlyArray<{ readonly name: string; readonly id: string }>;
+}
+
+/** A pod with a fresh UID and container ids, as the API server and the container runtime give them. */
+export function newPod(namespace: string, pod: string, containers: readonly string[], qos: PodIdentity['qos'] = 'burstable'): PodIdentity {
+  return { namespace, pod, uid: randomUUID(), qos, containers: containers.map((name) => ({ name, id: randomBytes(32).toString('hex') })) };
 }
 
 export interface KubeletCgroups {

@@ -7,7 +7,6 @@
 // `--variant-args='--agent-flag …'` adds one more with other agent flags (a source turned off: its cost).
 // `--pods=N` gives every agent's cgroup_io source a control-plane node's cgroup tree to walk (this
 // host's own blkio hierarchy is its root alone).
-import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +16,7 @@ import { fmtSpread, spread } from '../lib/stats.js';
 import { sampleQuantile } from '../../src/lib/quantile.js';
 import { startCluster, startDefaultAgent, startPutLoad, withWorkspace, type Workspace } from '../lib/setup.js';
 import type { BenchAgent } from '../lib/agent.js';
-import { blkioUnavailable, createKubeletCgroups, type PodIdentity } from '../../harness/kubelet-cgroups.js';
+import { blkioUnavailable, createKubeletCgroups, newPod } from '../../harness/kubelet-cgroups.js';
 import { Cleanups } from '../../harness/processes.js';
 
 const MiB = 2 ** 20;
@@ -50,10 +49,9 @@ function nodeCgroups(ws: Workspace, pods: number): string[] {
   ws.defer('kubelet cgroups', async () => void (await cleanups.run()));
   const kubelet = createKubeletCgroups(cleanups, join(ws.dir, 'node'), 'footprint');
   for (let i = 0; i < pods; i++) {
-    const containers = ['app', 'sidecar'].map((name) => ({ name, id: randomBytes(32).toString('hex') }));
-    const pod: PodIdentity = { namespace: 'bench', pod: `pod-${i}`, uid: randomUUID(), qos: 'burstable', containers };
+    const pod = newPod('bench', `pod-${i}`, ['app', 'sidecar']);
     kubelet.addPod(pod);
-    for (const c of containers) kubelet.cgroup(kubelet.containerCgroup(pod, c.name));
+    for (const c of pod.containers) kubelet.cgroup(kubelet.containerCgroup(pod, c.name));
   }
   for (const unit of SERVICES) kubelet.cgroup(`system.slice/${unit}.service`);
   return [`--cgroup-path=${kubelet.cgroupPath}`, `--pod-logs-path=${kubelet.podLogsPath}`];

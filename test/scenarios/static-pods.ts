@@ -1,10 +1,9 @@
 // The scenario's etcd members as kubeadm runs them: static pods `kube-system/etcd-<member>`, each
 // member's process in the cgroup kubelet would give its container (harness/kubelet-cgroups.ts), so
 // the agents' cgroup_io source names etcd and its neighbours as it would on a control-plane node.
-import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { blkioUnavailable, createKubeletCgroups, type PodIdentity } from '../../harness/kubelet-cgroups.js';
+import { blkioUnavailable, createKubeletCgroups, newPod } from '../../harness/kubelet-cgroups.js';
 import type { Cleanups } from '../../harness/processes.js';
 import { shellWord } from './faults.js';
 
@@ -22,13 +21,7 @@ export function etcdAsStaticPods(cleanups: Cleanups, dir: string, members: reado
   if (blkioUnavailable() !== undefined) return undefined;
   const kubelet = createKubeletCgroups(cleanups, dir, 'scenario');
   const cases = members.map((name) => {
-    const pod: PodIdentity = {
-      namespace: 'kube-system',
-      pod: `etcd-${name}`,
-      uid: randomUUID(),
-      qos: 'burstable',
-      containers: [{ name: 'etcd', id: randomBytes(32).toString('hex') }],
-    };
+    const pod = newPod('kube-system', `etcd-${name}`, ['etcd']);
     kubelet.addPod(pod);
     return `  ${shellWord(name)}) ${kubelet.enterLine(kubelet.containerCgroup(pod, 'etcd'))} ;;`;
   });
