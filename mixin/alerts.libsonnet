@@ -41,7 +41,7 @@
             },
             "annotations": {
               "summary": "fdatasync stalls on {{ $labels.node }} reach half of etcd's election timeout, again and again.",
-              "description": "For 10 minutes the agent on {{ $labels.node }} has seen fdatasync stalls of at least half of etcd's election timeout{{ with query (printf `max(etcd_latency_agent_etcd_election_timeout_seconds{" + c.clusterLabel + "=\"%s\",node=\"%s\"})` $labels." + c.clusterLabel + " $labels.node) }} ({{ . | first | value | humanizeDuration }}){{ end }}{{ with query (printf `max(max_over_time(etcd_latency_agent_probe_fdatasync_max_duration_seconds{" + c.clusterLabel + "=\"%s\",node=\"%s\"}[15m]))` $labels." + c.clusterLabel + " $labels.node) }}; the longest probe fdatasync in the last 15 minutes took {{ . | first | value | humanizeDuration }}{{ end }}. A leader stalled that long sends no heartbeats and its followers start an election. Recommendation: fix the disk under etcd (its own disk or --wal-dir on one, a local-SSD flavor; ionice -c2 -n0 meanwhile); if elections already happen, apply the stop-gap tuning of EtcdTuningRecommended.",
+              "description": "For 10 minutes the agent on {{ $labels.node }} has seen fdatasync stalls of at least half of etcd's election timeout{{ with query (printf `max(etcd_latency_agent_etcd_election_timeout_seconds{" + c.clusterLabel + "=\"%s\",node=\"%s\"})` $labels." + c.clusterLabel + " $labels.node) }} ({{ . | first | value | humanizeDuration }}){{ end }}{{ with query (printf `max(max_over_time(etcd_latency_agent_probe_fdatasync_max_duration_seconds{" + c.clusterLabel + "=\"%s\",node=\"%s\"}[15m]))` $labels." + c.clusterLabel + " $labels.node) }}; the longest probe fdatasync in the last 15 minutes took {{ . | first | value | humanizeDuration }}{{ end }}. A leader stalled that long sends no heartbeats and its followers start an election; a follower's stalls start none while it follows (the agent stays at warning on a follower: its finding says which it is). Recommendation: fix the disk under etcd (its own disk or --wal-dir on one, a local-SSD flavor; ionice -c2 -n0 meanwhile) and keep leadership off this member until then (EtcdLeaderOnStallingDisk); if elections already happen and every member stalls, apply the stop-gap tuning of EtcdTuningRecommended.",
               "runbook_url": c.runbookURLPrefix + "EtcdDiskStallsThreatenLeadership.md",
             },
           },
@@ -85,8 +85,21 @@
             },
           },
           {
+            "alert": "EtcdLeaderOnStallingDisk",
+            "expr": "max by (" + c.clusterLabel + ", node) (etcd_latency_agent_predicted_elections_per_day_now{role=\"leader\"}) >= 0.05\nand on (" + c.clusterLabel + ") (min by (" + c.clusterLabel + ") (etcd_latency_agent_predicted_elections_per_day{settings=\"current\"}) < 0.05)\n",
+            "for": "15m",
+            "labels": {
+              "severity": "warning",
+            },
+            "annotations": {
+              "summary": "etcd's leader {{ $labels.node }} runs on a stalling disk while another member's disk keeps up.",
+              "description": "The agent on {{ $labels.node }}, which leads, predicts {{ $value | printf \"%.1f\" }} elections per day from its disk's fdatasync stalls at the running settings; only a leader's stalls start elections. The disks of {{ with query (printf `etcd_latency_agent_predicted_elections_per_day{" + c.clusterLabel + "=\"%s\",settings=\"current\"} < 0.05` $labels." + c.clusterLabel + ") }}{{ range $i, $s := sortByLabel \"node\" . }}{{ if $i }},{{ end }} {{ $s.Labels.node }}{{ end }}{{ end }} would keep elections under the target if they led. Recommendation: move leadership to one of them (etcdctl move-leader <its member id>, again after etcd restarts) and fix the disk of {{ $labels.node }}; tune the whole cluster (EtcdTuningRecommended) only if every member must be able to lead.",
+              "runbook_url": c.runbookURLPrefix + "EtcdLeaderOnStallingDisk.md",
+            },
+          },
+          {
             "alert": "EtcdTuningRecommended",
-            "expr": "max by (" + c.clusterLabel + ") (etcd_latency_agent_recommended_election_timeout_seconds) * 1000 > 0",
+            "expr": "max by (" + c.clusterLabel + ") (etcd_latency_agent_recommended_election_timeout_seconds) * 1000 > 0\nunless on (" + c.clusterLabel + ") (min by (" + c.clusterLabel + ") (etcd_latency_agent_predicted_elections_per_day{settings=\"current\"}) < 0.05)\n",
             "for": "15m",
             "labels": {
               "severity": "warning",

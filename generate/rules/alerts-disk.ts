@@ -80,9 +80,11 @@ export function stallsThreatenLeadership(): AlertRule[] {
       description: [
         "For 10 minutes the agent on {{ $labels.node }} has seen fdatasync stalls of at least half of etcd's",
         ...stallFigures('election timeout'),
-        'A leader stalled that long sends no heartbeats and its followers start an election.',
+        'A leader stalled that long sends no heartbeats and its followers start an election; a follower\'s stalls',
+        'start none while it follows (the agent stays at warning on a follower: its finding says which it is).',
         'Recommendation: fix the disk under etcd (its own disk or --wal-dir on one, a local-SSD flavor;',
-        'ionice -c2 -n0 meanwhile); if elections already happen, apply the stop-gap tuning of EtcdTuningRecommended.',
+        'ionice -c2 -n0 meanwhile) and keep leadership off this member until then (EtcdLeaderOnStallingDisk);',
+        'if elections already happen and every member stalls, apply the stop-gap tuning of EtcdTuningRecommended.',
       ],
     }),
     alert({

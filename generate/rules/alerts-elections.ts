@@ -62,13 +62,23 @@ const clusterMs = (metric: string): string => `max(${metric}${tsel('cluster')}) 
 const settings = (metric: string, which: 'current' | 'recommended'): string => `max(${metric}${tsel('cluster', `settings="${which}"`)})`;
 const firstValue = (format: string): string => `{{ . | first | value | ${format} }}`;
 
+/** The rate under which the model calls a member's disk fine at the running settings (the tuning target). */
+const TARGET = DEFAULT_THRESHOLDS.targetElectionsPerDay;
+
+/** Some member of the cluster would keep elections under the target if it led, at the running settings. */
+const SOME_MEMBER_KEEPS_UP = `min by (cluster) (${m('predictedElectionsPerDay')}{settings="current"}) < ${TARGET}`;
+
 export function tuningRecommended(): AlertRule {
   const recommendedHeartbeat = withQuery(clusterMs(m('recommendedHeartbeatInterval')));
   return alert({
     comment: ["── the agent's recommendations: the numbers come from its election model ───────────────────"],
     alert: 'EtcdTuningRecommended',
-    exprComment: ["The value is the recommended election timeout in milliseconds (etcd's flags take milliseconds)."],
-    expr: `max by (cluster) (${m('recommendedElectionTimeout')}) * 1000 > 0`,
+    exprComment: [
+      "The value is the recommended election timeout in milliseconds (etcd's flags take milliseconds).",
+      'Not while some member would keep up if it led: keeping leadership there is the remedy',
+      '(EtcdLeaderOnStallingDisk), not slower fail-over for the whole cluster.',
+    ],
+    expr: `max by (cluster) (${m('recommendedElectionTimeout')}) * 1000 > 0\nunless on (cluster) (${SOME_MEMBER_KEEPS_UP})`,
     for: '15m',
     severity: 'warning',
     summary: [
@@ -87,6 +97,31 @@ export function tuningRecommended(): AlertRule {
       `Cost: a real leader failure is noticed after ${withQuery(settings(m('failoverDetection'), 'recommended'))}${firstValue('humanizeDuration')}{{ end }}`,
       `on average instead of ${withQuery(settings(m('failoverDetection'), 'current'))}${firstValue('humanizeDuration')}{{ end }}.`,
       `${withQuery(`max(${m('tuningTemporary')}${tsel('cluster')}) == 1`)}This is a stop-gap that hides a disk problem: fix the disk (EtcdSeparateDiskRecommended), then return to the defaults.{{ else }}The recommended election timeout is within twice etcd's default: a fair remedy on its own.{{ end }}`,
+    ],
+  });
+}
+
+/**
+ * Only a leader's stalls start elections (docs/election-model.md, "Which member"): when the leader's
+ * disk stalls and another member's keeps up, moving leadership is the remedy, now and without tuning.
+ */
+export function leaderOnStallingDisk(): AlertRule {
+  const keepUp = withQuery(`${m('predictedElectionsPerDay')}{cluster="%s",settings="current"} < ${TARGET}`);
+  return alert({
+    comment: ["── which member leads: only the leader's stalls start elections ───────────────────────────────"],
+    alert: 'EtcdLeaderOnStallingDisk',
+    exprComment: ["The value is the leader's predicted elections per day at the running settings."],
+    expr: `max by (cluster, node) (${m('predictedElectionsPerDayNow')}{role="leader"}) >= ${TARGET}\nand on (cluster) (${SOME_MEMBER_KEEPS_UP})`,
+    for: '15m',
+    severity: 'warning',
+    summary: "etcd's leader {{ $labels.node }} runs on a stalling disk while another member's disk keeps up.",
+    description: [
+      'The agent on {{ $labels.node }}, which leads, predicts {{ $value | printf "%.1f" }} elections per day from its',
+      "disk's fdatasync stalls at the running settings; only a leader's stalls start elections. The disks of",
+      `${keepUp}{{ range $i, $s := sortByLabel "node" . }}{{ if $i }},{{ end }} {{ $s.Labels.node }}{{ end }}{{ end }}`,
+      'would keep elections under the target if they led. Recommendation: move leadership to one of them',
+      '(etcdctl move-leader <its member id>, again after etcd restarts) and fix the disk of {{ $labels.node }};',
+      'tune the whole cluster (EtcdTuningRecommended) only if every member must be able to lead.',
     ],
   });
 }

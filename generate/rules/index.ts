@@ -3,7 +3,7 @@
 // thresholds, so a rename or a moved threshold reaches the alerts instead of silently breaking them.
 import { agentDown, sourceDown } from './alerts-agent.js';
 import { backendCommitSlow, deviceSaturated, separateDiskRecommended, stallsThreatenLeadership, walFsyncSlow } from './alerts-disk.js';
-import { frequentLeaderElections, timingSettingsDiffer, tuningRecommended } from './alerts-elections.js';
+import { frequentLeaderElections, leaderOnStallingDisk, timingSettingsDiffer, tuningRecommended } from './alerts-elections.js';
 import { HEADER } from './header.js';
 import { renderRules, type Group, type RulesFile } from './model.js';
 import { recordingGroup } from './recording.js';
@@ -19,6 +19,7 @@ function alertGroup(): Group {
       [backendCommitSlow()],
       stallsThreatenLeadership(),
       frequentLeaderElections(),
+      [leaderOnStallingDisk()],
       [tuningRecommended()],
       [timingSettingsDiffer()],
       [separateDiskRecommended()],

@@ -2,7 +2,7 @@
 // recommendation, the findings → the disk recommendation, and the verdict. Pure: the time is
 // `ev.now`, the memory of past evaluations is the FindingTracker passed in and returned.
 import { activeFindings, EMPTY_TRACKER, track, type FindingTracker } from './hysteresis.js';
-import { diskRecommendation, tuningFromEvidence, tuningWarranted } from './recommendation.js';
+import { diskRecommendation, leadershipOf, tuningFromEvidence, tuningWarranted } from './recommendation.js';
 import { runRules } from './rules/index.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './thresholds.js';
 import type { Diagnosis, Evidence, Finding, Verdict } from '../model/diagnosis.js';
@@ -41,6 +41,7 @@ export function diagnose(ev: Evidence, th: Thresholds = DEFAULT_THRESHOLDS, prev
     ...(tuning ? { tuning } : {}),
     ...(disk ? { disk } : {}),
     ...(model && ev.settings ? { current: model.current } : {}),
+    ...(model ? { leadership: leadershipOf(ev.role, model.current) } : {}),
   };
   return { diagnosis, tracker };
 }

@@ -2,7 +2,7 @@
 // cumulative totals, disk rates are differences of kernel counters. Reads memory only.
 import { histogramDelta, type HistogramSnapshot } from '../lib/histogram.js';
 import type { Thresholds } from './thresholds.js';
-import type { DiskWindow, ElectionEvent, Evidence, EtcdSettings, HistogramWindow, TopWriter } from '../model/diagnosis.js';
+import type { DiskWindow, ElectionEvent, Evidence, EtcdSettings, HistogramWindow, MemberRole, TopWriter } from '../model/diagnosis.js';
 import { ELECTION_RETENTION_MS, type AgentState, type DiskPoint, type TotalsPoint } from '../state/state.js';
 import { ms, seconds, type Milliseconds, type Seconds } from '../lib/units.js';
 import type { DeviceStats } from '../host/proc-diskstats.js';
@@ -51,7 +51,29 @@ export function collectEvidence(state: AgentState, now: Date, thresholds: Thresh
     ...optional('quotaBackend', metrics?.quotaBackend),
     topWriters: recentWriters(state, since),
     ...optional('probeOff', state.probeOff),
+    ...optional('role', memberRole(state, now)),
   };
+}
+
+/**
+ * How long the last answer on leadership counts when etcd stops answering: long enough to ride out a
+ * few failed scrapes, short enough that a member which lost leadership meanwhile is not called leader
+ * for long (a minute is a few election timeouts of any sane setting).
+ */
+export const ROLE_MAX_AGE_MS = 60_000;
+
+/**
+ * Leader or follower: etcd_server_is_leader from its /metrics, else the member status (its id against
+ * the leader's); the fresher answer wins, and neither when both are older than ROLE_MAX_AGE_MS.
+ */
+export function memberRole(state: AgentState, now: Date): MemberRole | undefined {
+  const fresh = (at: Date | undefined): boolean => at !== undefined && now.getTime() - at.getTime() <= ROLE_MAX_AGE_MS;
+  const metrics = state.sources.etcd_metrics.latest;
+  const api = state.sources.etcd_api.latest;
+  const fromMetrics = metrics?.value.isLeader !== undefined && fresh(metrics.at) ? { at: metrics.at, leads: metrics.value.isLeader } : undefined;
+  const fromApi = api && api.value.leaderId !== '0' && fresh(api.at) ? { at: api.at, leads: api.value.leaderId === api.value.memberId } : undefined;
+  const answer = [fromMetrics, fromApi].filter((a) => a !== undefined).sort((a, b) => b.at.getTime() - a.at.getTime())[0];
+  return answer === undefined ? undefined : answer.leads ? 'leader' : 'follower';
 }
 
 /**

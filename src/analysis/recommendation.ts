@@ -10,7 +10,7 @@ import {
 import { fmtBytes, fmtMs, fmtRate } from '../lib/format.js';
 import { observations, quantile } from '../lib/histogram.js';
 import type { Thresholds } from './thresholds.js';
-import type { DiskRecommendation, DiskRemedy, Evidence, Finding, HistogramWindow, StallSource, TopWriter, TuningRecommendation } from '../model/diagnosis.js';
+import type { DiskRecommendation, DiskRemedy, Evidence, Finding, HistogramWindow, Leadership, SettingsPrediction, StallSource, TopWriter, TuningRecommendation } from '../model/diagnosis.js';
 import { ms, type Milliseconds, type Seconds } from '../lib/units.js';
 
 export interface StallDistribution {
@@ -112,6 +112,32 @@ export function tuningRemedy(t: TuningRecommendation): string {
   }
   const lead = t.temporary ? 'Stop-gap only (the disk is the primary remedy): set' : 'Set';
   return `${lead} ${flags} on every member (same values on all; ${rate}; ${cost}).${profileWords(t)} ${ROLLOUT}`;
+}
+
+/**
+ * The predictions by role: a follower's own stalls start no election, so "now" is 0 while it follows;
+ * a leader's, or a member whose role is unknown (assume the worst), cause what the model predicts.
+ */
+export function leadershipOf(role: Evidence['role'], ifLeader: SettingsPrediction): Leadership {
+  return {
+    role: role ?? 'unknown',
+    electionsPerDayNow: role === 'follower' ? 0 : ifLeader.electionsPerDay,
+    electionsPerDayIfLeader: ifLeader.electionsPerDay,
+  };
+}
+
+/**
+ * What a follower whose disk stalls should do instead of tuning the whole cluster for it: keep
+ * leadership away until its disk is fixed. `etcdctl move-leader` hands leadership to a member of the
+ * operator's choice; only the agents together (EtcdLeaderOnStallingDisk) know whose disk keeps up.
+ */
+export function followerRemedy(t: TuningRecommendation | undefined): string {
+  const ifLed = t ? ` (if it led: predicted ${fmtRate(t.current.electionsPerDay)} elections/day at the running settings)` : '';
+  const tune = t && tuningWarranted(t) ? ` Tune only if this member must be able to lead: ${tuningRemedy(t)}` : '';
+  return (
+    `This member follows, and a follower's stalls start no election${ifLed}: if another member's disk keeps up, keep leadership there ` +
+    `until this disk is fixed (etcdctl move-leader <that member's id>, and again after etcd restarts elsewhere).${tune}`
+  );
 }
 
 /** How operators change the timing settings of a kubeadm control plane without losing quorum. */

@@ -50,3 +50,14 @@ export function fmtBytes(b: number): string {
 export function trim(v: number, digits: number): string {
   return String(Number(v.toFixed(digits)));
 }
+
+/**
+ * What the election model's predictions mean for a member's role (leader, follower, unknown): only a
+ * leader's stalls start elections. The page, the report and `diagnose` say it in these words.
+ */
+export function fmtLeadership(role: string, electionsPerDayIfLeader: number): string {
+  const ifLed = `${fmtRate(electionsPerDayIfLeader)} elections/day at the running settings`;
+  if (role === 'follower') return `This member follows: its stalls start no election while it does (predicted now: 0/day); if it led, ${ifLed}.`;
+  if (role === 'leader') return `This member leads: its stalls are the ones that can start elections (predicted: ${ifLed}).`;
+  return `Whether this member leads is not known (etcd did not say within the last minute): if it does, ${ifLed}.`;
+}

@@ -105,7 +105,11 @@ export interface Evidence {
   readonly topWriters: readonly TopWriter[];
   /** The probe was asked for but is off: its directory is on another filesystem than etcd's data dir. */
   readonly probeOff?: { readonly dir: string; readonly etcdDataDir: string };
+  /** Whether this member leads, as etcd last said it within ROLE_MAX_AGE_MS; undefined when unknown. */
+  readonly role?: MemberRole;
 }
+
+export type MemberRole = 'leader' | 'follower';
 
 export const SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -178,12 +182,27 @@ export interface DiskRecommendation {
 
 export type Verdict = 'healthy' | 'degraded' | 'at_risk' | 'unknown';
 
+/**
+ * What this member's stalls mean for the cluster given its role. A follower's raft loop does not tick
+ * while it waits for fdatasync, so its own stalls make it neither campaign nor lose a term; only the
+ * leader's stalls starve the followers of heartbeats (docs/election-model.md, "Which member").
+ */
+export interface Leadership {
+  readonly role: MemberRole | 'unknown';
+  /** Elections per day this member's stalls cause with the running settings and its role now: 0 while it follows. */
+  readonly electionsPerDayNow: number;
+  /** Elections per day its stalls would cause if it led with the running settings (= current.electionsPerDay). */
+  readonly electionsPerDayIfLeader: number;
+}
+
 export interface Diagnosis {
   readonly at: Date;
   readonly verdict: Verdict;
   readonly findings: readonly Finding[];
   readonly tuning?: TuningRecommendation;
   readonly disk?: DiskRecommendation;
-  /** Predicted elections per day with the settings running now, when settings and stalls are known. */
+  /** Predicted elections per day with the settings running now, if this member led; when settings and stalls are known. */
   readonly current?: SettingsPrediction;
+  /** The predictions by role, when stalls are known. */
+  readonly leadership?: Leadership;
 }

@@ -308,3 +308,22 @@ t.test('hysteresis in diagnose: the verdict holds while a finding is held', asyn
   const r3 = diagnose(healthy(at(120)), TH, r2.tracker);
   t.equal(r3.diagnosis.verdict, 'healthy', 'healthy after clearAfter');
 });
+
+t.test("leadership: a follower's stalls predict no election now, the same stalls on the leader or an unknown role do", async (t) => {
+  const stalling = (role?: 'leader' | 'follower') => ev({ walFsync: wal({ 0.002: 2660, 2.048: 190 }), ...(role ? { role } : {}) });
+  const ifLeader = diagnose(stalling('leader'), TH).diagnosis.current!.electionsPerDay;
+  t.ok(ifLeader > TH.targetElectionsPerDay, `the model predicts elections if it leads (${ifLeader.toFixed(0)}/day)`);
+  const cases: Array<[string, Evidence, string, number, Severity]> = [
+    ['leader: now is what its stalls cause', stalling('leader'), 'leader', ifLeader, 'critical'],
+    ['follower: none now, the same if it led', stalling('follower'), 'follower', 0, 'warning'],
+    ['role unknown: the worst is assumed', stalling(), 'unknown', ifLeader, 'critical'],
+  ];
+  for (const [name, e, role, now, severity] of cases) {
+    const d = diagnose(e, TH).diagnosis;
+    t.same(d.leadership, { role, electionsPerDayNow: now, electionsPerDayIfLeader: ifLeader }, name);
+    t.equal(d.findings.find((f) => f.code === 'stalls_threaten_leadership')?.severity, severity, `${name}: stalls finding ${severity}`);
+    t.ok(d.tuning, `${name}: the tuning it would need to lead is still given`);
+  }
+  t.equal(diagnose(healthy(), TH).diagnosis.leadership?.electionsPerDayNow, 0, 'a healthy disk predicts none in any role');
+  t.equal(diagnose(ev(), TH).diagnosis.leadership, undefined, 'no stall distribution, no leadership prediction');
+});

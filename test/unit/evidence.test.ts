@@ -91,3 +91,31 @@ t.test("etcd's health reading: failed checks once each (/livez repeats readyz's)
   state.record('etcd_health', { ok: false, reason: 'timeout', message: 'no answer' }, at(10), seconds(0));
   t.equal(collectEvidence(state, at(10), DEFAULT_THRESHOLDS).health, undefined, 'a failed sample is no reading');
 });
+
+t.test("the member's role: etcd_server_is_leader or the member status, the fresher wins, none older than a minute", async (t) => {
+  const metrics = (isLeader: boolean): { ok: true; value: EtcdMetricsSample } => ({ ok: true, value: { ...etcdScrape([]).value, isLeader } });
+  const api = (leaderId: string): { ok: true; value: EtcdApiSample } => ({ ok: true, value: { ...apiStatus(2).value, memberId: '1', leaderId } });
+  const cases: Array<[string, (s: AgentState) => void, number, string | undefined]> = [
+    ['nothing heard', () => undefined, 10, undefined],
+    ['/metrics says leader', (s) => s.record('etcd_metrics', metrics(true), at(0), seconds(0)), 10, 'leader'],
+    ['the member status names another leader', (s) => s.record('etcd_api', api('2'), at(0), seconds(0)), 10, 'follower'],
+    ['the member status names itself', (s) => s.record('etcd_api', api('1'), at(0), seconds(0)), 10, 'leader'],
+    ['no leader in the status (election under way): no answer', (s) => s.record('etcd_api', api('0'), at(0), seconds(0)), 10, undefined],
+    [
+      'the fresher answer wins: the status at 20 s over /metrics at 5 s',
+      (s) => {
+        s.record('etcd_metrics', metrics(true), at(5), seconds(0));
+        s.record('etcd_api', api('2'), at(20), seconds(0));
+      },
+      30,
+      'follower',
+    ],
+    ['the last answer counts 60 s', (s) => s.record('etcd_metrics', metrics(false), at(0), seconds(0)), 60, 'follower'],
+    ['then no longer', (s) => s.record('etcd_metrics', metrics(false), at(0), seconds(0)), 61, undefined],
+  ];
+  for (const [name, feed, now, want] of cases) {
+    const state = new AgentState(at(0), new Set(['etcd_metrics', 'etcd_api']));
+    feed(state);
+    t.equal(collectEvidence(state, at(now), DEFAULT_THRESHOLDS).role, want, name);
+  }
+});

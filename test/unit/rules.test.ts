@@ -215,6 +215,21 @@ t.test('stalls_threaten_leadership: stalls reaching 50% / 100% of the election t
       remedy: /Fix the disk.*--heartbeat-interval=300 --election-timeout=3000/,
     },
     {
+      name: 'the same 1.5 s stalls on a follower: warning only, keep leadership off it, tune only if it must lead',
+      ev: ev({ role: 'follower', walFsync: wal({ 0.002: 2660, 2.048: 190 }) }),
+      severity: 'warning',
+      facts: { stalls_over_election_timeout: 190, role: 'follower' },
+      summary: /this member follows, so they start no election while it does, but would if it led/,
+      remedy: /Fix the disk.*This member follows.*etcdctl move-leader.*Tune only if this member must be able to lead: .*--heartbeat-interval=300 --election-timeout=3000/,
+    },
+    {
+      name: 'the same stalls on the leader: critical, the tuning remedy as before',
+      ev: ev({ role: 'leader', walFsync: wal({ 0.002: 2660, 2.048: 190 }) }),
+      severity: 'critical',
+      facts: { role: 'leader' },
+      remedy: /^(?!.*move-leader).*--heartbeat-interval=300 --election-timeout=3000/,
+    },
+    {
       name: 'WAL stalls in +Inf: the longest is only bounded below',
       ev: ev({ walFsync: wal({ 0.002: 100, [Infinity]: 1 }) }),
       severity: 'critical',

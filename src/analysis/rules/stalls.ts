@@ -4,7 +4,7 @@
 import { electionTicks, pElection } from '../election-model.js';
 import { fmtMs, fmtRatio, fmtSeconds } from '../../lib/format.js';
 import { fractionAbove, maxBucketUpperBound, observations } from '../../lib/histogram.js';
-import { clusterSize, runningSettings, tuningFromEvidence, tuningRemedy, tuningWarranted } from '../recommendation.js';
+import { clusterSize, followerRemedy, runningSettings, tuningFromEvidence, tuningRemedy, tuningWarranted } from '../recommendation.js';
 import type { Fact, HistogramWindow } from '../../model/diagnosis.js';
 import { ms, seconds, type Seconds } from '../../lib/units.js';
 import { maxOf, pointsIn, reaches, type Rule } from './common.js';
@@ -48,6 +48,7 @@ export const stallsThreatenLeadership: Rule = (ev, th) => {
     { name: 'heartbeat_interval', value: settings.heartbeat / 1000, unit: 'seconds' },
     { name: 'settings', value: settings.known ? 'running' : 'unknown: etcd defaults assumed' },
     { name: 'members', value: n, unit: 'count' },
+    { name: 'role', value: ev.role ?? 'unknown' },
   ];
   if (points.length > 0 || ev.probe) {
     facts.push({ name: 'probe_stalls_over_warning', value: probeWarn, unit: 'count', window: th.window });
@@ -74,7 +75,9 @@ export const stallsThreatenLeadership: Rule = (ev, th) => {
   }
 
   const single = n === 1;
-  const severity = overCrit >= 1 && !single ? 'critical' : 'warning';
+  // A follower's stalls threaten nothing while it follows: warn, so the leader's agent alone pages.
+  const follows = ev.role === 'follower';
+  const severity = overCrit >= 1 && !single && !follows ? 'critical' : 'warning';
   const assumed = settings.known ? '' : ' (etcd default assumed)';
   let summary =
     `${overWarn} stall${overWarn === 1 ? '' : 's'} in the last ${fmtSeconds(th.window)} reached ${fmtRatio(th.stallWarningFraction)} ` +
@@ -82,11 +85,14 @@ export const stallsThreatenLeadership: Rule = (ev, th) => {
   if (overCrit >= 1) summary += `, ${overCrit} of them ≥ ${fmtSeconds(critAt)}`;
   if (longest !== undefined) summary += `; longest probe stall ${fmtSeconds(longest)}`;
   if (single) summary += ' (single member: no election possible, but every request stalls)';
+  else if (follows) summary += '; this member follows, so they start no election while it does, but would if it led';
 
   const tuning = single ? undefined : tuningFromEvidence(ev, th);
-  const remedy =
-    tuning && tuningWarranted(tuning)
+  const threshold = `A stall longer than election timeout − 2 × heartbeat (${fmtMs(ms((electionTicks(settings.heartbeat, et) - 2) * settings.heartbeat))}) can start an election while this member leads.`;
+  const remedy = follows
+    ? `${DISK_FIX} ${followerRemedy(tuning)}`
+    : tuning && tuningWarranted(tuning)
       ? `${DISK_FIX} ${tuningRemedy(tuning)}`
-      : `${DISK_FIX} A stall longer than election timeout − 2 × heartbeat (${fmtMs(ms((electionTicks(settings.heartbeat, et) - 2) * settings.heartbeat))}) can start an election.`;
+      : `${DISK_FIX} ${threshold}`;
   return { code: 'stalls_threaten_leadership', severity, summary, facts, remedy };
 };

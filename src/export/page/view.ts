@@ -7,7 +7,7 @@
 // only its arguments, the other functions of VIEW_FUNCTIONS and JavaScript built-ins — no module-level
 // constants; the wording of figures is lib/format.ts's, shipped along with them. test/page/page-render.test.ts checks the shipped copy renders alike.
 // Everything that comes from state goes through `esc`.
-import { fmtBytes, fmtRate, fmtRatio, fmtSeconds, trim } from '../../lib/format.js';
+import { fmtBytes, fmtLeadership, fmtRate, fmtRatio, fmtSeconds, trim } from '../../lib/format.js';
 import type { HistoryDocument } from '../api/history-json.js';
 import type { StatusDocument } from '../api/status-json.js';
 import type { DiagnosisDocument } from '../api/diagnosis-json.js';
@@ -148,6 +148,13 @@ export function viewFindings(d: DiagnosisDoc | undefined): string {
   return `<ol class="findings">${sorted.map(viewFinding).join('')}</ol>`;
 }
 
+/** What the predictions mean for this member's role: only a leader's stalls start elections. */
+export function viewLeadership(d: DiagnosisDoc | undefined): string {
+  const l = d?.leadership;
+  if (!l) return '';
+  return `<p class="leadership" data-role="${esc(l.role)}">${esc(fmtLeadership(l.role, l.electionsPerDayIfLeader))}</p>`;
+}
+
 /** Current vs recommended heartbeat interval and election timeout, with their predictions. */
 export function viewTuning(d: DiagnosisDoc | undefined, s: StatusDoc): string {
   const cfgSource = s.sources.etcd_config;
@@ -171,7 +178,7 @@ export function viewTuning(d: DiagnosisDoc | undefined, s: StatusDoc): string {
   const t = d?.tuning;
   if (t) {
     const flags = `--heartbeat-interval=${t.recommended.heartbeat} --election-timeout=${t.recommended.election}`;
-    return `<p>Recommended on every member: <code>${esc(flags)}</code>` +
+    return viewLeadership(d) + `<p>Recommended on every member: <code>${esc(flags)}</code>` +
       (t.temporary ? ' <strong>— a stop-gap: the disk is the remedy.</strong>' : '') + '</p>' +
       table(row('Running now', t.current) + row('Recommended', t.recommended)) +
       `<p>Fail-over cost: a real leader failure is noticed ${esc(fmtSeconds(t.addedFailoverDetection / 1000))} later ` +
@@ -182,7 +189,7 @@ export function viewTuning(d: DiagnosisDoc | undefined, s: StatusDoc): string {
       origin;
   }
   if (d?.current) {
-    return table(row('Running now', d.current)) + '<p>No change recommended.</p>' + origin;
+    return viewLeadership(d) + table(row('Running now', d.current)) + '<p>No change recommended.</p>' + origin;
   }
   if (cfg?.heartbeatInterval && cfg.electionTimeout) {
     return `<p>Running <code>--heartbeat-interval=${esc(cfg.heartbeatInterval.value)} --election-timeout=${esc(cfg.electionTimeout.value)}</code>; ` +
@@ -318,7 +325,7 @@ export function chartSpecs(): Array<{ id: string; title: string; keys: HistorySe
 
 /** The functions the browser gets, as source text (client.ts). */
 export const VIEW_FUNCTIONS: ReadonlyArray<(...args: never[]) => unknown> = [
-  esc, trim, fmtSeconds, fmtRatio, fmtRate, fmtBytes, factValue, timeTag, verdictLabel, severityRankV, plural,
-  viewVerdict, viewEvaluated, viewFinding, viewFindings, viewTuning, viewDisk, viewCgroupWriters, sourceState, viewSources, viewMember, viewChartSummary,
+  esc, trim, fmtSeconds, fmtRatio, fmtRate, fmtBytes, fmtLeadership, factValue, timeTag, verdictLabel, severityRankV, plural,
+  viewVerdict, viewEvaluated, viewFinding, viewFindings, viewLeadership, viewTuning, viewDisk, viewCgroupWriters, sourceState, viewSources, viewMember, viewChartSummary,
   viewElections, chartSpecs,
 ];

@@ -119,8 +119,14 @@ export const METRICS = {
   predictedElectionsPerDay: spec(
     'gauge',
     'predicted_elections_per_day',
-    'Elections per day the election model predicts from the observed fdatasync stalls, with the running settings (current) and the recommended ones.',
+    'Elections per day the election model predicts from the observed fdatasync stalls if this member led (only a leader\'s stalls start elections; see predicted_elections_per_day_now), with the running settings (current) and the recommended ones.',
     ['settings'],
+  ),
+  predictedElectionsPerDayNow: spec(
+    'gauge',
+    'predicted_elections_per_day_now',
+    "Elections per day this member's stalls are predicted to cause with the running settings and its role now (leader, follower, unknown): 0 while it follows, since a follower's stalls start no election; as settings=\"current\" while it leads or its role is unknown.",
+    ['role'],
   ),
   failoverDetection: spec('gauge', 'failover_detection_seconds', 'Mean time for followers to notice a dead leader (1.5 × election timeout), current and recommended: the cost of tuning.', ['settings']),
   recommendedHeartbeatInterval: spec('gauge', 'recommended_heartbeat_interval_seconds', 'Heartbeat interval the agent recommends for the observed stalls; absent when no tuning is recommended.'),

@@ -271,6 +271,10 @@ function valueFunctions(ctx: MetricsContext): Record<MetricKey, MetricValues> {
       },
       finding: () => (state.diagnosis?.findings ?? []).map((f) => ({ labels: { code: f.code, severity: f.severity }, value: 1 })),
       predictedElectionsPerDay: () => predictions(state.diagnosis, (p) => p.electionsPerDay),
+      predictedElectionsPerDayNow: () => {
+        const l = state.diagnosis?.leadership;
+        return l ? one({ role: l.role }, l.electionsPerDayNow) : [];
+      },
       failoverDetection: () => predictions(state.diagnosis, (p) => p.failoverDetection / 1000),
       recommendedHeartbeatInterval: () => one({}, tuning()?.recommended.heartbeat && tuning()!.recommended.heartbeat / 1000),
       recommendedElectionTimeout: () => one({}, tuning()?.recommended.election && tuning()!.recommended.election / 1000),
