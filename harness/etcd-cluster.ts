@@ -190,6 +190,8 @@ export interface EtcdCluster {
   raftTerm(): Promise<number>;
   /** The member's id, hex as etcdctl prints it. */
   memberId(member: EtcdMemberProcess): Promise<string>;
+  /** Hands leadership to `target` (etcdctl move-leader against the leader); resolves once every member agrees. */
+  moveLeader(target: EtcdMemberProcess, timeoutMs?: number): Promise<void>;
   put(key: string, value: string): Promise<void>;
   /** Runs etcdctl (ETCDCTL_API=3, certs when TLS) against `endpoints` (default: running members). */
   etcdctl(args: readonly string[], opts?: { endpoints?: readonly string[] }): Promise<string>;
@@ -585,6 +587,17 @@ class ClusterImpl implements EtcdCluster {
     const id = (await this.memberIds()).get(member.name);
     if (!id) throw new Error(`member ${member.name} not in the member list`);
     return id;
+  }
+
+  async moveLeader(target: EtcdMemberProcess, timeoutMs = 30_000): Promise<void> {
+    const leader = await this.leader(timeoutMs);
+    if (leader === target) return;
+    await this.etcdctl(['move-leader', await this.memberId(target)], { endpoints: [leader.clientUrl] });
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.leader(timeoutMs)) !== target) {
+      if (Date.now() > deadline) throw new Error(`moveLeader: ${target.name} did not become leader within ${timeoutMs} ms`);
+      await sleep(200);
+    }
   }
 
   async leader(timeoutMs = 30_000): Promise<EtcdMemberProcess> {

@@ -157,6 +157,13 @@ t.test('a member can be killed, restarted with its data, paused and resumed', as
   t.equal(await cluster.memberId(follower), id, 'same member (same data dir) after restart');
   await t.rejects(follower.start(), /already running/, 'start() of a running member is refused');
 
+  // Leadership handed to a chosen member, as an operator does with etcdctl move-leader.
+  const chosen = cluster.members.find((m) => m !== (newLeader as typeof m))!;
+  const termBeforeMove = await cluster.raftTerm();
+  await cluster.moveLeader(chosen);
+  t.equal((await cluster.leader()).name, chosen.name, `moveLeader: ${chosen.name} leads, as etcdctl endpoint status says`);
+  t.ok((await cluster.raftTerm()) > termBeforeMove, 'the transfer began a new term');
+
   const all = cluster.members.map((m) => m.pid());
   await cluster.close();
   t.ok(all.every((p) => !alive(p)), 'no etcd left');

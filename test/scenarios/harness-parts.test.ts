@@ -63,6 +63,9 @@ t.test('etcdStraceWrap: each member under strace with its own FIRST and log', { 
   const log = readStraceLog(etcdStraceLog(dir, 'm1'));
   t.equal(log.calls.length, 4);
   t.equal(log.delayed.length, 1, 'the 3rd call of the thread is delayed, the 5th never comes');
+  const untraced = spawnSync(wrap[0]!, [wrap[1]!, 'python3', '-c', py, '--name=m2'], { env: { ...process.env, F: join(dir, 'g') }, encoding: 'utf8' });
+  t.equal(untraced.status, 0, untraced.stderr);
+  t.notOk(existsSync(etcdStraceLog(dir, 'm2')), 'a member the map does not name runs untraced: no strace log');
 });
 
 const exposition = `# HELP etcd_disk_wal_fsync_duration_seconds x
@@ -145,7 +148,7 @@ t.test('Cleanups: newest first, a process group is gone after run()', async (t) 
 
 t.test('every named scenario is valid, and a result renders', async (t) => {
   const names = SCENARIOS.map((s) => s.name);
-  t.same(names, ['healthy', 'slow-disk', 'slow-disk-tuned', 'short-stalls', 'frozen-leader', 'member-down', 'noisy-shared', 'noisy-separate']);
+  t.same(names, ['healthy', 'slow-disk', 'slow-disk-tuned', 'slow-follower', 'short-stalls', 'frozen-leader', 'member-down', 'noisy-shared', 'noisy-separate']);
   for (const s of SCENARIOS) t.ok(s.electionMs >= 5 * s.heartbeatMs, `${s.name}: etcd accepts hb ${s.heartbeatMs} / et ${s.electionMs}`);
   const r: ScenarioResult = {
     scenario: 'x',

@@ -152,6 +152,20 @@ async function syncedAgentSnapshot(cluster: EtcdCluster, member: EtcdMemberProce
   return { ...(snap ? { snap } : {}), ...(status ? { status } : {}), synced: false };
 }
 
+/**
+ * Hands leadership to the last member not in `avoid` (etcdctl move-leader against the leader), and
+ * waits until the cluster agrees on it: the stalling members then follow. Always the same member, so
+ * a run moves leadership whenever the first election chose another, not only when a stalling one won.
+ */
+async function moveLeaderOff(cluster: EtcdCluster, avoid: ReadonlySet<string>, log: (l: string) => void): Promise<void> {
+  const target = cluster.members.filter((m) => !avoid.has(m.name)).at(-1);
+  if (!target) throw new Error('moveLeaderOff: every member is to be avoided');
+  const leader = await cluster.leader();
+  if (leader === target) return;
+  log(`moving leadership from ${leader.name} to ${target.name} (etcdctl move-leader)`);
+  await cluster.moveLeader(target);
+}
+
 interface DiagnosisView {
   verdict?: string;
   findings?: string[];
@@ -159,6 +173,8 @@ interface DiagnosisView {
   recommendation?: { heartbeatMs: number; electionMs: number };
   prediction?: { electionsPerDay: number; electionsInWindow: number; stallWindowSeconds: number };
   diskRemedies?: string[];
+  leadership?: { role: string; electionsPerDayNow: number; electionsPerDayIfLeader: number };
+  remedies?: Record<string, string>;
 }
 
 /** GET /api/v1/diagnosis when the agent serves it (200); else nothing. */
@@ -169,7 +185,8 @@ async function diagnosisOf(agent: ScenarioAgent): Promise<DiagnosisView> {
     const raw = JSON.parse(r.body) as Record<string, unknown>;
     const d = (typeof raw['diagnosis'] === 'object' && raw['diagnosis'] !== null ? raw['diagnosis'] : raw) as {
       verdict?: unknown;
-      findings?: Array<{ code?: unknown; severity?: unknown }>;
+      findings?: Array<{ code?: unknown; severity?: unknown; remedy?: unknown }>;
+      leadership?: { role?: unknown; electionsPerDayNow?: unknown; electionsPerDayIfLeader?: unknown };
       tuning?: { recommended?: { heartbeat?: unknown; election?: unknown } };
       current?: { electionsPerDay?: unknown; electionsInWindow?: unknown; stallWindow?: unknown };
       disk?: { remedies?: unknown };
@@ -179,6 +196,11 @@ async function diagnosisOf(agent: ScenarioAgent): Promise<DiagnosisView> {
     if (Array.isArray(d.findings)) {
       out.findings = d.findings.map((f) => String(f?.code ?? '?'));
       out.severities = Object.fromEntries(d.findings.map((f) => [String(f?.code ?? '?'), String(f?.severity ?? '?')]));
+      out.remedies = Object.fromEntries(d.findings.map((f) => [String(f?.code ?? '?'), String(f?.remedy ?? '')]));
+    }
+    const l = d.leadership;
+    if (l && typeof l.role === 'string') {
+      out.leadership = { role: l.role, electionsPerDayNow: Number(l.electionsPerDayNow), electionsPerDayIfLeader: Number(l.electionsPerDayIfLeader) };
     }
     const perDay = Number(d.current?.electionsPerDay);
     const inWindow = Number(d.current?.electionsInWindow);
@@ -285,9 +307,11 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
   let fioDir: string | undefined;
   let etcdLoop: string | undefined;
   const stallFor = (i: number): StallSpec | undefined =>
-    fault.kind === 'slow-disk' ? { stallMs: fault.stallMs, every: fault.every, first: fault.first[i % fault.first.length]! } : undefined;
+    fault.kind === 'slow-disk' && (fault.members === undefined || fault.members.includes(i))
+      ? { stallMs: fault.stallMs, every: fault.every, first: fault.first[i % fault.first.length]! }
+      : undefined;
   if (fault.kind === 'slow-disk') {
-    wrap = etcdStraceWrap(dir, fault, new Map(names.map((n, i) => [n, stallFor(i)!.first])));
+    wrap = etcdStraceWrap(dir, fault, new Map(names.flatMap((n, i) => { const st = stallFor(i); return st ? [[n, st.first] as const] : []; })));
   }
   if (spec.storage === 'ram-disk') {
     const shm = mkdtempSync(join('/dev/shm', `scenario-${spec.name}-`));
@@ -362,7 +386,7 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
         probeDir: join(dirname(m.dataDir), `probe-${m.name}`),
         heartbeatMs: spec.heartbeatMs,
         electionMs: spec.electionMs,
-        ...(fault.kind === 'slow-disk' && fault.traceAgents ? { stall: stallFor(i)! } : {}),
+        ...(fault.kind === 'slow-disk' && fault.traceAgents && stallFor(i) ? { stall: stallFor(i)! } : {}),
         ...(pods !== undefined ? { extraArgs: pods.agentArgs } : {}),
       }),
     ),
@@ -391,6 +415,9 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
   const load: Load = startLoad(cluster.endpoints, { rate: spec.loadRate });
   cleanups.add('load', () => load.stop(), () => undefined);
   await sleep(spec.warmupSeconds * 1000);
+  if (fault.kind === 'slow-disk' && fault.members !== undefined) {
+    await moveLeaderOff(cluster, new Set(fault.members.map((i) => names[i]!)), log);
+  }
 
   // ── window opens: baselines
   const settledBefore = await settledStatuses(cluster, 15_000);

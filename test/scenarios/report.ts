@@ -116,6 +116,10 @@ export interface AgentReport {
   readonly prediction?: { readonly electionsPerDay: number; readonly electionsInWindow: number; readonly stallWindowSeconds: number };
   /** The disk recommendation's remedies (separate_disk, faster_storage, …), when the diagnosis has one. */
   readonly diskRemedies?: readonly string[];
+  /** The diagnosis' role and its predictions now and if the member led. */
+  readonly leadership?: { readonly role: string; readonly electionsPerDayNow: number; readonly electionsPerDayIfLeader: number };
+  /** Each active finding's remedy, by code. */
+  readonly remedies?: Readonly<Record<string, string>>;
 }
 
 export interface ScenarioResult {

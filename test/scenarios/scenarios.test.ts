@@ -127,6 +127,36 @@ function scenarioBehaviours(etcd: EtcdBuild, versionSkip: { skip?: string }): vo
 
 for (const plan of etcdVersionPlans()) scenarioBehaviours(plan.build, needsEtcd(plan));
 
+// Which member: only a leader's stalls start elections. On the version SCS runs (3.5) only: the rule
+// is raft's, the same in every version, and each run costs a minute of CI.
+const followerPlan = etcdVersionPlans().find((p) => p.build.minor === '3.5');
+const slowFollower = scenarioByName('slow-follower')!;
+t.test("slow-follower: one member's disk stalls while it follows: no election, and its agent says so instead of recommending tuning for the cluster", {
+  skip: skipAll || (followerPlan ? needsEtcd(followerPlan).skip : 'no etcd 3.5 in the matrix') || (cannotRun(slowFollower) ?? false),
+}, async (tt) => {
+  const r = await run(tt, spec('slow-follower', { measureSeconds: 30 }), followerPlan!.build);
+  const slowed = 'm0';
+  tt.ok((r.observed.members.find((m) => m.member === slowed)?.stalls ?? 0) > 0, `strace delayed ${slowed}'s fdatasync calls`);
+  tt.equal(r.observed.stalls, r.observed.members.find((m) => m.member === slowed)?.stalls, 'and no other member\'s');
+  tt.not(r.observed.leaderBefore, slowed, `${slowed} followed when the window opened`);
+  tt.equal(r.observed.elections, 0, "a follower's stalls start no election");
+  agentsMatchObserved(tt, r);
+  const agent = r.agents.find((a) => a.member === slowed)!;
+  tt.equal(agent.leadership?.role, 'follower', 'its agent knows it follows');
+  tt.equal(agent.leadership?.electionsPerDayNow, 0, 'and predicts no election now');
+  tt.ok((agent.leadership?.electionsPerDayIfLeader ?? 0) > DEFAULT_THRESHOLDS.targetElectionsPerDay, `but many if it led (${agent.leadership?.electionsPerDayIfLeader?.toFixed(0)}/day)`);
+  tt.equal(agent.severities?.['stalls_threaten_leadership'], 'warning', 'its stalls finding stays at warning');
+  tt.match(agent.remedies?.['stalls_threaten_leadership'] ?? '', /etcdctl move-leader/, 'and advises keeping leadership off it');
+  for (const other of r.agents.filter((a) => a.member !== slowed)) {
+    tt.notOk(other.severities?.['stalls_threaten_leadership'], `${other.member}: no stalls finding on an untraced member`);
+    tt.equal(other.leadership?.electionsPerDayNow ?? 0, 0, `${other.member}: predicts no election now`);
+  }
+  // Its agent still says what it would need to lead (recommended_*), but the cluster's alert waits for
+  // every member to need it: not even pending while the others keep up.
+  tt.ok(agent.recommendation, `its agent gives the tuning it would need to lead (${agent.recommendation?.heartbeatMs}/${agent.recommendation?.electionMs})`);
+  tt.same(r.alertHistory?.['EtcdTuningRecommended'] ?? { pending: 0, firing: 0 }, { pending: 0, firing: 0 }, 'EtcdTuningRecommended is not even pending while other members keep up');
+});
+
 const noisy = scenarioByName('noisy-shared')!;
 t.test('noisy-shared: fio beside etcd on one loop-mounted filesystem', { skip: skipAll || (cannotRun(noisy) ?? false) }, async (tt) => {
   // Heavier neighbours than the grid's: on a fast, quiet host disk two 64 KiB writers leave etcd's WAL

@@ -14,6 +14,11 @@ export type Fault =
       readonly first: readonly number[];
       /** Run the agents under the same injection, so their probe meets the stalls etcd meets. */
       readonly traceAgents: boolean;
+      /**
+       * Only these members' disks stall (indices); the others and their agents run untraced, and the
+       * window opens with leadership moved to an untraced member. Absent: every member.
+       */
+      readonly members?: readonly number[];
     }
   | { readonly kind: 'frozen-leader'; readonly pauseMs: number; /** after the window opens */ readonly afterMs: number }
   | { readonly kind: 'member-down'; readonly downMs: number; readonly target: 'follower' | 'leader'; readonly afterMs: number }
@@ -59,8 +64,10 @@ export function describeFault(f: Fault): string {
   switch (f.kind) {
     case 'none':
       return 'none';
-    case 'slow-disk':
-      return `fdatasync delayed ${f.stallMs} ms on every ${f.every}th call from call ${f.first.join('/')} (per thread), on every member${f.traceAgents ? ' and every agent probe' : ''}`;
+    case 'slow-disk': {
+      const who = f.members ? `on member${f.members.length === 1 ? '' : 's'} ${f.members.map((i) => `m${i}`).join(', ')} only, leadership moved off before the window` : 'on every member';
+      return `fdatasync delayed ${f.stallMs} ms on every ${f.every}th call from call ${f.first.join('/')} (per thread), ${who}${f.traceAgents ? ` and ${f.members ? 'their' : 'every'} agent probe` : ''}`;
+    }
     case 'frozen-leader':
       return `SIGSTOP the leader for ${f.pauseMs} ms, then SIGCONT`;
     case 'member-down':
@@ -94,6 +101,13 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
     fault: { kind: 'slow-disk', ...SLOW_DISK },
     measureSeconds: 30,
     expect: 'no elections',
+  }),
+  base({
+    name: 'slow-follower',
+    summary: "the seed's 1.5 s stalls on one member's disk only, which follows",
+    fault: { kind: 'slow-disk', ...SLOW_DISK, members: [0] },
+    measureSeconds: 30,
+    expect: "no elections; that member's agent says it follows, predicts none now and many if it led, and advises keeping leadership off it",
   }),
   base({
     name: 'short-stalls',
