@@ -48,6 +48,7 @@ export function collectEvidence(state: AgentState, now: Date, thresholds: Thresh
       },
     ),
     ...optional('dbSize', metrics?.dbSize),
+    ...optional('dbSizeInUse', metrics?.dbSizeInUse),
     ...optional('quotaBackend', metrics?.quotaBackend),
     topWriters: recentWriters(state, since),
     ...optional('probeOff', state.probeOff),

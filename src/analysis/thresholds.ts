@@ -9,6 +9,8 @@
 //   ≥ 10 × RTT, at most 50 000 ms; `ionice -c2 -n0` for etcd; trade-off of higher timeouts).
 // - etcd's WAL code (server/storage/wal): a sync slower than 1 s is logged ("slow fdatasync").
 // - etcd's backend quota: NOSPACE alarm when the DB reaches --quota-backend-bytes.
+// - OpenShift's cluster-etcd-operator defragmentation controller (pkg/operator/defragcontroller):
+//   defragments a member once at least 45 % of its DB is free pages and the DB is at least 100 MB.
 // - the etcd-mixin alerts (fsync p99 > 0.5 s / 1 s, ≥ 4 leader changes in 15 m), which are far too
 //   late for an agent meant to warn before the pipelines fail: our defaults are the targets above.
 import { ms, seconds, type Milliseconds, type Seconds } from '../lib/units.js';
@@ -48,6 +50,10 @@ export interface Thresholds {
   readonly dbQuotaFraction: number;
   /** DB size at least this fraction of the backend quota: `db_near_quota` critical. */
   readonly dbQuotaCriticalFraction: number;
+  /** At least this fraction of the allocated DB free (not in use): `db_fragmented`. */
+  readonly dbFragmentedFraction: number;
+  /** …and at least this many MiB allocated: smaller databases are not worth a defragmentation. */
+  readonly dbFragmentedMinMiB: number;
   /** The tuning recommendation is the smallest election timeout predicted to stay strictly under this rate. */
   readonly targetElectionsPerDay: number;
   /** A recommended election timeout strictly above this only hides the disk problem: tuning is "temporary". */
@@ -114,6 +120,10 @@ export const DEFAULT_THRESHOLDS: Thresholds = Object.freeze({
   dbQuotaFraction: 0.8,
   /** 95%: at 100% etcd raises the NOSPACE alarm and refuses writes. */
   dbQuotaCriticalFraction: 0.95,
+  /** 45 %: OpenShift's defragmentation controller's maxFragmentedPercentage. */
+  dbFragmentedFraction: 0.45,
+  /** 100 MiB: the same controller's minDefragBytes. */
+  dbFragmentedMinMiB: 100,
   /** 0.05/day ≈ one election in 20 days: "well under one per week" (issue 4). */
   targetElectionsPerDay: 0.05,
   /**
@@ -156,6 +166,8 @@ export const THRESHOLD_HELP = {
   peerRttP99: { kind: 'milliseconds', help: 'peer round-trip p99 above this: high' },
   dbQuotaFraction: { kind: 'fraction', help: 'DB size at this fraction of the quota: warning' },
   dbQuotaCriticalFraction: { kind: 'fraction', help: 'DB size at this fraction of the quota: critical' },
+  dbFragmentedFraction: { kind: 'fraction', help: 'this fraction of the allocated DB free (not in use): fragmented' },
+  dbFragmentedMinMiB: { kind: 'number', help: 'a DB is called fragmented only from this size in MiB' },
   targetElectionsPerDay: { kind: 'number', help: 'elections per day the tuning recommendation must stay under' },
   maxTuningElection: { kind: 'milliseconds', help: 'election timeouts needed above this make tuning "temporary": fix the disk' },
   stallRepresentative: { kind: 'fraction', help: "election model, predicted rates: a stall's place in its bucket (0 lower edge, 0.5 midpoint, 1 upper edge); recommendations always assume the upper edge" },

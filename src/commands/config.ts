@@ -220,6 +220,8 @@ const THRESHOLD_FLAG_NAMES: Record<keyof Thresholds, string> = {
   peerRttP99: 'peer-rtt-p99',
   dbQuotaFraction: 'db-quota-fraction',
   dbQuotaCriticalFraction: 'db-quota-critical-fraction',
+  dbFragmentedFraction: 'db-fragmented-fraction',
+  dbFragmentedMinMiB: 'db-fragmented-min-mib',
   targetElectionsPerDay: 'target-elections-per-day',
   maxTuningElection: 'max-tuning-election-timeout',
   stallRepresentative: 'stall-representative',

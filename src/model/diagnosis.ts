@@ -100,7 +100,9 @@ export interface Evidence {
   readonly etcdReachable: boolean;
   readonly hasLeader?: boolean;
   readonly health?: MemberHealth;
+  /** etcd's backend database as allocated on disk, and the part of it in use (the rest is free pages a defragmentation returns). */
   readonly dbSize?: number;
+  readonly dbSizeInUse?: number;
   readonly quotaBackend?: number;
   readonly topWriters: readonly TopWriter[];
   /** The probe was asked for but is off: its directory is on another filesystem than etcd's data dir. */

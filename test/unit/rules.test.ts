@@ -553,6 +553,32 @@ t.test('db_near_quota: DB size against the backend quota', async (t) => {
   ]);
 });
 
+t.test('db_fragmented: free pages of the allocated DB, from 45% and 100 MiB (OpenShift defrag controller)', async (t) => {
+  const MiB = 2 ** 20;
+  table(t, 'db_fragmented', [
+    { name: 'in-use size unknown (etcd without the family)', ev: ev({ dbSize: 1024 * MiB }) },
+    { name: 'allocated size unknown', ev: ev({ dbSizeInUse: 10 * MiB }) },
+    { name: '44% free', ev: ev({ dbSize: 1000 * MiB, dbSizeInUse: 560 * MiB }) },
+    { name: '90% free but 99 MiB: not worth it', ev: ev({ dbSize: 99 * MiB, dbSizeInUse: 9.9 * MiB }) },
+    {
+      name: 'exactly 45% free of 1000 MiB: info, the ordered procedure',
+      ev: ev({ dbSize: 1000 * MiB, dbSizeInUse: 550 * MiB }),
+      severity: 'info',
+      facts: { db_free_fraction: 0.45, db_size_in_use: 550 * MiB, role: 'unknown' },
+      summary: /45% of etcd's .* DB is free pages/,
+      remedy: /followers first and the leader last, after moving leadership away \(etcdctl move-leader/,
+    },
+    {
+      name: 'on the leader: defragment it last',
+      ev: ev({ dbSize: 1000 * MiB, dbSizeInUse: 100 * MiB, role: 'leader' }),
+      severity: 'info',
+      remedy: /This member leads: defragment it last/,
+    },
+    { name: 'in use above allocated (scrape skew): nothing free', ev: ev({ dbSize: 200 * MiB, dbSizeInUse: 210 * MiB }) },
+    { name: 'a lower size floor from its flag', ev: ev({ dbSize: 8 * MiB, dbSizeInUse: 1 * MiB }), th: { dbFragmentedMinMiB: 1 }, severity: 'info' },
+  ]);
+});
+
 t.test('every rule returns its own code, and runRules runs them all', async (t) => {
   const q = 2 ** 30;
   const everything = ev({
@@ -568,6 +594,7 @@ t.test('every rule returns its own code, and runRules runs them all', async (t) 
     elections: [election(30), election(20, 5)],
     electionHistory: seconds(600),
     dbSize: q,
+    dbSizeInUse: q / 4,
     quotaBackend: q,
   });
   const fired = runRules(everything, TH);

@@ -83,6 +83,35 @@ export const peerRttHigh: Rule = (ev, th) => {
   };
 };
 
+/**
+ * Free pages a defragmentation would return. Worth saying because of how it must be done: a member
+ * being defragmented blocks its reads and writes for as long as rewriting the DB takes, which on a
+ * slow disk is seconds — on the leader, an election.
+ */
+export const dbFragmented: Rule = (ev, th) => {
+  if (ev.dbSize === undefined || ev.dbSizeInUse === undefined || !(ev.dbSize > 0)) return undefined;
+  const free = Math.max(0, ev.dbSize - ev.dbSizeInUse);
+  const fraction = free / ev.dbSize;
+  if (ev.dbSize < th.dbFragmentedMinMiB * 1024 * 1024 || !reaches(fraction, th.dbFragmentedFraction)) return undefined;
+  const last = ev.role === 'leader' ? ' This member leads: defragment it last, after moving leadership away.' : '';
+  return {
+    code: 'db_fragmented',
+    severity: 'info',
+    summary: `${fmtRatio(fraction)} of etcd's ${fmtBytes(ev.dbSize)} DB is free pages (${fmtBytes(ev.dbSizeInUse)} in use): a defragmentation would return ${fmtBytes(free)}`,
+    facts: [
+      { name: 'db_size', value: ev.dbSize, unit: 'bytes' },
+      { name: 'db_size_in_use', value: ev.dbSizeInUse, unit: 'bytes' },
+      { name: 'db_free_fraction', value: fraction, unit: 'ratio' },
+      { name: 'role', value: ev.role ?? 'unknown' },
+    ],
+    remedy:
+      'Defragment one member at a time, followers first and the leader last, after moving leadership away ' +
+      "(etcdctl move-leader <a defragmented follower's id>, then etcdctl defrag against that member's endpoint only, never --cluster): " +
+      'a member blocks reads and writes while it rewrites its DB, and a leader blocked longer than the election timeout costs an election. ' +
+      'Off peak, and not while a compaction or a backup runs.' + last,
+  };
+};
+
 export const dbNearQuota: Rule = (ev, th) => {
   if (ev.dbSize === undefined || ev.quotaBackend === undefined || !(ev.quotaBackend > 0)) return undefined;
   const ratio = ev.dbSize / ev.quotaBackend;

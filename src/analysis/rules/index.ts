@@ -3,7 +3,7 @@
 // etcd_latency_agent_finding{code,severity} and alert rules match on them.
 import type { Thresholds } from '../thresholds.js';
 import type { Evidence, RawFinding } from '../../model/diagnosis.js';
-import { dbNearQuota, etcdNotReady, etcdUnreachable, noLeader, peerRttHigh } from './cluster.js';
+import { dbFragmented, dbNearQuota, etcdNotReady, etcdUnreachable, noLeader, peerRttHigh } from './cluster.js';
 import type { Rule } from './common.js';
 import { diskSaturated, diskShared } from './disk-device.js';
 import { backendCommitSlow, probeFsyncSlow, probeNotOnEtcdFilesystem, walFsyncSlow } from './disk-latency.js';
@@ -31,6 +31,7 @@ export const RULES = {
   settings_unknown: settingsUnknown,
   peer_rtt_high: peerRttHigh,
   db_near_quota: dbNearQuota,
+  db_fragmented: dbFragmented,
 } as const satisfies Record<string, Rule>;
 
 export type FindingCode = keyof typeof RULES;
