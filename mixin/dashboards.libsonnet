@@ -122,7 +122,7 @@
         {
           "type": "table",
           "title": "Clusters, the riskiest first",
-          "description": "One row per cluster: the agents' worst verdict (at risk, degraded, healthy; unknown when an agent sees neither the disk nor etcd), leader elections in the last 24 hours, the elections per day the election model predicts at the running settings and at the recommended ones (empty when the running settings already meet the target), the disk remedy the agents recommend, and how many agents Prometheus scrapes against how many control-plane nodes the cluster has (kube-state-metrics; fewer agents than nodes: a node is not watched). The cluster name opens the cluster overview.",
+          "description": "One row per cluster: the agents' worst verdict (at risk, degraded, healthy; unknown when an agent sees neither the disk nor etcd), leader elections in the last 24 hours, the elections per day the election model predicts now at the running settings (from the leader's disk: a follower's stalls start no election; the worst member's when the agents cannot tell who leads) and at the recommended ones (empty when the running settings already meet the target), the disk remedy the agents recommend, and how many agents Prometheus scrapes against how many control-plane nodes the cluster has (kube-state-metrics; fewer agents than nodes: a node is not watched). The cluster name opens the cluster overview.",
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}",
@@ -327,7 +327,7 @@
                 "renameByName": {
                   "Value #A": "verdict",
                   "Value #B": "elections in 24 h",
-                  "Value #C": "predicted elections/day (running)",
+                  "Value #C": "predicted elections/day (running, now)",
                   "Value #D": "predicted elections/day (recommended)",
                   "Value #E": "disk remedy",
                   "Value #F": "agents up",
@@ -369,7 +369,7 @@
                 "uid": "${datasource}",
               },
               "editorMode": "code",
-              "expr": "max by (" + c.clusterLabel + ") (etcd_latency_agent_predicted_elections_per_day{" + c.clusterLabel + "=~\"$cluster\", settings=\"current\"})",
+              "expr": "max by (" + c.clusterLabel + ") (etcd_latency_agent_predicted_elections_per_day_now{" + c.clusterLabel + "=~\"$cluster\"})",
               "refId": "C",
               "range": false,
               "instant": true,
@@ -904,7 +904,7 @@
         {
           "type": "table",
           "title": "Heartbeat and election timeout: running vs recommended",
-          "description": "etcd's running --heartbeat-interval and --election-timeout, what the agent's election model recommends for the fdatasync stalls it observed (empty when the running settings already meet the target of 0.05 elections/day), the elections per day it predicts for each, and the cost: the mean time for followers to notice a dead leader (1.5 × election timeout). \"Stop-gap\" = 1 means the tuning only hides a disk problem (the needed timeout exceeds 2 s): fix the disk, tune meanwhile. All members must run the same values.",
+          "description": "etcd's running --heartbeat-interval and --election-timeout, what the agent's election model recommends for the fdatasync stalls it observed (empty when the running settings already meet the target of 0.05 elections/day), the elections per day it predicts for each if the member led, what it predicts now for the role the member has (0 on a follower: its stalls start no election), and the cost: the mean time for followers to notice a dead leader (1.5 × election timeout). \"Stop-gap\" = 1 means the tuning only hides a disk problem (the needed timeout exceeds 2 s): fix the disk, tune meanwhile. All members must run the same values.",
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}",
@@ -1014,6 +1014,22 @@
               {
                 "matcher": {
                   "id": "byName",
+                  "options": "elections/day now (its role)",
+                },
+                "properties": [
+                  {
+                    "id": "unit",
+                    "value": "short",
+                  },
+                  {
+                    "id": "decimals",
+                    "value": 2,
+                  },
+                ],
+              },
+              {
+                "matcher": {
+                  "id": "byName",
                   "options": "fail-over detection (running)",
                 },
                 "properties": [
@@ -1092,6 +1108,7 @@
                   "Value #G": "fail-over detection (running)",
                   "Value #H": "fail-over detection (recommended)",
                   "Value #I": "stop-gap",
+                  "Value #J": "elections/day now (its role)",
                 },
               },
             },
@@ -1209,6 +1226,19 @@
               "editorMode": "code",
               "expr": "max by (" + c.clusterLabel + ", node) (etcd_latency_agent_tuning_temporary{" + c.clusterLabel + "=~\"$cluster\", node=~\"$node\"})",
               "refId": "I",
+              "range": false,
+              "instant": true,
+              "legendFormat": "__auto",
+              "format": "table",
+            },
+            {
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}",
+              },
+              "editorMode": "code",
+              "expr": "max by (" + c.clusterLabel + ", node) (etcd_latency_agent_predicted_elections_per_day_now{" + c.clusterLabel + "=~\"$cluster\", node=~\"$node\"})",
+              "refId": "J",
               "range": false,
               "instant": true,
               "legendFormat": "__auto",
@@ -4885,7 +4915,7 @@
         {
           "type": "timeseries",
           "title": "Predicted elections per day: running vs recommended settings",
-          "description": "Elections per day the agent's election model predicts from the fdatasync stalls it observed: with the running heartbeat/election settings, and with the recommended ones when it recommends tuning. Above 1 a day (dashed) stalls cost elections; the recommendation aims under 0.05 a day. The model: a leader stalled s ms is silent for s + heartbeat; a follower campaigns when its randomized timeout in [election, 2 × election) is shorter (docs/election-model.md).",
+          "description": "Elections per day the agent's election model predicts from the fdatasync stalls it observed: with the running heartbeat/election settings, and with the recommended ones when it recommends tuning. Above 1 a day (dashed) stalls cost elections; the recommendation aims under 0.05 a day. The model: a leader stalled s ms is silent for s + heartbeat; a follower campaigns when its randomized timeout in [election, 2 × election) is shorter (docs/election-model.md). Only a leader's stalls start elections: \"if it led\" is what a member's disk would cost as leader, \"now\" what it costs in the role it has (0 while it follows).",
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}",
@@ -4958,7 +4988,19 @@
               "refId": "A",
               "range": true,
               "instant": false,
-              "legendFormat": "{{" + c.clusterLabel + "}} {{node}} {{settings}}",
+              "legendFormat": "{{" + c.clusterLabel + "}} {{node}} {{settings}} if it led",
+            },
+            {
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}",
+              },
+              "editorMode": "code",
+              "expr": "etcd_latency_agent_predicted_elections_per_day_now{" + c.clusterLabel + "=~\"$cluster\", node=~\"$node\"}",
+              "refId": "B",
+              "range": true,
+              "instant": false,
+              "legendFormat": "{{" + c.clusterLabel + "}} {{node}} now ({{role}})",
             },
           ],
           "id": 16,
@@ -4972,7 +5014,7 @@
         {
           "type": "table",
           "title": "Heartbeat and election timeout: running vs recommended",
-          "description": "etcd's running --heartbeat-interval and --election-timeout, what the agent's election model recommends for the fdatasync stalls it observed (empty when the running settings already meet the target of 0.05 elections/day), the elections per day it predicts for each, and the cost: the mean time for followers to notice a dead leader (1.5 × election timeout). \"Stop-gap\" = 1 means the tuning only hides a disk problem (the needed timeout exceeds 2 s): fix the disk, tune meanwhile. All members must run the same values.",
+          "description": "etcd's running --heartbeat-interval and --election-timeout, what the agent's election model recommends for the fdatasync stalls it observed (empty when the running settings already meet the target of 0.05 elections/day), the elections per day it predicts for each if the member led, what it predicts now for the role the member has (0 on a follower: its stalls start no election), and the cost: the mean time for followers to notice a dead leader (1.5 × election timeout). \"Stop-gap\" = 1 means the tuning only hides a disk problem (the needed timeout exceeds 2 s): fix the disk, tune meanwhile. All members must run the same values.",
           "datasource": {
             "type": "prometheus",
             "uid": "${datasource}",
@@ -5082,6 +5124,22 @@
               {
                 "matcher": {
                   "id": "byName",
+                  "options": "elections/day now (its role)",
+                },
+                "properties": [
+                  {
+                    "id": "unit",
+                    "value": "short",
+                  },
+                  {
+                    "id": "decimals",
+                    "value": 2,
+                  },
+                ],
+              },
+              {
+                "matcher": {
+                  "id": "byName",
                   "options": "fail-over detection (running)",
                 },
                 "properties": [
@@ -5160,6 +5218,7 @@
                   "Value #G": "fail-over detection (running)",
                   "Value #H": "fail-over detection (recommended)",
                   "Value #I": "stop-gap",
+                  "Value #J": "elections/day now (its role)",
                 },
               },
             },
@@ -5277,6 +5336,19 @@
               "editorMode": "code",
               "expr": "max by (" + c.clusterLabel + ", node) (etcd_latency_agent_tuning_temporary{" + c.clusterLabel + "=~\"$cluster\", node=~\"$node\"})",
               "refId": "I",
+              "range": false,
+              "instant": true,
+              "legendFormat": "__auto",
+              "format": "table",
+            },
+            {
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}",
+              },
+              "editorMode": "code",
+              "expr": "max by (" + c.clusterLabel + ", node) (etcd_latency_agent_predicted_elections_per_day_now{" + c.clusterLabel + "=~\"$cluster\", node=~\"$node\"})",
+              "refId": "J",
               "range": false,
               "instant": true,
               "legendFormat": "__auto",

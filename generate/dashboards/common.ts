@@ -188,7 +188,8 @@ export function tuningTable(w: number, h: number): TableSpec {
     title: 'Heartbeat and election timeout: running vs recommended',
     description:
       "etcd's running --heartbeat-interval and --election-timeout, what the agent's election model recommends for the fdatasync stalls it " +
-      'observed (empty when the running settings already meet the target of 0.05 elections/day), the elections per day it predicts for each, ' +
+      'observed (empty when the running settings already meet the target of 0.05 elections/day), the elections per day it predicts for each if the ' +
+      'member led, what it predicts now for the role the member has (0 on a follower: its stalls start no election), ' +
       'and the cost: the mean time for followers to notice a dead leader (1.5 × election timeout). "Stop-gap" = 1 means the tuning only hides ' +
       'a disk problem (the needed timeout exceeds 2 s): fix the disk, tune meanwhile. All members must run the same values.',
     w,
@@ -203,6 +204,7 @@ export function tuningTable(w: number, h: number): TableSpec {
       q('failoverDetection', 'always', ['settings="current"']),
       q('failoverDetection', 'fault', ['settings="recommended"']),
       q('tuningTemporary', 'fault'),
+      q('predictedElectionsPerDayNow', 'always'),
     ],
     rename: {
       'Value #A': 'heartbeat (running)',
@@ -214,6 +216,7 @@ export function tuningTable(w: number, h: number): TableSpec {
       'Value #G': 'fail-over detection (running)',
       'Value #H': 'fail-over detection (recommended)',
       'Value #I': 'stop-gap',
+      'Value #J': 'elections/day now (its role)',
     },
     overrides: [
       seconds('heartbeat (running)'),
@@ -222,6 +225,7 @@ export function tuningTable(w: number, h: number): TableSpec {
       seconds('election (recommended)'),
       perDay('elections/day (running)'),
       perDay('elections/day (recommended)'),
+      perDay('elections/day now (its role)'),
       seconds('fail-over detection (running)'),
       seconds('fail-over detection (recommended)'),
       byName('stop-gap', [{ id: 'mappings', value: [valueMap({ '0': ['no', 'green'], '1': ['yes: fix the disk', 'orange'] })] }]),

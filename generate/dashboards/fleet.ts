@@ -35,7 +35,8 @@ const clusters: TableSpec = {
   title: 'Clusters, the riskiest first',
   description:
     "One row per cluster: the agents' worst verdict (at risk, degraded, healthy; unknown when an agent sees neither the disk nor etcd), leader " +
-    'elections in the last 24 hours, the elections per day the election model predicts at the running settings and at the recommended ones ' +
+    'elections in the last 24 hours, the elections per day the election model predicts now at the running settings (from the leader\'s disk: a ' +
+    "follower's stalls start no election; the worst member's when the agents cannot tell who leads) and at the recommended ones " +
     '(empty when the running settings already meet the target), the disk remedy the agents recommend, and how many agents Prometheus ' +
     'scrapes against how many control-plane nodes the cluster has (kube-state-metrics; fewer agents than nodes: a node is not watched). ' +
     'The cluster name opens the cluster overview.',
@@ -44,7 +45,7 @@ const clusters: TableSpec = {
   queries: [
     { ...verdictQuery(), expr: `max by (cluster) (${verdictQuery().expr})` },
     perCluster(`${RULE.electionsIncrease1d}{${CLUSTERS}}`, 'always'),
-    perCluster(`${m('predictedElectionsPerDay')}{${CLUSTERS}, settings="current"}`, 'always'),
+    perCluster(`${m('predictedElectionsPerDayNow')}{${CLUSTERS}}`, 'always'),
     perCluster(`${m('predictedElectionsPerDay')}{${CLUSTERS}, settings="recommended"}`, 'fault'),
     remedyQuery(),
     { expr: `sum by (cluster) (up{${CLUSTERS}, job="${SCRAPE_JOB}"})`, expect: 'always' },
@@ -53,7 +54,7 @@ const clusters: TableSpec = {
   rename: {
     'Value #A': 'verdict',
     'Value #B': 'elections in 24 h',
-    'Value #C': 'predicted elections/day (running)',
+    'Value #C': 'predicted elections/day (running, now)',
     'Value #D': 'predicted elections/day (recommended)',
     'Value #E': 'disk remedy',
     'Value #F': 'agents up',

@@ -229,7 +229,8 @@ const adds: RowSpec = {
         "Elections per day the agent's election model predicts from the fdatasync stalls it observed: with the running heartbeat/election " +
         'settings, and with the recommended ones when it recommends tuning. Above 1 a day (dashed) stalls cost elections; the recommendation ' +
         'aims under 0.05 a day. The model: a leader stalled s ms is silent for s + heartbeat; a follower campaigns when its randomized ' +
-        'timeout in [election, 2 × election) is shorter (docs/election-model.md).',
+        'timeout in [election, 2 × election) is shorter (docs/election-model.md). Only a leader\'s stalls start elections: "if it led" is what a ' +
+        'member\'s disk would cost as leader, "now" what it costs in the role it has (0 while it follows).',
       w: 12,
       h: 8,
       unit: 'short',
@@ -238,7 +239,10 @@ const adds: RowSpec = {
         ['orange', ELECTIONS_WARNING],
         ['red', ELECTIONS_CRITICAL],
       ],
-      queries: [{ expr: `${m('predictedElectionsPerDay')}${sel()}`, legend: '{{cluster}} {{node}} {{settings}}', expect: 'always' }],
+      queries: [
+        { expr: `${m('predictedElectionsPerDay')}${sel()}`, legend: '{{cluster}} {{node}} {{settings}} if it led', expect: 'always' },
+        { expr: `${m('predictedElectionsPerDayNow')}${sel()}`, legend: '{{cluster}} {{node}} now ({{role}})', expect: 'always' },
+      ],
     },
     tuningTable(16, 7),
     diskRecommendationTable(8, 7, false),

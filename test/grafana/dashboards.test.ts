@@ -358,7 +358,7 @@ t.test('the fleet: one row per cluster, the riskiest first, each linking to its 
   const table = tables[0]!;
   for (const { where, expr } of expressions(fleet)) t.match(expr, /^(max|sum|count) by \(cluster\) /, `${where}: one value per cluster`);
   const renames = Object.values((((table['transformations'] as Json[]).find((x) => x['id'] === 'organize')!['options'] as Json)['renameByName']) as Json);
-  for (const column of ['verdict', 'elections in 24 h', 'predicted elections/day (running)', 'predicted elections/day (recommended)', 'disk remedy', 'agents up', 'control-plane nodes']) {
+  for (const column of ['verdict', 'elections in 24 h', 'predicted elections/day (running, now)', 'predicted elections/day (recommended)', 'disk remedy', 'agents up', 'control-plane nodes']) {
     t.ok(renames.includes(column), `a column: ${column}`);
   }
   t.same((table['options'] as Json)['sortBy'], [{ displayName: 'verdict', desc: true }], 'sorted by the verdict, worst first');
