@@ -372,6 +372,11 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
     killMembersSync();
     rmSync(cluster.dir, { recursive: true, force: true });
   });
+  // Before the agents start: an agent that saw its member lead through stalls would keep that finding's
+  // severity for --finding-clear-after (hysteresis), past a short window.
+  if (fault.kind === 'slow-disk' && fault.members !== undefined) {
+    await moveLeaderOff(cluster, new Set(fault.members.map((i) => names[i]!)), log);
+  }
   if (baseDir && !cluster.dir.startsWith(baseDir + '/')) {
     throw new Error(`the etcd cluster was made in ${cluster.dir}, not under ${baseDir}: harness/etcd-cluster.ts needs its baseDir option`);
   }
@@ -415,9 +420,6 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
   const load: Load = startLoad(cluster.endpoints, { rate: spec.loadRate });
   cleanups.add('load', () => load.stop(), () => undefined);
   await sleep(spec.warmupSeconds * 1000);
-  if (fault.kind === 'slow-disk' && fault.members !== undefined) {
-    await moveLeaderOff(cluster, new Set(fault.members.map((i) => names[i]!)), log);
-  }
 
   // ── window opens: baselines
   const settledBefore = await settledStatuses(cluster, 15_000);

@@ -134,8 +134,9 @@ const slowFollower = scenarioByName('slow-follower')!;
 t.test("slow-follower: one member's disk stalls while it follows: no election, and its agent says so instead of recommending tuning for the cluster", {
   skip: skipAll || (followerPlan ? needsEtcd(followerPlan).skip : 'no etcd 3.5 in the matrix') || (cannotRun(slowFollower) ?? false),
 }, async (tt) => {
-  const r = await run(tt, spec('slow-follower', { measureSeconds: 30 }), followerPlan!.build);
-  const slowed = 'm0';
+  const s = spec('slow-follower', { measureSeconds: 30 });
+  const slowed = s.fault.kind === 'slow-disk' ? `m${s.fault.members?.[0]}` : '?';
+  const r = await run(tt, s, followerPlan!.build);
   tt.ok((r.observed.members.find((m) => m.member === slowed)?.stalls ?? 0) > 0, `strace delayed ${slowed}'s fdatasync calls`);
   tt.equal(r.observed.stalls, r.observed.members.find((m) => m.member === slowed)?.stalls, 'and no other member\'s');
   tt.not(r.observed.leaderBefore, slowed, `${slowed} followed when the window opened`);

@@ -105,7 +105,7 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
   base({
     name: 'slow-follower',
     summary: "the seed's 1.5 s stalls on one member's disk only, which follows",
-    fault: { kind: 'slow-disk', ...SLOW_DISK, members: [0] },
+    fault: { kind: 'slow-disk', ...SLOW_DISK, members: [2] },
     measureSeconds: 30,
     expect: "no elections; that member's agent says it follows, predicts none now and many if it led, and advises keeping leadership off it",
   }),
