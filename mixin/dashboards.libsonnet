@@ -512,6 +512,27 @@
             "tagKeys": c.clusterLabel,
             "useValueForTime": false,
           },
+          {
+            "name": "Stalls threatening leadership",
+            "datasource": {
+              "type": "prometheus",
+              "uid": "${datasource}",
+            },
+            "enable": true,
+            "hide": false,
+            "iconColor": "orange",
+            "target": {
+              "refId": "Anno",
+              "expr": "max by (" + c.clusterLabel + ", node) (increase(etcd_latency_agent_leadership_events_total{" + c.clusterLabel + "=~\"$cluster\", node=~\"$node\", kind=\"stall\"}[1m])) > 0",
+              "interval": "30s",
+            },
+            "expr": "max by (" + c.clusterLabel + ", node) (increase(etcd_latency_agent_leadership_events_total{" + c.clusterLabel + "=~\"$cluster\", node=~\"$node\", kind=\"stall\"}[1m])) > 0",
+            "step": "30s",
+            "titleFormat": "Stall threatening leadership",
+            "textFormat": "an fdatasync on {{node}} reached 50 % of the election timeout (the probe or etcd's WAL fsync)",
+            "tagKeys": c.clusterLabel + ",node",
+            "useValueForTime": false,
+          },
         ],
       },
       "templating": {
@@ -3176,8 +3197,134 @@
           },
         },
         {
-          "type": "row",
+          "type": "barchart",
+          "title": "Elections and stalls by hour of day (UTC), last 7 days",
+          "description": "Leader elections and stalls that threatened leadership (a single fdatasync reaching 50 % of the running election timeout), by the hour of day (UTC) the agent saw them, summed over the last 7 days. Bars that stand out at the same hour are a schedule: a defragmentation, compaction, snapshot or backup job. Elections are counted once per cluster (the most any member saw); stalls per node (the larger of the probe's and etcd's WAL fsync counts).",
+          "datasource": {
+            "type": "prometheus",
+            "uid": "${datasource}",
+          },
+          "fieldConfig": {
+            "defaults": {
+              "unit": "short",
+              "decimals": 0,
+              "min": 0,
+              "color": {
+                "mode": "palette-classic",
+              },
+            },
+            "overrides": [],
+          },
+          "options": {
+            "orientation": "vertical",
+            "xField": "hour (UTC)",
+            "showValue": "never",
+            "stacking": "none",
+            "groupWidth": 0.8,
+            "barWidth": 0.9,
+            "fullHighlight": false,
+            "xTickLabelRotation": 0,
+            "legend": {
+              "displayMode": "list",
+              "placement": "bottom",
+              "showLegend": true,
+              "calcs": [],
+            },
+            "tooltip": {
+              "mode": "multi",
+              "sort": "none",
+            },
+          },
+          "transformations": [
+            {
+              "id": "merge",
+              "options": {},
+            },
+            {
+              "id": "groupBy",
+              "options": {
+                "fields": {
+                  "hour_utc": {
+                    "operation": "groupby",
+                  },
+                  "Value #A": {
+                    "operation": "aggregate",
+                    "aggregations": [
+                      "sum",
+                    ],
+                  },
+                  "Value #B": {
+                    "operation": "aggregate",
+                    "aggregations": [
+                      "sum",
+                    ],
+                  },
+                },
+              },
+            },
+            {
+              "id": "organize",
+              "options": {
+                "excludeByName": {},
+                "indexByName": {},
+                "renameByName": {
+                  "hour_utc": "hour (UTC)",
+                  "Value #A (sum)": "elections",
+                  "Value #B (sum)": "stalls threatening leadership",
+                },
+              },
+            },
+            {
+              "id": "sortBy",
+              "options": {
+                "sort": [
+                  {
+                    "field": "hour (UTC)",
+                    "desc": false,
+                  },
+                ],
+              },
+            },
+          ],
+          "targets": [
+            {
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}",
+              },
+              "editorMode": "code",
+              "expr": "max by (" + c.clusterLabel + ", hour_utc) (round(increase(etcd_latency_agent_leadership_events_total{" + c.clusterLabel + "=~\"$cluster\", node=~\"$node\", kind=\"election\"}[7d])))",
+              "refId": "A",
+              "range": false,
+              "instant": true,
+              "legendFormat": "__auto",
+              "format": "table",
+            },
+            {
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}",
+              },
+              "editorMode": "code",
+              "expr": "sum by (" + c.clusterLabel + ", hour_utc) (max by (" + c.clusterLabel + ", node, hour_utc) (round(increase(etcd_latency_agent_leadership_events_total{" + c.clusterLabel + "=~\"$cluster\", node=~\"$node\", kind=\"stall\"}[7d]))))",
+              "refId": "B",
+              "range": false,
+              "instant": true,
+              "legendFormat": "__auto",
+              "format": "table",
+            },
+          ],
           "id": 28,
+          "gridPos": {
+            "h": 7,
+            "w": 24,
+            "x": 0,
+            "y": 79,
+          },
+        },
+        {
+          "type": "row",
+          "id": 29,
           "title": "The agent",
           "collapsed": false,
           "panels": [],
@@ -3185,7 +3332,7 @@
             "h": 1,
             "w": 24,
             "x": 0,
-            "y": 79,
+            "y": 86,
           },
         },
         {
@@ -3281,12 +3428,12 @@
               "legendFormat": "scrape",
             },
           ],
-          "id": 29,
+          "id": 30,
           "gridPos": {
             "h": 7,
             "w": 12,
             "x": 0,
-            "y": 80,
+            "y": 87,
           },
         },
         {
@@ -3357,12 +3504,12 @@
               "legendFormat": "{{source}}: {{reason}}",
             },
           ],
-          "id": 30,
+          "id": 31,
           "gridPos": {
             "h": 7,
             "w": 12,
             "x": 12,
-            "y": 80,
+            "y": 87,
           },
         },
         {
@@ -3466,12 +3613,12 @@
               "legendFormat": "paused",
             },
           ],
-          "id": 31,
+          "id": 32,
           "gridPos": {
             "h": 7,
             "w": 12,
             "x": 0,
-            "y": 87,
+            "y": 94,
           },
         },
         {
@@ -3560,12 +3707,12 @@
               "format": "table",
             },
           ],
-          "id": 32,
+          "id": 33,
           "gridPos": {
             "h": 7,
             "w": 12,
             "x": 12,
-            "y": 87,
+            "y": 94,
           },
         },
       ],
@@ -3641,6 +3788,27 @@
             "titleFormat": "Leader election",
             "textFormat": "etcd elected a leader (raft term increase counted by the agents)",
             "tagKeys": c.clusterLabel,
+            "useValueForTime": false,
+          },
+          {
+            "name": "Stalls threatening leadership",
+            "datasource": {
+              "type": "prometheus",
+              "uid": "${datasource}",
+            },
+            "enable": true,
+            "hide": false,
+            "iconColor": "orange",
+            "target": {
+              "refId": "Anno",
+              "expr": "max by (" + c.clusterLabel + ", node) (increase(etcd_latency_agent_leadership_events_total{" + c.clusterLabel + "=~\"$cluster\", kind=\"stall\"}[1m])) > 0",
+              "interval": "30s",
+            },
+            "expr": "max by (" + c.clusterLabel + ", node) (increase(etcd_latency_agent_leadership_events_total{" + c.clusterLabel + "=~\"$cluster\", kind=\"stall\"}[1m])) > 0",
+            "step": "30s",
+            "titleFormat": "Stall threatening leadership",
+            "textFormat": "an fdatasync on {{node}} reached 50 % of the election timeout (the probe or etcd's WAL fsync)",
+            "tagKeys": c.clusterLabel + ",node",
             "useValueForTime": false,
           },
         ],
@@ -5433,6 +5601,132 @@
             "w": 8,
             "x": 16,
             "y": 50,
+          },
+        },
+        {
+          "type": "barchart",
+          "title": "Elections and stalls by hour of day (UTC), last 7 days, all nodes shown",
+          "description": "Leader elections and stalls that threatened leadership (a single fdatasync reaching 50 % of the running election timeout), by the hour of day (UTC) the agent saw them, summed over the last 7 days. Bars that stand out at the same hour are a schedule: a defragmentation, compaction, snapshot or backup job. Elections are counted once per cluster (the most any member saw); stalls per node (the larger of the probe's and etcd's WAL fsync counts).",
+          "datasource": {
+            "type": "prometheus",
+            "uid": "${datasource}",
+          },
+          "fieldConfig": {
+            "defaults": {
+              "unit": "short",
+              "decimals": 0,
+              "min": 0,
+              "color": {
+                "mode": "palette-classic",
+              },
+            },
+            "overrides": [],
+          },
+          "options": {
+            "orientation": "vertical",
+            "xField": "hour (UTC)",
+            "showValue": "never",
+            "stacking": "none",
+            "groupWidth": 0.8,
+            "barWidth": 0.9,
+            "fullHighlight": false,
+            "xTickLabelRotation": 0,
+            "legend": {
+              "displayMode": "list",
+              "placement": "bottom",
+              "showLegend": true,
+              "calcs": [],
+            },
+            "tooltip": {
+              "mode": "multi",
+              "sort": "none",
+            },
+          },
+          "transformations": [
+            {
+              "id": "merge",
+              "options": {},
+            },
+            {
+              "id": "groupBy",
+              "options": {
+                "fields": {
+                  "hour_utc": {
+                    "operation": "groupby",
+                  },
+                  "Value #A": {
+                    "operation": "aggregate",
+                    "aggregations": [
+                      "sum",
+                    ],
+                  },
+                  "Value #B": {
+                    "operation": "aggregate",
+                    "aggregations": [
+                      "sum",
+                    ],
+                  },
+                },
+              },
+            },
+            {
+              "id": "organize",
+              "options": {
+                "excludeByName": {},
+                "indexByName": {},
+                "renameByName": {
+                  "hour_utc": "hour (UTC)",
+                  "Value #A (sum)": "elections",
+                  "Value #B (sum)": "stalls threatening leadership",
+                },
+              },
+            },
+            {
+              "id": "sortBy",
+              "options": {
+                "sort": [
+                  {
+                    "field": "hour (UTC)",
+                    "desc": false,
+                  },
+                ],
+              },
+            },
+          ],
+          "targets": [
+            {
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}",
+              },
+              "editorMode": "code",
+              "expr": "max by (" + c.clusterLabel + ", hour_utc) (round(increase(etcd_latency_agent_leadership_events_total{" + c.clusterLabel + "=~\"$cluster\", node=~\"$node\", kind=\"election\"}[7d])))",
+              "refId": "A",
+              "range": false,
+              "instant": true,
+              "legendFormat": "__auto",
+              "format": "table",
+            },
+            {
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}",
+              },
+              "editorMode": "code",
+              "expr": "sum by (" + c.clusterLabel + ", hour_utc) (max by (" + c.clusterLabel + ", node, hour_utc) (round(increase(etcd_latency_agent_leadership_events_total{" + c.clusterLabel + "=~\"$cluster\", node=~\"$node\", kind=\"stall\"}[7d]))))",
+              "refId": "B",
+              "range": false,
+              "instant": true,
+              "legendFormat": "__auto",
+              "format": "table",
+            },
+          ],
+          "id": 19,
+          "gridPos": {
+            "h": 8,
+            "w": 24,
+            "x": 0,
+            "y": 57,
           },
         },
       ],

@@ -23,6 +23,7 @@ import type {
   ValueMapping,
   VariableModel,
 } from '@grafana/schema';
+import type { Options as BarChartOptions } from '@grafana/schema/dist/esm/raw/composable/barchart/panelcfg/x/BarChartPanelCfg_types.gen';
 import type { Options as HeatmapOptions } from '@grafana/schema/dist/esm/raw/composable/heatmap/panelcfg/x/HeatmapPanelCfg_types.gen';
 import type { Options as StatOptions } from '@grafana/schema/dist/esm/raw/composable/stat/panelcfg/x/StatPanelCfg_types.gen';
 import type {
@@ -136,6 +137,20 @@ export interface StateTimelineSpec extends BaseSpec {
   readonly thresholds?: readonly Step[];
 }
 
+/**
+ * Bars per category: instant table queries that share a label column (the categories), merged into
+ * one table and summed per category.
+ */
+export interface BarChartSpec extends BaseSpec {
+  readonly kind: 'barchart';
+  readonly unit: string;
+  /** The label whose values name the bars, in the order their text sorts, and its title in the panel. */
+  readonly xLabel: string;
+  readonly xTitle: string;
+  /** The value columns, summed per category and renamed: "Value #A" is query A's; these names are the legend's. */
+  readonly rename: Readonly<Record<string, string>>;
+}
+
 export interface TextSpec {
   readonly kind: 'text';
   readonly title: string;
@@ -145,7 +160,7 @@ export interface TextSpec {
   readonly markdown: string;
 }
 
-export type PanelSpec = TimeSeriesSpec | StatSpec | TableSpec | HeatmapSpec | StateTimelineSpec | TextSpec;
+export type PanelSpec = TimeSeriesSpec | StatSpec | TableSpec | HeatmapSpec | StateTimelineSpec | BarChartSpec | TextSpec;
 
 export interface RowSpec {
   readonly title: string;
@@ -374,6 +389,43 @@ function stateTimelinePanel(p: StateTimelineSpec): Panel {
   };
 }
 
+function barChartPanel(p: BarChartSpec): Panel {
+  const transformations: DataTransformerConfig[] = [];
+  if (p.queries.length > 1) transformations.push({ id: 'merge', options: {} });
+  // The queries keep the cluster label (several clusters may be shown): their bars of one category are summed here.
+  const fields: Record<string, unknown> = { [p.xLabel]: { operation: 'groupby' } };
+  const renameByName: Record<string, string> = { [p.xLabel]: p.xTitle };
+  for (const [value, name] of Object.entries(p.rename)) {
+    fields[value] = { operation: 'aggregate', aggregations: ['sum'] };
+    renameByName[`${value} (sum)`] = name;
+  }
+  transformations.push({ id: 'groupBy', options: { fields } });
+  transformations.push({ id: 'organize', options: { excludeByName: {}, indexByName: {}, renameByName } });
+  transformations.push({ id: 'sortBy', options: { sort: [{ field: p.xTitle, desc: false }] } });
+  const options = {
+    orientation: 'vertical',
+    xField: p.xTitle,
+    showValue: 'never',
+    stacking: 'none',
+    groupWidth: 0.8,
+    barWidth: 0.9,
+    fullHighlight: false,
+    xTickLabelRotation: 0,
+    legend: { displayMode: 'list', placement: 'bottom', showLegend: true, calcs: [] },
+    tooltip: { mode: 'multi', sort: 'none' },
+  } satisfies Keys<BarChartOptions>;
+  return {
+    type: 'barchart',
+    title: p.title,
+    description: p.description,
+    datasource: DATASOURCE,
+    fieldConfig: { defaults: { unit: p.unit, decimals: 0, min: 0, color: { mode: 'palette-classic' as never } }, overrides: [] },
+    options,
+    transformations,
+    targets: targets(p.queries.map((q) => ({ ...q, instant: true, format: 'table' }))),
+  };
+}
+
 function textPanel(p: TextSpec): Panel {
   const options = { mode: 'markdown', content: p.markdown } satisfies Keys<TextOptions>;
   return { type: 'text', title: p.title, description: p.description, options };
@@ -391,6 +443,8 @@ function panelOf(p: PanelSpec): Panel {
       return heatmapPanel(p);
     case 'state-timeline':
       return stateTimelinePanel(p);
+    case 'barchart':
+      return barChartPanel(p);
     case 'text':
       return textPanel(p);
   }

@@ -3,7 +3,7 @@
 import type { DashboardLink, FieldConfigSource, VariableModel } from '@grafana/schema';
 import { DEFAULT_THRESHOLDS } from '../../src/analysis/thresholds.js';
 import { METRICS, type MetricKey } from '../../src/export/prometheus/contract.js';
-import { datasourceVariable, labelVariable, valueMap, type AnnotationSpec, type Query, type Step, type TableSpec, type StatSpec } from './builder.js';
+import { datasourceVariable, labelVariable, valueMap, type AnnotationSpec, type BarChartSpec, type Query, type Step, type TableSpec, type StatSpec } from './builder.js';
 
 /** A metric's name from the contract (the series name for a counter or gauge, the family for a histogram). */
 export const m = (key: MetricKey): string => METRICS[key].name;
@@ -92,6 +92,56 @@ export function electionsAnnotation(perNode: boolean): AnnotationSpec {
     textFormat: 'etcd elected a leader (raft term increase counted by the agents)',
     tagKeys: 'cluster',
     expect: 'fault',
+  };
+}
+
+const WARN_SHARE = `${Math.round(DEFAULT_THRESHOLDS.stallWarningFraction * 100)} %`;
+
+/**
+ * Stalls that threaten leadership as annotations: a minute in which some fdatasync on a node reached
+ * the warning share of its election timeout (the probe's or etcd's WAL; the larger count of the two).
+ */
+export function stallsAnnotation(perNode: boolean): AnnotationSpec {
+  const filter = perNode ? sel('kind="stall"') : '{cluster=~"$cluster", kind="stall"}';
+  return {
+    name: 'Stalls threatening leadership',
+    expr: `max by (cluster, node) (increase(${m('leadershipEvents')}${filter}[1m])) > 0`,
+    iconColor: 'orange',
+    step: '30s',
+    titleFormat: 'Stall threatening leadership',
+    textFormat: `an fdatasync on {{node}} reached ${WARN_SHARE} of the election timeout (the probe or etcd's WAL fsync)`,
+    tagKeys: 'cluster,node',
+    expect: 'fault',
+  };
+}
+
+/**
+ * Elections and leadership-threatening stalls by the UTC hour of day they came in, over 7 days: a
+ * nightly job (defragmentation, backups, compaction) shows as a tall bar at its hour. Each member's agent
+ * counts every election (all see the term rise), so elections take the largest count of a cluster's
+ * members; a stall may be counted by the probe and by etcd's WAL fsync, so stalls take the larger
+ * count of the two per node, summed over the nodes shown.
+ */
+export function eventsByHourPanel(perNode: boolean, w: number, h: number): BarChartSpec {
+  const inc = (kind: string) => `round(increase(${m('leadershipEvents')}${sel(`kind="${kind}"`)}[7d]))`;
+  return {
+    kind: 'barchart',
+    title: perNode ? 'Elections and stalls by hour of day (UTC), last 7 days' : 'Elections and stalls by hour of day (UTC), last 7 days, all nodes shown',
+    description:
+      'Leader elections and stalls that threatened leadership (a single fdatasync reaching ' +
+      `${WARN_SHARE} of the running election timeout), by the hour of day (UTC) the agent saw them, summed over the last 7 days. ` +
+      'Bars that stand out at the same hour are a schedule: a defragmentation, compaction, snapshot or backup job. ' +
+      'Elections are counted once per cluster (the most any member saw); stalls per node (the larger of the probe\'s and etcd\'s WAL fsync counts).',
+    w,
+    h,
+    unit: 'short',
+    xLabel: 'hour_utc',
+    xTitle: 'hour (UTC)',
+    rename: { 'Value #A': 'elections', 'Value #B': 'stalls threatening leadership' },
+    queries: [
+      { expr: `max by (cluster, hour_utc) (${inc('election')})`, expect: 'always' },
+      { expr: `sum by (cluster, hour_utc) (max by (cluster, node, hour_utc) (${inc('stall')}))`, expect: 'always' },
+    ],
   };
 }
 

@@ -119,7 +119,8 @@ function withForensics(state: AgentState, e: ElectionEvent, lookback: Millisecon
   return { ...e, ...optional('walFsyncBefore', wal), ...optional('diskBusyBefore', disk?.busyFraction) };
 }
 
-function etcdSettings(state: AgentState): EtcdSettings | undefined {
+/** The running heartbeat and election timeout, when etcd's configuration told them. */
+export function etcdSettings(state: AgentState): EtcdSettings | undefined {
   const cfg = state.sources.etcd_config.latest?.value;
   if (!cfg?.heartbeatInterval || !cfg.electionTimeout) return undefined;
   const preVote = runningPreVote(cfg, state.sources.etcd_api.latest?.value.version);

@@ -191,3 +191,8 @@ export function thresholdProblems(th: Thresholds): string[] {
   if (!(th.targetElectionsPerDay > 0)) problems.push('targetElectionsPerDay must be positive');
   return problems;
 }
+
+/** The length from which one fdatasync threatens leadership: the warning fraction of the election timeout. */
+export function stallWarningLimit(th: Thresholds, electionTimeout: Milliseconds): Seconds {
+  return seconds((th.stallWarningFraction * electionTimeout) / 1000);
+}

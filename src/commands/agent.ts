@@ -7,11 +7,12 @@ import { errorMessage } from '../lib/errors.js';
 import { failure, type Outcome } from '../lib/outcome.js';
 import type { SourceName } from '../sources/source.js';
 import { AgentState, type StateChange } from '../state/state.js';
-import { seconds, type Milliseconds } from '../lib/units.js';
+import { seconds, type Milliseconds, type Seconds } from '../lib/units.js';
 import { diagnose } from '../analysis/diagnose.js';
 import type { FindingTracker } from '../analysis/hysteresis.js';
 import type { Thresholds } from '../analysis/thresholds.js';
 import { collectEvidence } from '../analysis/evidence.js';
+import { stallEventOf, type BeforeRecord } from '../analysis/events.js';
 import type { AnySource, SampleOf } from '../sources/registry.js';
 
 export interface Agent {
@@ -39,11 +40,11 @@ export function startAgent(sources: readonly AnySource[], log: Logger, schedule?
   const abort = new AbortController();
   const wake = new Wakeup();
   // A stall or an election is news that cannot wait for the next scheduled evaluation.
-  const onRecorded = schedule
-    ? (name: SourceName, before: RecordedBefore) => {
-        if (urgent(state, name, before, schedule.thresholds)) wake.wake();
-      }
-    : undefined;
+  const record: Recorder = (name, outcome, at, duration) => {
+    const { change, news } = recordSample(state, name, outcome, at, duration, schedule?.thresholds);
+    if (news) wake.wake();
+    return change;
+  };
   // The agent's own start-up (modules loaded on first use, first connections, the first parse of
   // etcd's /metrics) keeps the event loop busy for a moment, and a probe round then times that rather
   // than the disk: a 25–32 ms fdatasync in the first 2 s of one start in three on a RAM-backed disk.
@@ -57,7 +58,7 @@ export function startAgent(sources: readonly AnySource[], log: Logger, schedule?
   const started = Promise.race([Promise.all(firsts.map((f) => f.promise)), sleep(STARTUP_GRACE_MS, undefined, { signal: abort.signal }).catch(() => undefined)]);
   const loops = sources.map((source) => {
     const i = others.indexOf(source);
-    return i < 0 ? started.then(() => runLoop(source, state, log, abort.signal, onRecorded)) : runLoop(source, state, log, abort.signal, onRecorded, firsts[i]!.resolve);
+    return i < 0 ? started.then(() => runLoop(source, record, log, abort.signal)) : runLoop(source, record, log, abort.signal, firsts[i]!.resolve);
   });
   if (schedule) loops.push(diagnosisLoop(state, schedule, log, abort.signal, wake));
   let stopping: Promise<void> | undefined;
@@ -70,9 +71,31 @@ export function startAgent(sources: readonly AnySource[], log: Logger, schedule?
   return { state, stop };
 }
 
+type Recorder = (name: SourceName, outcome: Outcome<unknown>, at: Date, duration: Seconds) => StateChange | undefined;
+
 /** What a record() is compared against to tell whether it brought news. */
-interface RecordedBefore {
+interface RecordedBefore extends BeforeRecord {
   readonly elections: number;
+}
+
+/**
+ * Records one sample of source `name`; with the thresholds, also the stall that threatens leadership it
+ * holds (an event), and says whether it is news the diagnosis should look at now (a stall, an election).
+ */
+export function recordSample(
+  state: AgentState,
+  name: SourceName,
+  outcome: Outcome<unknown>,
+  at: Date,
+  duration: Seconds,
+  thresholds?: Thresholds,
+): { change?: StateChange; news: boolean } {
+  const before: RecordedBefore = { elections: state.elections.elections, ...(state.etcd.walFsync ? { walFsync: state.etcd.walFsync } : {}) };
+  const change = state.record(name, outcome as Outcome<SampleOf[typeof name]>, at, duration);
+  if (!thresholds) return { ...(change ? { change } : {}), news: false };
+  const stall = stallEventOf(state, name, before, at, thresholds);
+  if (stall) state.recordStall(stall);
+  return { ...(change ? { change } : {}), news: urgent(state, name, before, thresholds) };
 }
 
 /** True when the sample just recorded holds a stall or a new election: the diagnosis should look now. */
@@ -112,23 +135,14 @@ class Wakeup {
   }
 }
 
-async function runLoop(
-  source: AnySource,
-  state: AgentState,
-  log: Logger,
-  signal: AbortSignal,
-  onRecorded?: (name: SourceName, before: RecordedBefore) => void,
-  onFirstSample?: () => void,
-): Promise<void> {
+async function runLoop(source: AnySource, record: Recorder, log: Logger, signal: AbortSignal, onFirstSample?: () => void): Promise<void> {
   let notes: ReadonlySet<string> = new Set();
   while (!signal.aborted) {
     const started = performance.now();
     const at = new Date();
     const outcome = await sampleSafely(source, at);
     const duration = seconds((performance.now() - started) / 1000);
-    const before: RecordedBefore = { elections: state.elections.elections };
-    const change = state.record(source.name, outcome as Outcome<SampleOf[typeof source.name]>, at, duration);
-    onRecorded?.(source.name, before);
+    const change = record(source.name, outcome, at, duration);
     if (change) logChange(log, change, source.interval);
     if (outcome.ok) notes = logNewNotes(log, source.name, notes, outcome.value);
     onFirstSample?.();

@@ -176,6 +176,26 @@ export function fractionAbove(h: HistogramSnapshot, threshold: number): Fraction
   return { value: (total - counts[b]! + inBucket * share) / total, exact: false, lower, upper };
 }
 
+/** Observations strictly above `threshold` that the buckets prove (the lower bound), as a whole number. */
+export function provenCountAbove(h: HistogramSnapshot, threshold: number): number | undefined {
+  const f = fractionAbove(h, threshold);
+  return f === undefined ? undefined : Math.round(f.lower * observations(h));
+}
+
+/**
+ * The largest edge that some observation is proven to exceed: a conservative minimum of the longest
+ * observation (it lies above this edge, in the next bucket). Undefined when every observation may lie
+ * in the first bucket, or the histogram is empty.
+ */
+export function maxBucketLowerBound(h: HistogramSnapshot): number | undefined {
+  const counts = monotonicCounts(h);
+  const total = counts[counts.length - 1];
+  if (total === undefined || !(total > 0)) return undefined;
+  let edge: number | undefined;
+  for (let i = 0; i < counts.length && counts[i]! < total; i++) edge = h.buckets[i]!.le;
+  return edge;
+}
+
 /**
  * The smallest `le` that holds every observation: a conservative maximum (the true maximum is at
  * most this, and above the previous edge). Infinity when observations lie in the +Inf bucket;

@@ -25,6 +25,23 @@ export interface ElectionEvent {
   readonly diskBusyBefore?: number;
 }
 
+/**
+ * Stalls that threaten leadership, seen at one time by one source: fdatasyncs that reached the stall
+ * warning fraction of the running election timeout (Thresholds.stallWarningFraction).
+ */
+export interface StallEvent {
+  readonly at: Date;
+  readonly source: StallSource;
+  /** How many such fdatasyncs: of one probe round, or new in etcd's histogram since its last scrape. */
+  readonly count: number;
+  /** The longest of them; for etcd_wal_fsync the lower edge of its histogram bucket, so a lower bound. */
+  readonly longest: Seconds;
+  /** The length a stall had to reach: the warning fraction of the election timeout running then. */
+  readonly limit: Seconds;
+  /** This member's role then, when known: a leader's stall can start an election, a follower's cannot. */
+  readonly role?: MemberRole;
+}
+
 /** One probe round's worst fdatasync, kept to find stalls and to explain elections. */
 export interface ProbePoint {
   readonly at: Date;

@@ -2,7 +2,7 @@
 // totals derived from successive samples (monotonic re-exports, elections). Updated only when a
 // source reports; read by every output, which therefore render the same knowledge.
 import { accumulate, accumulateCounter, emptyHistogram, observe, sumHistograms, type HistogramSnapshot } from '../lib/histogram.js';
-import type { Diagnosis, ElectionEvent, ProbePoint, TopWriter } from '../model/diagnosis.js';
+import type { Diagnosis, ElectionEvent, ProbePoint, StallEvent, StallSource, TopWriter } from '../model/diagnosis.js';
 import { TimeRing } from '../lib/time-ring.js';
 import { observeTerm, type ElectionTally } from './elections.js';
 import type { DiskSample } from '../sources/diskstats.js';
@@ -81,7 +81,21 @@ export interface History {
   readonly probePoints: TimeRing<ProbePoint>;
   readonly disk: TimeRing<DiskPoint>;
   readonly elections: TimeRing<ElectionEvent>;
+  /** For the page's marks: the last hour, at most one event per probe round and per etcd scrape. */
+  readonly stalls: TimeRing<StallEvent>;
 }
+
+/** What saw a leadership event: raft terms (elections) or a source of stalls. */
+export type EventSource = 'raft_term' | StallSource;
+
+/**
+ * Leadership events since the agent started, per source and UTC hour of day (index 0–23): how a
+ * nightly job shows. Cumulative, for a counter; the hours of one source all exist from the start, so
+ * a rate over them never misses the first event of an hour.
+ */
+export type EventsByHour = Map<EventSource, number[]>;
+
+const HOURS_PER_DAY = 24;
 
 export type SourceStatuses = { [K in SourceName]: SourceStatus<SampleOf[K]> };
 
@@ -105,7 +119,9 @@ export class AgentState {
     probePoints: new TimeRing(HISTORY_RETENTION_MS, 20_000),
     disk: new TimeRing(HISTORY_RETENTION_MS, 20_000),
     elections: new TimeRing(ELECTION_RETENTION_MS, 10_000),
+    stalls: new TimeRing(HISTORY_RETENTION_MS, 4_000),
   };
+  readonly eventsByHour: EventsByHour = new Map();
   readonly startedAt: Date;
 
   constructor(
@@ -126,6 +142,24 @@ export class AgentState {
       processes: make('processes'),
       cgroup_io: make('cgroup_io'),
     };
+    const counted: ReadonlyArray<[SourceName, EventSource]> = [
+      ['etcd_api', 'raft_term'],
+      ['fsync_probe', 'probe'],
+      ['etcd_metrics', 'etcd_wal_fsync'],
+    ];
+    for (const [source, events] of counted) if (enabled.has(source)) this.eventsByHour.set(events, new Array<number>(HOURS_PER_DAY).fill(0));
+  }
+
+  /** Counts `n` leadership events seen `at` by `source` in their hour of day (UTC). */
+  private countEvents(source: EventSource, at: Date, n: number): void {
+    const hours = this.eventsByHour.get(source);
+    if (hours) hours[at.getUTCHours()]! += n;
+  }
+
+  /** Records stalls that threaten leadership, found by the analysis in a sample just recorded. */
+  recordStall(e: StallEvent): void {
+    this.history.stalls.push(e);
+    this.countEvents(e.source, e.at, e.count);
   }
 
   /** Ready once every enabled source has been attempted at least once. */
@@ -177,6 +211,7 @@ export class AgentState {
     this.elections = observeTerm(before, term);
     if (this.elections.elections > before.elections && before.lastTerm !== undefined) {
       this.history.elections.push({ at, termFrom: before.lastTerm, termTo: term });
+      this.countEvents('raft_term', at, term - before.lastTerm);
     }
   }
 

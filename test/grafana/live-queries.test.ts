@@ -8,7 +8,8 @@
 // After each run the scenario's Prometheus data is reopened by a fresh Prometheus (the harness keeps
 // the directory on request), and every query of both dashboards — Grafana's variables substituted as
 // Grafana would — is run as a range query over the scenario, as the panel would run it:
-// - slow-disk: every panel query and the elections annotation return data;
+// - slow-disk: every panel query and both annotations (elections, stalls) return data, and the
+//   hour-of-day panels put the scenario's elections and stalls in the hour it ran;
 // - healthy: every query that needs no fault returns data (docs/dashboards.md lists those that do);
 // and the alerts, read from the ALERTS series Prometheus recorded (and the harness's own report):
 // - slow-disk: EtcdFrequentLeaderElections fires (its for: is 1m; pending when its expression began to
@@ -190,6 +191,13 @@ t.test('slow-disk: every panel query returns data, and the expected alerts fire 
     [],
     'every query has data in slow-disk',
   );
+  // The hour-of-day panels: the scenario's elections and stalls stand in the UTC hour(s) it ran, no other.
+  const ranHours = [...new Set([r.start, r.end].map((s) => String(new Date(s * 1000).getUTCHours()).padStart(2, '0')))];
+  for (const q of dashboardQueries().filter((q) => q.where.startsWith('Elections and stalls by hour of day'))) {
+    const series = await queryRange(r.prom, substituteVariables(q.expr, variablesFor(q, r.nodes[0]!)), r.end - 2, r.end);
+    const busy = series.filter((s) => Number(s.values.at(-1)?.[1]) > 0).map((s) => s.metric['hour_utc']!);
+    t.ok(busy.length > 0 && busy.every((h) => ranHours.includes(h)), `${q.dashboard}: ${q.where}: events at hour(s) ${busy.join(', ') || 'none'} UTC, the scenario's`);
+  }
 
   const firing = await alertsIn(r, 'firing');
   const pending = await alertsIn(r, 'pending');

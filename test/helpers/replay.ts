@@ -8,10 +8,12 @@ import { collectEvidence } from '../../src/analysis/evidence.js';
 import { PREFIX } from '../../src/export/prometheus/contract.js';
 import { extractEtcdMetrics } from '../../src/sources/etcd-metrics.js';
 import { parseDiskstats } from '../../src/host/proc-diskstats.js';
-import { failure, success } from '../../src/lib/outcome.js';
+import { failure, success, type Outcome } from '../../src/lib/outcome.js';
+import { recordSample } from '../../src/commands/agent.js';
+import type { SourceName } from '../../src/sources/source.js';
 import type { AgentState } from '../../src/state/state.js';
 import type { DeviceName } from '../../src/lib/units.js';
-import { bytes, ms, seconds } from '../../src/lib/units.js';
+import { bytes, ms, seconds, type Seconds } from '../../src/lib/units.js';
 
 const fixture = (path: string) => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8');
 export const T0 = Date.parse('2026-11-26T12:00:00Z');
@@ -46,28 +48,30 @@ export function replaySteps(state: AgentState): [string, () => void][] {
       { kind: 'pod', namespace: 'unknown', pod: 'unknown', podUid: 'u-2', container: '', name: 'pod u-2 (name unknown)', etcd: false, bytesPerSecond: 40_000 },
     ],
   } as const;
+  // As the agent records: with the stall judgement that counts leadership events.
+  const record = (name: SourceName, outcome: Outcome<unknown>, when: Date, duration: Seconds) => recordSample(state, name, outcome, when, duration, DEFAULT_THRESHOLDS);
   const evaluate = (s: number) => {
     state.diagnosis = diagnose(collectEvidence(state, at(s), DEFAULT_THRESHOLDS), DEFAULT_THRESHOLDS).diagnosis;
   };
   return [
-    ['probe round', () => state.record('fsync_probe', success(probe([0.0011, 0.0009, 0.0021])), at(1), seconds(0.01))],
-    ['disk sample', () => state.record('diskstats', success(diskSample(diskstats)), at(1), seconds(0.001))],
-    ['etcd /metrics (single member)', () => state.record('etcd_metrics', success(extractEtcdMetrics(fixture('etcd/metrics-3.4-single.txt'))), at(1), seconds(0.02))],
-    ['etcd API status', () => state.record('etcd_api', success(api(2, '8e9e05c52164694d')), at(1), seconds(0.002))],
-    ['etcd /readyz', () => state.record('etcd_health', success({ endpoint: 'readyz', ready: true, live: true, checks: [{ endpoint: 'readyz', name: 'data_corruption', ok: true }, { endpoint: 'readyz', name: 'linearizable_read', ok: true }] }), at(1), seconds(0.002))],
-    ['etcd config', () => state.record('etcd_config', success({ heartbeatInterval: { value: ms(100), origin: 'default' }, electionTimeout: { value: ms(1000), origin: 'default' }, dataDir: { value: '/var/lib/etcd', origin: 'manifest' } }), at(1), seconds(0.001))],
-    ['processes round', () => state.record('processes', success({ writers: [], readable: 12, denied: 0, exited: 0 }), at(1), seconds(0.004))],
-    ['cgroup I/O round', () => state.record('cgroup_io', success(cgroupIo), at(1), seconds(0.003))],
+    ['probe round', () => record('fsync_probe', success(probe([0.0011, 0.0009, 0.0021])), at(1), seconds(0.01))],
+    ['disk sample', () => record('diskstats', success(diskSample(diskstats)), at(1), seconds(0.001))],
+    ['etcd /metrics (single member)', () => record('etcd_metrics', success(extractEtcdMetrics(fixture('etcd/metrics-3.4-single.txt'))), at(1), seconds(0.02))],
+    ['etcd API status', () => record('etcd_api', success(api(2, '8e9e05c52164694d')), at(1), seconds(0.002))],
+    ['etcd /readyz', () => record('etcd_health', success({ endpoint: 'readyz', ready: true, live: true, checks: [{ endpoint: 'readyz', name: 'data_corruption', ok: true }, { endpoint: 'readyz', name: 'linearizable_read', ok: true }] }), at(1), seconds(0.002))],
+    ['etcd config', () => record('etcd_config', success({ heartbeatInterval: { value: ms(100), origin: 'default' }, electionTimeout: { value: ms(1000), origin: 'default' }, dataDir: { value: '/var/lib/etcd', origin: 'manifest' } }), at(1), seconds(0.001))],
+    ['processes round', () => record('processes', success({ writers: [], readable: 12, denied: 0, exited: 0 }), at(1), seconds(0.004))],
+    ['cgroup I/O round', () => record('cgroup_io', success(cgroupIo), at(1), seconds(0.003))],
     ['first diagnosis', () => evaluate(2)],
-    ['second probe round, with a 40 ms stall', () => state.record('fsync_probe', success(probe([0.04, 0.0012])), at(3), seconds(0.05))],
-    ['later disk sample', () => state.record('diskstats', success(diskSample(later)), at(6), seconds(0.001))],
-    ['etcd /metrics (cluster member)', () => state.record('etcd_metrics', success(extractEtcdMetrics(fixture('etcd/metrics-3.4-cluster-member.txt'))), at(6), seconds(0.02))],
-    ['etcd API: a new term', () => state.record('etcd_api', success(api(3, '0')), at(6), seconds(0.003))],
-    ['etcd /readyz: no leader', () => state.record('etcd_health', success({ endpoint: 'readyz', ready: false, live: true, checks: [{ endpoint: 'readyz', name: 'data_corruption', ok: true }, { endpoint: 'readyz', name: 'linearizable_read', ok: false, detail: 'reason withheld' }] }), at(6), seconds(0.002))],
-    ['etcd API unreachable', () => state.record('etcd_api', failure('unreachable', 'connect ECONNREFUSED 127.0.0.1:2379'), at(7), seconds(0.001))],
-    ['etcd config: heartbeat from the manifest', () => state.record('etcd_config', success({ heartbeatInterval: { value: ms(250), origin: 'manifest' }, electionTimeout: { value: ms(2500), origin: 'manifest' } }), at(7), seconds(0.001))],
-    ['processes unreadable', () => state.record('processes', failure('permission', 'EACCES /proc/1/io'), at(8), seconds(0.001))],
-    ['probe failed', () => state.record('fsync_probe', failure('other', 'EIO: i/o error, fdatasync'), at(9), seconds(0.001))],
+    ['second probe round, with a 40 ms and a 0.7 s stall', () => record('fsync_probe', success(probe([0.04, 0.7, 0.0012])), at(3), seconds(0.05))],
+    ['later disk sample', () => record('diskstats', success(diskSample(later)), at(6), seconds(0.001))],
+    ['etcd /metrics (cluster member)', () => record('etcd_metrics', success(extractEtcdMetrics(fixture('etcd/metrics-3.4-cluster-member.txt'))), at(6), seconds(0.02))],
+    ['etcd API: a new term', () => record('etcd_api', success(api(3, '0')), at(6), seconds(0.003))],
+    ['etcd /readyz: no leader', () => record('etcd_health', success({ endpoint: 'readyz', ready: false, live: true, checks: [{ endpoint: 'readyz', name: 'data_corruption', ok: true }, { endpoint: 'readyz', name: 'linearizable_read', ok: false, detail: 'reason withheld' }] }), at(6), seconds(0.002))],
+    ['etcd API unreachable', () => record('etcd_api', failure('unreachable', 'connect ECONNREFUSED 127.0.0.1:2379'), at(7), seconds(0.001))],
+    ['etcd config: heartbeat from the manifest', () => record('etcd_config', success({ heartbeatInterval: { value: ms(250), origin: 'manifest' }, electionTimeout: { value: ms(2500), origin: 'manifest' } }), at(7), seconds(0.001))],
+    ['processes unreadable', () => record('processes', failure('permission', 'EACCES /proc/1/io'), at(8), seconds(0.001))],
+    ['probe failed', () => record('fsync_probe', failure('other', 'EIO: i/o error, fdatasync'), at(9), seconds(0.001))],
     ['next diagnosis', () => evaluate(10)],
   ];
 }

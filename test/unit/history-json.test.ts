@@ -2,7 +2,7 @@
 // against hand-made histories with known answers.
 import t from 'tap';
 import { emptyHistogram, observe, type HistogramSnapshot } from '../../src/lib/histogram.js';
-import type { ElectionEvent, ProbePoint } from '../../src/model/diagnosis.js';
+import type { ElectionEvent, ProbePoint, StallEvent } from '../../src/model/diagnosis.js';
 import { ETCD_DISK_BUCKETS } from '../../src/export/prometheus/contract.js';
 import { bucketEdges, frames, historyDocument, historyJson } from '../../src/export/api/history-json.js';
 import { TimeRing } from '../../src/lib/time-ring.js';
@@ -21,6 +21,7 @@ function emptyHistory(): History {
     probePoints: new TimeRing<ProbePoint>(3_600_000, 20_000),
     disk: new TimeRing<DiskPoint>(3_600_000, 20_000),
     elections: new TimeRing<ElectionEvent>(86_400_000, 100),
+    stalls: new TimeRing<StallEvent>(3_600_000, 100),
   };
 }
 
@@ -138,6 +139,20 @@ t.test('elections inside the span are listed without their forensics; the JSON h
   t.same(json.elections, [{ at: at(25).toISOString(), termFrom: 2, termTo: 3 }]);
   t.equal(json.from, at(0).toISOString());
   t.equal(json.schemaVersion, 1);
+});
+
+t.test('stalls inside the span are listed with their evidence, later and earlier ones are not', async (t) => {
+  const h = emptyHistory();
+  const stall = (s: number, source: StallEvent['source']): StallEvent => ({ at: at(s), source, count: 2, longest: seconds(1.2), limit: seconds(0.5), role: 'leader' });
+  h.stalls.push(stall(-5, 'probe'));
+  h.stalls.push(stall(12, 'probe'));
+  h.stalls.push(stall(14, 'etcd_wal_fsync'));
+  h.stalls.push(stall(40, 'probe'));
+  const json = JSON.parse(historyJson(h, at(30), { spanSeconds: 30, stepSeconds: 10 })) as { stalls: unknown[] };
+  t.same(json.stalls, [
+    { at: at(12).toISOString(), source: 'probe', count: 2, longest: 1.2, limit: 0.5, role: 'leader' },
+    { at: at(14).toISOString(), source: 'etcd_wal_fsync', count: 2, longest: 1.2, limit: 0.5, role: 'leader' },
+  ]);
 });
 
 t.test('an hour of 5 s snapshots: 360 buckets, every one with data', async (t) => {

@@ -3,18 +3,16 @@
 // the buckets prove), so a count is never inflated by interpolation.
 import { electionTicks, pElection } from '../election-model.js';
 import { fmtMs, fmtRatio, fmtSeconds } from '../../lib/format.js';
-import { fractionAbove, maxBucketUpperBound, observations } from '../../lib/histogram.js';
+import { maxBucketUpperBound, provenCountAbove } from '../../lib/histogram.js';
 import { clusterSize, followerRemedy, runningSettings, tuningFromEvidence, tuningRemedy, tuningWarranted } from '../recommendation.js';
 import type { Fact, HistogramWindow } from '../../model/diagnosis.js';
 import { ms, seconds, type Seconds } from '../../lib/units.js';
 import { maxOf, pointsIn, reaches, type Rule } from './common.js';
+import { stallWarningLimit } from '../thresholds.js';
 
-/** Observations strictly above `threshold` that the buckets prove (the lower bound), as a whole number. */
-export function provenAbove(w: HistogramWindow | undefined, threshold: Seconds): number | undefined {
-  if (!w) return undefined;
-  const f = fractionAbove(w.histogram, threshold);
-  if (!f) return undefined;
-  return Math.round(f.lower * observations(w.histogram));
+/** Observations of a window strictly above `threshold` that the buckets prove (the lower bound). */
+function provenAbove(w: HistogramWindow | undefined, threshold: Seconds): number | undefined {
+  return w && provenCountAbove(w.histogram, threshold);
 }
 
 const DISK_FIX = "Fix the disk under etcd: its own disk (or --wal-dir on one), a local-SSD flavor, and ionice -c2 -n0 for etcd meanwhile.";
@@ -22,7 +20,7 @@ const DISK_FIX = "Fix the disk under etcd: its own disk (or --wal-dir on one), a
 export const stallsThreatenLeadership: Rule = (ev, th) => {
   const settings = runningSettings(ev);
   const et = settings.election;
-  const warnAt = seconds((th.stallWarningFraction * et) / 1000);
+  const warnAt = stallWarningLimit(th, et);
   const critAt = seconds((th.stallCriticalFraction * et) / 1000);
   const points = pointsIn(ev.probePoints, ev.now, th.window);
   const pointsOver = (limit: number): number => points.filter((p) => reaches(p.max, limit)).length;

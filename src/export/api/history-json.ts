@@ -11,7 +11,7 @@
 //   device and its whole disks, as the diagnosis takes it.
 // A bucket without data (no snapshots around it, no observation in it) is null: a gap in the chart.
 import { histogramDelta, quantile, type HistogramSnapshot } from '../../lib/histogram.js';
-import type { ElectionEvent, ProbePoint } from '../../model/diagnosis.js';
+import type { ElectionEvent, ProbePoint, StallEvent } from '../../model/diagnosis.js';
 import type { DiskPoint, History, TotalsPoint } from '../../state/state.js';
 import { toJson } from './json.js';
 
@@ -44,6 +44,8 @@ export interface HistoryDocument {
   readonly disks: readonly string[];
   /** Elections seen inside [from, now]. */
   readonly elections: ReadonlyArray<Pick<ElectionEvent, 'at' | 'termFrom' | 'termTo'>>;
+  /** Stalls that threatened leadership inside [from, now], one entry per probe round or etcd scrape that saw any. */
+  readonly stalls: readonly StallEvent[];
 }
 
 export interface HistoryOptions {
@@ -53,7 +55,7 @@ export interface HistoryOptions {
   readonly since?: Date;
 }
 
-type HistoryInput = Pick<History, 'totals' | 'probePoints' | 'disk' | 'elections'>;
+type HistoryInput = Pick<History, 'totals' | 'probePoints' | 'disk' | 'elections' | 'stalls'>;
 type Timed = { readonly at: Date };
 
 /**
@@ -135,6 +137,8 @@ function probeMaxes(points: readonly ProbePoint[], buckets: ReadonlyArray<{ star
 
 const round = (v: number, per: number): number => Math.round(v * per) / per;
 
+const until = <T extends Timed>(now: Date, events: readonly T[]): T[] => events.filter((e) => e.at.getTime() <= now.getTime());
+
 export function historyDocument(h: HistoryInput, now: Date, opts: HistoryOptions = {}): HistoryDocument {
   const span = opts.spanSeconds ?? HISTORY_SPAN_SECONDS;
   const step = opts.stepSeconds ?? HISTORY_STEP_SECONDS;
@@ -165,10 +169,8 @@ export function historyDocument(h: HistoryInput, now: Date, opts: HistoryOptions
     },
     device: latestDisk?.device ?? null,
     disks: latestDisk?.disks ?? [],
-    elections: h.elections
-      .since(from)
-      .filter((e) => e.at.getTime() <= now.getTime())
-      .map((e) => ({ at: e.at, termFrom: e.termFrom, termTo: e.termTo })),
+    elections: until(now, h.elections.since(from)).map((e) => ({ at: e.at, termFrom: e.termFrom, termTo: e.termTo })),
+    stalls: until(now, h.stalls.since(from)),
   };
 }
 

@@ -58,8 +58,11 @@ export function clientMain(win: any, refreshMs: number): void {
   const pct = (v: number | null): number | null => (v === null ? null : v * 100);
   const CHARTS = chartSpecs();
 
-  /** Draws each election as a dashed red line across the plot, at its time. */
-  const electionMarks = (): any => ({
+  /**
+   * Draws each stall that threatened leadership as an orange triangle on the plot's top edge, and each
+   * election as a dashed red line across the plot, at its time.
+   */
+  const eventMarks = (): any => ({
     hooks: {
       draw: [
         (u: any) => {
@@ -67,12 +70,27 @@ export function clientMain(win: any, refreshMs: number): void {
           if (!h) return;
           const ctx = u.ctx;
           const { left, top, width, height } = u.bbox;
+          const px = win.devicePixelRatio;
           ctx.save();
+          // What the last drawn chart marked, for the end-to-end tests (every chart spans the same hour).
+          const drawn = { stalls: 0, elections: 0 };
+          ctx.fillStyle = '#bc4c00';
+          for (const e of h.stalls) {
+            const x = Math.round(u.valToPos(new Date(e.at).getTime() / 1000, 'x', true));
+            if (x < left || x > left + width) continue;
+            drawn.stalls++;
+            ctx.beginPath();
+            ctx.moveTo(x - 5 * px, top);
+            ctx.lineTo(x + 5 * px, top);
+            ctx.lineTo(x, top + 8 * px);
+            ctx.closePath();
+            ctx.fill();
+          }
           ctx.strokeStyle = '#cf222e';
           ctx.fillStyle = '#cf222e';
-          ctx.lineWidth = 2 * win.devicePixelRatio;
-          ctx.setLineDash([6 * win.devicePixelRatio, 4 * win.devicePixelRatio]);
-          ctx.font = `${12 * win.devicePixelRatio}px system-ui, sans-serif`;
+          ctx.lineWidth = 2 * px;
+          ctx.setLineDash([6 * px, 4 * px]);
+          ctx.font = `${12 * px}px system-ui, sans-serif`;
           for (const e of h.elections) {
             const x = Math.round(u.valToPos(new Date(e.at).getTime() / 1000, 'x', true));
             if (x < left || x > left + width) continue;
@@ -80,8 +98,10 @@ export function clientMain(win: any, refreshMs: number): void {
             ctx.moveTo(x, top);
             ctx.lineTo(x, top + height);
             ctx.stroke();
-            ctx.fillText(`election → term ${e.termTo}`, x + 4 * win.devicePixelRatio, top + 14 * win.devicePixelRatio);
+            ctx.fillText(`election → term ${e.termTo}`, x + 4 * px, top + 14 * px);
+            drawn.elections++;
           }
+          page.marks = drawn;
           ctx.restore();
         },
       ],
@@ -132,7 +152,7 @@ export function clientMain(win: any, refreshMs: number): void {
             value: (_u: any, v: number | null) => (v === null ? '—' : fmt(v)),
           })),
         ],
-        plugins: [electionMarks()],
+        plugins: [eventMarks()],
       },
       data,
       el,

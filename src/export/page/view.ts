@@ -309,9 +309,28 @@ export function viewChartSummary(h: HistoryDoc, keys: HistorySeriesKey[], labels
 
 export function viewElections(h: HistoryDoc, s: StatusDoc): string {
   const total = `${plural(s.elections, 'election', 'elections')} seen since the agent started (raft term increases).`;
-  if (h.elections.length === 0) return `<p>${esc(total)} None in the last hour.</p>`;
-  return `<p>${esc(total)} In the last hour:</p><ul class="elections">` +
-    h.elections.map((e) => `<li>${timeTag(e.at)}: term ${esc(e.termFrom)} → ${esc(e.termTo)}</li>`).join('') + '</ul>';
+  const elections = h.elections.length === 0
+    ? `<p>${esc(total)} None in the last hour.</p>`
+    : `<p>${esc(total)} In the last hour (red lines on the charts):</p><ul class="elections">` +
+      h.elections.map((e) => `<li>${timeTag(e.at)}: term ${esc(e.termFrom)} → ${esc(e.termTo)}</li>`).join('') + '</ul>';
+  return elections + viewStalls(h);
+}
+
+/** The last hour's stalls that threatened leadership, each with what saw it, how long and the role then. */
+function viewStalls(h: HistoryDoc): string {
+  if (h.stalls.length === 0) return '<p>No stall threatened leadership in the last hour.</p>';
+  const count = h.stalls.reduce((n, e) => n + e.count, 0);
+  const item = (e: HistoryDoc['stalls'][number]): string => {
+    const what = e.source === 'probe' ? `probe: longest ${fmtSeconds(e.longest)}` : `etcd's WAL fsync: longest over ${fmtSeconds(e.longest)}`;
+    const role = e.role === undefined ? '' : e.role === 'leader' ? ', while this member led' : ', while this member followed';
+    return `<li>${timeTag(e.at)}: ${esc(plural(e.count, 'fdatasync', 'fdatasyncs'))} of at least ${esc(fmtSeconds(e.limit))} (${esc(what)}${role})</li>`;
+  };
+  // The latest ten are listed; the charts mark them all. (A constant inside: the browser gets this function's text alone.)
+  const shown = h.stalls.slice(-10);
+  const more = h.stalls.length > shown.length ? `, the latest ${shown.length} of them` : '';
+  return `<p>${esc(plural(count, 'stall', 'stalls'))} threatened leadership in the last hour (orange marks on the charts: an fdatasync that ` +
+    `reached the warning share of the election timeout; the probe and etcd's WAL fsync may both count one stall)${more}:</p>` +
+    `<ul class="stalls">${shown.map(item).join('')}</ul>`;
 }
 
 /** The charts of the last hour: which series, their legend labels and line colours (3:1 or more on white). */
@@ -327,5 +346,5 @@ export function chartSpecs(): Array<{ id: string; title: string; keys: HistorySe
 export const VIEW_FUNCTIONS: ReadonlyArray<(...args: never[]) => unknown> = [
   esc, trim, fmtSeconds, fmtRatio, fmtRate, fmtBytes, fmtLeadership, factValue, timeTag, verdictLabel, severityRankV, plural,
   viewVerdict, viewEvaluated, viewFinding, viewFindings, viewLeadership, viewTuning, viewDisk, viewCgroupWriters, sourceState, viewSources, viewMember, viewChartSummary,
-  viewElections, chartSpecs,
+  viewElections, viewStalls, chartSpecs,
 ];

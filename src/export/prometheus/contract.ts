@@ -105,6 +105,14 @@ export const METRICS = {
 
   etcdRaftTerm: spec('gauge', 'etcd_raft_term', 'Raft term reported by the member status (etcd API).', ['member']),
   etcdElections: spec('counter', 'etcd_elections_total', 'Elections counted by the agent from raft term increases seen through the etcd API; works without etcd /metrics.', ['member']),
+  leadershipEvents: spec(
+    'counter',
+    'leadership_events_total',
+    'Elections and stalls that threaten leadership, by the UTC hour of day (00–23) the agent saw them: kind="election" counts raft term increases (source raft_term); ' +
+      'kind="stall" counts fdatasyncs that reached the stall warning fraction of the running election timeout, timed by the probe (source probe) or proven by ' +
+      "etcd's WAL fsync buckets (source etcd_wal_fsync); one disk stall may be counted by both sources. Every hour exists from the start, at 0.",
+    ['kind', 'source', 'hour_utc'],
+  ),
   etcdRequestDuration: spec('gauge', 'etcd_request_duration_seconds', 'Round-trip of the last cheap request (maintenance status) to the member.', ['member']),
   etcdMemberInfo: spec('gauge', 'etcd_member_info', 'Always 1; the member the agent watches, its id, version and whether it is leader.', ['member', 'member_id', 'version', 'leader_id']),
   etcdMembers: spec('gauge', 'etcd_cluster_members', 'Number of members in the cluster (etcd API member list).'),

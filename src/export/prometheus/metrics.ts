@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import type { HistogramSnapshot } from '../../lib/histogram.js';
 import type { Diagnosis, SettingsPrediction, Verdict } from '../../model/diagnosis.js';
 import { SOURCE_NAMES, type SourceName } from '../../sources/source.js';
-import type { AgentState } from '../../state/state.js';
+import type { AgentState, EventsByHour } from '../../state/state.js';
 import type { Milliseconds } from '../../lib/units.js';
 import { METRICS, type MetricKey, type MetricSpec } from './contract.js';
 import { registerSelfMetrics } from './self-metrics.js';
@@ -117,6 +117,13 @@ function cgroupWriterValues(c: CgroupIoSample | undefined): Value[] {
     merged.set(key, seen ? { labels: v.labels, value: seen.value + v.value } : v);
   }
   return [...merged.values()];
+}
+
+/** One series per source and hour of day: hours as two digits, so they sort as text does. */
+function leadershipEventValues(events: EventsByHour): Value[] {
+  return [...events].flatMap(([source, hours]) =>
+    hours.map((value, hour) => ({ labels: { kind: source === 'raft_term' ? 'election' : 'stall', source, hour_utc: String(hour).padStart(2, '0') }, value })),
+  );
 }
 
 const settingValues = (s: Setting<Milliseconds> | undefined): Value[] =>
@@ -234,6 +241,10 @@ function valueFunctions(ctx: MetricsContext): Record<MetricKey, MetricValues> {
         return h ? one({ ...member, endpoint: h.endpoint }, h.ready) : [];
       },
       etcdHealthCheck: () => (health()?.checks ?? []).map((c) => ({ labels: { ...member, endpoint: c.endpoint, check: c.name }, value: Number(c.ok) })),
+    }),
+
+    ...reading(['etcd_api', 'fsync_probe', 'etcd_metrics'], {
+      leadershipEvents: () => leadershipEventValues(state.eventsByHour),
     }),
 
     ...reading(['etcd_api'], {
