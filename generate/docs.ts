@@ -11,7 +11,7 @@ export const FLAGS_END = '<!-- flags:end -->';
 
 export function renderFlagTable(): string {
   const rows = ALL_FLAGS.map(
-    (f) => `| \`--${f.flag}=${f.metavar}\` | \`${envName(f)}\` | ${f.default !== undefined ? '`' + f.default + '`' : '—'} | ${f.help.replace(/\|/g, '\\|')} |`,
+    (f) => `| \`--${f.flag}=${f.metavar}\` | \`${envName(f)}\` | ${f.default !== undefined && f.default !== '' ? '`' + f.default + '`' : '—'} | ${f.help.replace(/\|/g, '\\|')} |`,
   );
   return [FLAGS_START, '| flag | environment | default | meaning |', '|---|---|---|---|', ...rows, FLAGS_END].join('\n');
 }

@@ -2500,8 +2500,197 @@
           },
         },
         {
-          "type": "row",
+          "type": "table",
+          "title": "Candidate filesystems: would etcd keep its leader there?",
+          "description": "Filesystems etcd could move to (the agent's --candidate-dir: a new volume, the instance's local disk), probed like etcd's own at a low rate. verdict: fits (no election predicted at the running settings, p99 within 10 ms), slow (no election, p99 over 10 ms), needs_tuning (the settings on the right would ride its stalls out), unfit (none within etcd's limits would), measuring (too few fdatasyncs yet), unusable (reason: on_etcd_filesystem, not_found, permission, read_only, no_space). p99 over the dashboard's time range; elections/day as the election model predicts them if etcd ran there and this member led. Empty: no --candidate-dir.",
+          "datasource": {
+            "type": "prometheus",
+            "uid": "${datasource}",
+          },
+          "fieldConfig": {
+            "defaults": {
+              "unit": "none",
+              "thresholds": {
+                "mode": "absolute",
+                "steps": [
+                  {
+                    "color": "green",
+                    "value": null,
+                  },
+                ],
+              },
+              "mappings": [],
+              "custom": {
+                "align": "auto",
+                "cellOptions": {
+                  "type": "auto",
+                },
+                "filterable": false,
+              },
+            },
+            "overrides": [
+              {
+                "matcher": {
+                  "id": "byName",
+                  "options": "p99 (time range)",
+                },
+                "properties": [
+                  {
+                    "id": "unit",
+                    "value": "s",
+                  },
+                ],
+              },
+              {
+                "matcher": {
+                  "id": "byName",
+                  "options": "heartbeat needed",
+                },
+                "properties": [
+                  {
+                    "id": "unit",
+                    "value": "s",
+                  },
+                ],
+              },
+              {
+                "matcher": {
+                  "id": "byName",
+                  "options": "election needed",
+                },
+                "properties": [
+                  {
+                    "id": "unit",
+                    "value": "s",
+                  },
+                ],
+              },
+            ],
+          },
+          "options": {
+            "showHeader": true,
+            "cellHeight": "sm",
+            "frameIndex": 0,
+          },
+          "transformations": [
+            {
+              "id": "merge",
+              "options": {},
+            },
+            {
+              "id": "organize",
+              "options": {
+                "excludeByName": {
+                  "Time": true,
+                  "cluster": true,
+                  "Value #A": true,
+                },
+                "indexByName": {
+                  "dir": 0,
+                  "verdict": 1,
+                  "reason": 2,
+                },
+                "renameByName": {
+                  "Value #B": "p99 (time range)",
+                  "Value #C": "elections/day (running settings)",
+                  "Value #D": "heartbeat needed",
+                  "Value #E": "election needed",
+                  "Value #F": "elections/day (needed settings)",
+                },
+              },
+            },
+          ],
+          "targets": [
+            {
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}",
+              },
+              "editorMode": "code",
+              "expr": "max by (" + c.clusterLabel + ", dir, verdict, reason) (etcd_latency_agent_candidate_info{" + c.clusterLabel + "=~\"$cluster\", node=~\"$node\"})",
+              "refId": "A",
+              "range": false,
+              "instant": true,
+              "legendFormat": "__auto",
+              "format": "table",
+            },
+            {
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}",
+              },
+              "editorMode": "code",
+              "expr": "histogram_quantile(0.99, sum by (" + c.clusterLabel + ", dir, le) (increase(etcd_latency_agent_candidate_fdatasync_duration_seconds_bucket{" + c.clusterLabel + "=~\"$cluster\", node=~\"$node\"}[$__range])))",
+              "refId": "B",
+              "range": false,
+              "instant": true,
+              "legendFormat": "__auto",
+              "format": "table",
+            },
+            {
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}",
+              },
+              "editorMode": "code",
+              "expr": "max by (" + c.clusterLabel + ", dir) (etcd_latency_agent_candidate_predicted_elections_per_day{" + c.clusterLabel + "=~\"$cluster\", node=~\"$node\", settings=\"current\"})",
+              "refId": "C",
+              "range": false,
+              "instant": true,
+              "legendFormat": "__auto",
+              "format": "table",
+            },
+            {
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}",
+              },
+              "editorMode": "code",
+              "expr": "max by (" + c.clusterLabel + ", dir) (etcd_latency_agent_candidate_recommended_heartbeat_interval_seconds{" + c.clusterLabel + "=~\"$cluster\", node=~\"$node\"})",
+              "refId": "D",
+              "range": false,
+              "instant": true,
+              "legendFormat": "__auto",
+              "format": "table",
+            },
+            {
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}",
+              },
+              "editorMode": "code",
+              "expr": "max by (" + c.clusterLabel + ", dir) (etcd_latency_agent_candidate_recommended_election_timeout_seconds{" + c.clusterLabel + "=~\"$cluster\", node=~\"$node\"})",
+              "refId": "E",
+              "range": false,
+              "instant": true,
+              "legendFormat": "__auto",
+              "format": "table",
+            },
+            {
+              "datasource": {
+                "type": "prometheus",
+                "uid": "${datasource}",
+              },
+              "editorMode": "code",
+              "expr": "max by (" + c.clusterLabel + ", dir) (etcd_latency_agent_candidate_predicted_elections_per_day{" + c.clusterLabel + "=~\"$cluster\", node=~\"$node\", settings=\"recommended\"})",
+              "refId": "F",
+              "range": false,
+              "instant": true,
+              "legendFormat": "__auto",
+              "format": "table",
+            },
+          ],
           "id": 20,
+          "gridPos": {
+            "h": 6,
+            "w": 24,
+            "x": 0,
+            "y": 59,
+          },
+        },
+        {
+          "type": "row",
+          "id": 21,
           "title": "etcd on this node",
           "collapsed": false,
           "panels": [],
@@ -2509,7 +2698,7 @@
             "h": 1,
             "w": 24,
             "x": 0,
-            "y": 59,
+            "y": 65,
           },
         },
         {
@@ -2581,12 +2770,12 @@
               "format": "table",
             },
           ],
-          "id": 21,
+          "id": 22,
           "gridPos": {
             "h": 6,
             "w": 8,
             "x": 0,
-            "y": 60,
+            "y": 66,
           },
         },
         {
@@ -2656,12 +2845,12 @@
               "format": "table",
             },
           ],
-          "id": 22,
+          "id": 23,
           "gridPos": {
             "h": 6,
             "w": 8,
             "x": 8,
-            "y": 60,
+            "y": 66,
           },
         },
         {
@@ -2737,12 +2926,12 @@
               "format": "table",
             },
           ],
-          "id": 23,
+          "id": 24,
           "gridPos": {
             "h": 6,
             "w": 8,
             "x": 16,
-            "y": 60,
+            "y": 66,
           },
         },
         {
@@ -2834,12 +3023,12 @@
               "legendFormat": "sees a leader",
             },
           ],
-          "id": 24,
+          "id": 25,
           "gridPos": {
             "h": 6,
             "w": 12,
             "x": 0,
-            "y": 66,
+            "y": 72,
           },
         },
         {
@@ -2947,12 +3136,12 @@
               "legendFormat": "elections",
             },
           ],
-          "id": 25,
+          "id": 26,
           "gridPos": {
             "h": 6,
             "w": 12,
             "x": 12,
-            "y": 66,
+            "y": 72,
           },
         },
         {
@@ -3059,12 +3248,12 @@
               "legendFormat": "proposals pending (now)",
             },
           ],
-          "id": 26,
+          "id": 27,
           "gridPos": {
             "h": 7,
             "w": 12,
             "x": 0,
-            "y": 72,
+            "y": 78,
           },
         },
         {
@@ -3188,12 +3377,12 @@
               "legendFormat": "status round-trip",
             },
           ],
-          "id": 27,
+          "id": 28,
           "gridPos": {
             "h": 7,
             "w": 12,
             "x": 12,
-            "y": 72,
+            "y": 78,
           },
         },
         {
@@ -3314,17 +3503,17 @@
               "format": "table",
             },
           ],
-          "id": 28,
+          "id": 29,
           "gridPos": {
             "h": 7,
             "w": 24,
             "x": 0,
-            "y": 79,
+            "y": 85,
           },
         },
         {
           "type": "row",
-          "id": 29,
+          "id": 30,
           "title": "The agent",
           "collapsed": false,
           "panels": [],
@@ -3332,7 +3521,7 @@
             "h": 1,
             "w": 24,
             "x": 0,
-            "y": 86,
+            "y": 92,
           },
         },
         {
@@ -3428,12 +3617,12 @@
               "legendFormat": "scrape",
             },
           ],
-          "id": 30,
+          "id": 31,
           "gridPos": {
             "h": 7,
             "w": 12,
             "x": 0,
-            "y": 87,
+            "y": 93,
           },
         },
         {
@@ -3504,12 +3693,12 @@
               "legendFormat": "{{source}}: {{reason}}",
             },
           ],
-          "id": 31,
+          "id": 32,
           "gridPos": {
             "h": 7,
             "w": 12,
             "x": 12,
-            "y": 87,
+            "y": 93,
           },
         },
         {
@@ -3613,12 +3802,12 @@
               "legendFormat": "paused",
             },
           ],
-          "id": 32,
+          "id": 33,
           "gridPos": {
             "h": 7,
             "w": 12,
             "x": 0,
-            "y": 94,
+            "y": 100,
           },
         },
         {
@@ -3707,12 +3896,12 @@
               "format": "table",
             },
           ],
-          "id": 33,
+          "id": 34,
           "gridPos": {
             "h": 7,
             "w": 12,
             "x": 12,
-            "y": 94,
+            "y": 100,
           },
         },
       ],

@@ -57,9 +57,11 @@ type Keys<T> = { [K in keyof T]?: unknown };
  * - `kube-state-metrics`: where kube-state-metrics is scraped too (kube-prometheus-stack ships it; the
  *   live test has none, and says which queries it could not check);
  * - `io-accounting`: where the kernel counts I/O per cgroup for etcd's device (cgroup v2; v1 once a
- *   throttle rule exists for the device — the live test's scenarios set one).
+ *   throttle rule exists for the device — the live test's scenarios set one);
+ * - `candidates`: where the agents probe candidate filesystems (--candidate-dir; the live test's
+ *   scenarios give each agent one).
  */
-export type Expect = 'always' | 'cluster' | 'fault' | 'kube-state-metrics' | 'io-accounting';
+export type Expect = 'always' | 'cluster' | 'fault' | 'kube-state-metrics' | 'io-accounting' | 'candidates';
 
 export interface Query {
   readonly expr: string;

@@ -184,7 +184,7 @@ export function verdictStat(w: number, h: number): StatSpec {
   };
 }
 
-const byName = (name: string, properties: Array<{ id: string; value?: unknown }>): FieldConfigSource['overrides'][number] => ({
+export const byName = (name: string, properties: Array<{ id: string; value?: unknown }>): FieldConfigSource['overrides'][number] => ({
   matcher: { id: 'byName', options: name },
   properties,
 });

@@ -32,6 +32,7 @@ const EXPECT_WORDS: Record<Expect, string> = {
   fault: 'needs a fault',
   'kube-state-metrics': 'needs kube-state-metrics',
   'io-accounting': 'needs I/O accounting',
+  candidates: 'needs --candidate-dir',
 };
 
 /** When a panel has data, in words: every query the same, or which queries need what. */

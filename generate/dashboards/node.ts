@@ -1,7 +1,7 @@
 // "etcd latency — node detail": one control-plane node: the probe's latency heatmap, etcd and the
 // probe side by side, the device (I/O time, queue depth, write await, flush time, what shares it),
 // etcd's configuration and where it came from, leadership, and the agent's own health.
-import type { DashboardSpec, RowSpec } from './builder.js';
+import type { DashboardSpec, Query, RowSpec, TableSpec } from './builder.js';
 import { valueMap } from './builder.js';
 import {
   BUSY_LIMIT,
@@ -13,6 +13,7 @@ import {
   TAGS,
   WAL_TARGET,
   bucket,
+  byName,
   diskRecommendationTable,
   electionsAnnotation,
   eventsByHourPanel,
@@ -279,8 +280,46 @@ const device: RowSpec = {
         },
       ],
     },
+    candidatesTable(),
   ],
 };
+
+/** The candidate filesystems (--candidate-dir): would etcd keep its leader there, and at which settings. */
+function candidatesTable(): TableSpec {
+  const q = (expr: string, expect: Query['expect']): Query => ({ expr, expect });
+  const seconds = (name: string) => byName(name, [{ id: 'unit', value: 's' }]);
+  return {
+    kind: 'table',
+    unit: 'none',
+    title: 'Candidate filesystems: would etcd keep its leader there?',
+    description:
+      "Filesystems etcd could move to (the agent's --candidate-dir: a new volume, the instance's local disk), probed like etcd's own at a low rate. " +
+      'verdict: fits (no election predicted at the running settings, p99 within 10 ms), slow (no election, p99 over 10 ms), needs_tuning ' +
+      '(the settings on the right would ride its stalls out), unfit (none within etcd\'s limits would), measuring (too few fdatasyncs yet), unusable ' +
+      "(reason: on_etcd_filesystem, not_found, permission, read_only, no_space). p99 over the dashboard's time range; elections/day as the election " +
+      'model predicts them if etcd ran there and this member led. Empty: no --candidate-dir.',
+    w: 24,
+    h: 6,
+    queries: [
+      q(`max by (cluster, dir, verdict, reason) (${m('candidateInfo')}${sel()})`, 'candidates'),
+      q(`histogram_quantile(0.99, sum by (cluster, dir, le) (increase(${bucket('candidateFdatasync')}${sel()}[$__range])))`, 'candidates'),
+      q(`max by (cluster, dir) (${m('candidatePredictedElectionsPerDay')}${sel('settings="current"')})`, 'candidates'),
+      q(`max by (cluster, dir) (${m('candidateRecommendedHeartbeatInterval')}${sel()})`, 'fault'),
+      q(`max by (cluster, dir) (${m('candidateRecommendedElectionTimeout')}${sel()})`, 'fault'),
+      q(`max by (cluster, dir) (${m('candidatePredictedElectionsPerDay')}${sel('settings="recommended"')})`, 'fault'),
+    ],
+    hide: ['cluster', 'Value #A'],
+    order: ['dir', 'verdict', 'reason'],
+    rename: {
+      'Value #B': 'p99 (time range)',
+      'Value #C': 'elections/day (running settings)',
+      'Value #D': 'heartbeat needed',
+      'Value #E': 'election needed',
+      'Value #F': 'elections/day (needed settings)',
+    },
+    overrides: [seconds('p99 (time range)'), seconds('heartbeat needed'), seconds('election needed')],
+  };
+}
 
 const etcd: RowSpec = {
   title: 'etcd on this node',

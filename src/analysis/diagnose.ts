@@ -4,6 +4,7 @@
 import { activeFindings, EMPTY_TRACKER, track, type FindingTracker } from './hysteresis.js';
 import { diskRecommendation, leadershipOf, tuningFromEvidence, tuningWarranted } from './recommendation.js';
 import { runRules } from './rules/index.js';
+import { assessCandidates } from './candidates.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './thresholds.js';
 import type { Diagnosis, Evidence, Finding, Verdict } from '../model/diagnosis.js';
 
@@ -42,6 +43,7 @@ export function diagnose(ev: Evidence, th: Thresholds = DEFAULT_THRESHOLDS, prev
     ...(disk ? { disk } : {}),
     ...(model && ev.settings ? { current: model.current } : {}),
     ...(model ? { leadership: leadershipOf(ev.role, model.current) } : {}),
+    candidates: assessCandidates(ev, th),
   };
   return { diagnosis, tracker };
 }

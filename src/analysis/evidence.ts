@@ -2,7 +2,7 @@
 // cumulative totals, disk rates are differences of kernel counters. Reads memory only.
 import { histogramDelta, type HistogramSnapshot } from '../lib/histogram.js';
 import type { Thresholds } from './thresholds.js';
-import type { DiskWindow, ElectionEvent, Evidence, EtcdSettings, HistogramWindow, MemberRole, TopWriter } from '../model/diagnosis.js';
+import type { CandidateEvidence, DiskWindow, ElectionEvent, Evidence, EtcdSettings, HistogramWindow, MemberRole, TopWriter } from '../model/diagnosis.js';
 import { ELECTION_RETENTION_MS, type AgentState, type DiskPoint, type TotalsPoint } from '../state/state.js';
 import { ms, seconds, type Milliseconds, type Seconds } from '../lib/units.js';
 import type { DeviceStats } from '../host/proc-diskstats.js';
@@ -53,7 +53,21 @@ export function collectEvidence(state: AgentState, now: Date, thresholds: Thresh
     topWriters: recentWriters(state, since),
     ...optional('probeOff', state.probeOff),
     ...optional('role', memberRole(state, now)),
+    candidates: candidateEvidence(state, now),
   };
+}
+
+/** Each candidate's fdatasyncs since its first measured round, and why its latest round failed, if it did. */
+function candidateEvidence(state: AgentState, now: Date): CandidateEvidence[] {
+  return [...state.candidates].map(([dir, c]) => {
+    const r = c.last.result;
+    const window = c.since && seconds((now.getTime() - c.since.getTime()) / 1000);
+    return {
+      dir,
+      ...(window !== undefined && c.fdatasync.count > 0 ? { measured: { histogram: c.fdatasync, window } } : {}),
+      ...(r.ok ? {} : { problem: { reason: r.reason, message: r.message } }),
+    };
+  });
 }
 
 /**

@@ -79,7 +79,11 @@ export function clusterSize(ev: Evidence): number {
 /** The election model's recommendation from the evidence; undefined when no stall distribution exists. */
 export function tuningFromEvidence(ev: Evidence, th: Thresholds): TuningRecommendation | undefined {
   const dist = stallDistribution(ev);
-  if (!dist) return undefined;
+  return dist && tuningFor(dist, ev, th);
+}
+
+/** The election model's recommendation for a stall distribution, with this cluster's settings, size and peer RTT. */
+export function tuningFor(dist: StallDistribution, ev: Evidence, th: Thresholds): TuningRecommendation {
   const rtt = peerRtt(ev);
   return recommendSettings({
     stalls: dist.stalls,

@@ -1,8 +1,11 @@
 // `etcd-latency-agent bench`: the fio etcd check, done by the agent's own probe — a fallocate()d
 // file, WAL-sized writes each followed by fdatasync, and the p99 verdict against --wal-fsync-p99
 // (etcd's 10 ms target by default).
-import { ms, bytes, msToSeconds, type Seconds } from '../lib/units.js';
-import { createFsyncProbe, DEFAULT_WRITE_SIZE, type ProbeLayout } from '../sources/fsync-probe.js';
+import { ms, bytes, msToSeconds, seconds, type Seconds } from '../lib/units.js';
+import { createFsyncProbe, DEFAULT_WRITE_SIZE, PROBE_BUCKETS, type ProbeLayout } from '../sources/fsync-probe.js';
+import { DEFAULT_MEMBERS, recommendSettings } from '../analysis/election-model.js';
+import { emptyHistogram, observe } from '../lib/histogram.js';
+import { fmtRate } from '../lib/format.js';
 import type { Config } from './config.js';
 import { ConfigError } from '../lib/errors.js';
 import { nearestRank } from '../lib/quantile.js';
@@ -26,6 +29,52 @@ export interface BenchResult {
   readonly seconds: { readonly p50: number; readonly p90: number; readonly p99: number; readonly p999: number; readonly max: number; readonly mean: number };
   readonly target: Seconds;
   readonly pass: boolean;
+  readonly model: BenchModel;
+}
+
+/** What the election model predicts if etcd's WAL met the measured distribution (docs/election-model.md). */
+export interface BenchModel {
+  readonly members: number;
+  /** The rate at which etcd is assumed to sync its WAL: the measured fdatasyncs stand for that many seconds of etcd. */
+  readonly fsyncsPerSecond: number;
+  readonly settings: { readonly heartbeat: number; readonly election: number; readonly known: boolean };
+  /** Elections per day if etcd led from this disk at those settings. */
+  readonly electionsPerDay: number;
+  /** The settings it would need, when those miss the target; meetsTarget false: none within etcd's limits do. */
+  readonly needs?: { readonly heartbeat: number; readonly election: number; readonly electionsPerDay: number; readonly meetsTarget: boolean };
+}
+
+/**
+ * The measured fdatasyncs come back to back, far faster than etcd syncs its WAL: the model reads them
+ * as this many a second of etcd (the agent's probe rate, --probe-writes 10 a second), so a stall one in
+ * a thousand fdatasyncs is one every 100 s, not one a millisecond.
+ */
+const ETCD_FSYNCS_PER_SECOND = 10;
+
+function benchModel(config: Config, durations: readonly number[]): BenchModel {
+  const known = config.etcdHeartbeatInterval !== undefined && config.etcdElectionTimeout !== undefined;
+  const settings = known
+    ? { heartbeat: { value: config.etcdHeartbeatInterval!, origin: 'flag' as const }, election: { value: config.etcdElectionTimeout!, origin: 'flag' as const } }
+    : undefined;
+  const t = recommendSettings({
+    stalls: { histogram: observe(emptyHistogram(PROBE_BUCKETS), durations), window: seconds(durations.length / ETCD_FSYNCS_PER_SECOND) },
+    stallSource: 'probe',
+    ...(settings ? { settings } : {}),
+    targetElectionsPerDay: config.thresholds.targetElectionsPerDay,
+    maxTuningElection: config.thresholds.maxTuningElection,
+    stallRepresentative: config.thresholds.stallRepresentative,
+  });
+  const c = t.current;
+  const r = t.recommended;
+  return {
+    members: DEFAULT_MEMBERS,
+    fsyncsPerSecond: ETCD_FSYNCS_PER_SECOND,
+    settings: { heartbeat: c.heartbeat, election: c.election, known },
+    electionsPerDay: c.electionsPerDay,
+    ...(c.electionsPerDay >= t.targetElectionsPerDay
+      ? { needs: { heartbeat: r.heartbeat, election: r.election, electionsPerDay: r.electionsPerDay, meetsTarget: t.meetsTarget } }
+      : {}),
+  };
 }
 
 export function parseBenchFlags(extra: ReadonlyMap<string, string>): { count: number; json: boolean } {
@@ -91,6 +140,7 @@ export async function runBench(config: Config, dir: string, count: number, progr
     seconds: { p50: q(0.5), p90: q(0.9), p99, p999: q(0.999), max: sorted[sorted.length - 1]!, mean: durations.reduce((a, b) => a + b, 0) / durations.length },
     target,
     pass: p99 < target,
+    model: benchModel(config, durations),
   };
 }
 
@@ -110,7 +160,21 @@ export function renderBench(r: BenchResult): string {
     r.pass
       ? `  PASS: p99 ${fmtMs(r.seconds.p99)} is under etcd's ${fmtMs(r.target)} target`
       : `  FAIL: p99 ${fmtMs(r.seconds.p99)} is over etcd's ${fmtMs(r.target)} target: this disk is too slow for etcd's WAL`,
+    ...renderModel(r.model),
   ].join('\n');
+}
+
+function renderModel(m: BenchModel): string[] {
+  const s = m.settings;
+  const at = `${s.heartbeat}/${s.election} ms heartbeat/election${s.known ? '' : " (etcd's defaults; give --etcd-heartbeat-interval and --etcd-election-timeout for yours)"}`;
+  const head = `  election model, ${m.members} members, as if etcd synced its WAL ${m.fsyncsPerSecond} times a second with these latencies:`;
+  const rate = `    at ${at}: ${fmtRate(m.electionsPerDay)} elections/day while the leader's WAL is on this disk`;
+  const n = m.needs;
+  if (!n) return [head, rate, '    the running settings ride these stalls out'];
+  const needs = n.meetsTarget
+    ? `    would need --heartbeat-interval=${n.heartbeat} --election-timeout=${n.election} (${fmtRate(n.electionsPerDay)} elections/day)`
+    : `    no settings within etcd's limits keep elections rare here (at most ${n.heartbeat}/${n.election} ms: ${fmtRate(n.electionsPerDay)}/day): fix the disk`;
+  return [head, rate, needs];
 }
 
 /** A one-line progress bar, redrawn in place; only on a terminal. */

@@ -116,8 +116,24 @@ function path(text: string): Parsed<string> {
   return text === '' ? bad('must not be empty') : ok(text);
 }
 
+const splitList = (text: string): string[] => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+
 function pathList(text: string): Parsed<readonly string[]> {
-  return ok(text.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+  return ok(splitList(text));
+}
+
+/** At most this many candidate filesystems: each adds a round of fdatasyncs and a few series. */
+export const MAX_CANDIDATES = 4;
+
+function candidateDirs(text: string): Parsed<readonly string[]> {
+  // A trailing slash names the same directory: /mnt/ssd/ and /mnt/ssd are one candidate.
+  const dirs = splitList(text).map((d) => d.replace(/(.)\/+$/, '$1'));
+  const relative = dirs.find((d) => !d.startsWith('/'));
+  if (relative !== undefined) return bad(`"${relative}" is not an absolute path; name the candidate's mount point, e.g. /mnt/local-ssd/etcd-candidate`);
+  const twice = dirs.find((d, i) => dirs.indexOf(d) !== i);
+  if (twice !== undefined) return bad(`"${twice}" is given twice`);
+  if (dirs.length > MAX_CANDIDATES) return bad(`${dirs.length} directories: at most ${MAX_CANDIDATES}`);
+  return ok(dirs);
 }
 
 const flag = <K extends keyof Config>(spec: FlagSpec<K>): FlagSpec<K> => spec;
@@ -169,6 +185,10 @@ export const FLAGS = [
     help: 'WAL-sized writes, each followed by fdatasync, per probe round (at most 1000).' }),
   flag({ key: 'probeFileSize', flag: 'probe-file-size', metavar: 'SIZE', default: '64MiB', parse: size,
     help: "Size of the preallocated probe file (etcd preallocates 64 MiB WAL segments); the probe never writes beyond it." }),
+  flag({ key: 'candidateDirs', flag: 'candidate-dir', metavar: 'DIR[,DIR]', default: '', parse: candidateDirs,
+    help: `Filesystems etcd could move to (a new volume, the instance's local disk; at most ${MAX_CANDIDATES}): each is probed like etcd's at a low rate, and the agent says what the election model predicts if etcd ran there and which settings it would need. Not on etcd's own filesystem.` }),
+  flag({ key: 'candidateInterval', flag: 'candidate-interval', metavar: 'DURATION', default: '10s', parse: duration,
+    help: 'Time between rounds on the candidate filesystems; each round is --probe-writes fdatasyncs per candidate.' }),
   flag({ key: 'probeMinFree', flag: 'probe-min-free', metavar: 'SIZE', default: '1GiB', parse: size,
     help: 'The probe pauses while the filesystem has less free space than this.' }),
   flag({ key: 'diskInterval', flag: 'disk-interval', metavar: 'DURATION', default: '5s', parse: duration,

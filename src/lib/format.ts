@@ -61,3 +61,32 @@ export function fmtLeadership(role: string, electionsPerDayIfLeader: number): st
   if (role === 'leader') return `This member leads: its stalls are the ones that can start elections (predicted: ${ifLed}).`;
   return `Whether this member leads is not known (etcd did not say within the last minute): if it does, ${ifLed}.`;
 }
+
+/**
+ * One candidate filesystem in words (page, report): its verdict, what was measured, what the model
+ * predicts there at the running settings if this member led, and the settings it would need.
+ */
+export function fmtCandidate(c: {
+  readonly verdict: string;
+  readonly observations: number;
+  readonly window: number;
+  readonly p99?: number;
+  readonly problem?: { readonly message: string };
+  readonly atRunning?: { readonly heartbeat: number; readonly election: number; readonly electionsPerDay: number };
+  readonly needs?: { readonly heartbeat: number; readonly election: number; readonly electionsPerDay: number; readonly failoverDetection: number };
+}): string {
+  if (c.verdict === 'unusable') return `not measured: ${c.problem?.message ?? 'its last round failed'}`;
+  const measured = `${c.observations} fdatasyncs over ${fmtSeconds(c.window)}`;
+  if (c.verdict === 'measuring') return `measuring (${measured} so far; a verdict needs more)`;
+  const words: Record<string, string> = {
+    fits: 'fits: etcd would keep its leader there at the running settings',
+    slow: "slow: no election predicted, but the p99 misses etcd's 10 ms WAL fsync target",
+    needs_tuning: 'fits only with other settings',
+    unfit: 'unfit: no settings within etcd\'s limits keep elections rare there',
+  };
+  const r = c.atRunning;
+  const running = r ? `; at the running ${r.heartbeat}/${r.election} ms: ${fmtRate(r.electionsPerDay)} elections/day if this member led` : '';
+  const n = c.needs;
+  const needs = n ? `; would need --heartbeat-interval=${n.heartbeat} --election-timeout=${n.election} (${fmtRate(n.electionsPerDay)}/day, fail-over detected in ${fmtMs(n.failoverDetection)})` : '';
+  return `${words[c.verdict] ?? c.verdict} — p99 ${c.p99 === undefined ? 'unknown' : fmtSeconds(c.p99)}, ${measured}${running}${needs}`;
+}

@@ -1,6 +1,7 @@
 // The vocabulary of the diagnosis: what the analysis is given (Evidence) and what it returns
 // (Diagnosis). Every output — /metrics, /api/v1/diagnosis, the page, `diagnose` — renders a Diagnosis.
 import type { HistogramSnapshot } from '../lib/histogram.js';
+import type { FailureReason } from '../lib/outcome.js';
 import type { Milliseconds, Seconds } from '../lib/units.js';
 import type { ConfigOrigin } from './setting.js';
 
@@ -124,6 +125,8 @@ export interface Evidence {
   readonly topWriters: readonly TopWriter[];
   /** The probe was asked for but is off: its directory is on another filesystem than etcd's data dir. */
   readonly probeOff?: { readonly dir: string; readonly etcdDataDir: string };
+  /** The candidate filesystems (--candidate-dir), in the order given. */
+  readonly candidates: readonly CandidateEvidence[];
   /** Whether this member leads, as etcd last said it within ROLE_MAX_AGE_MS; undefined when unknown. */
   readonly role?: MemberRole;
 }
@@ -224,4 +227,43 @@ export interface Diagnosis {
   readonly current?: SettingsPrediction;
   /** The predictions by role, when stalls are known. */
   readonly leadership?: Leadership;
+  /** The candidate filesystems (--candidate-dir), in the order given; empty without any. */
+  readonly candidates: readonly CandidateAssessment[];
+}
+
+// ───────────── candidate filesystems (--candidate-dir): would etcd keep its leader there, and at which settings
+
+/** Why a candidate was not measured: an I/O failure's reason, or that it is etcd's own filesystem. */
+export type CandidateProblem = FailureReason | 'on_etcd_filesystem';
+
+export interface CandidateEvidence {
+  readonly dir: string;
+  /** Its fdatasyncs since its first measured round; undefined while none was measured. */
+  readonly measured?: HistogramWindow;
+  /** Why its latest round was not measured; undefined when it was. */
+  readonly problem?: { readonly reason: CandidateProblem; readonly message: string };
+}
+
+/**
+ * - fits: the model predicts etcd's target rate at the running settings, and the p99 meets etcd's;
+ * - slow: no election predicted, but the p99 misses etcd's WAL fsync target (every request slower);
+ * - needs_tuning: elections at the running settings; the settings in `needs` would ride them out;
+ * - unfit: no settings within etcd's limits keep elections under the target;
+ * - measuring: fewer fdatasyncs than a p99 needs (--min-tail-observations) — no verdict yet;
+ * - unusable: its latest round failed (`problem`).
+ */
+export type CandidateVerdict = 'fits' | 'slow' | 'needs_tuning' | 'unfit' | 'measuring' | 'unusable';
+
+export interface CandidateAssessment {
+  readonly dir: string;
+  readonly verdict: CandidateVerdict;
+  readonly problem?: CandidateEvidence['problem'];
+  /** fdatasyncs measured there, and over how long. */
+  readonly observations: number;
+  readonly window: Seconds;
+  readonly p99?: Seconds;
+  /** If etcd ran there with the running settings (etcd's defaults when unknown) and this member led. */
+  readonly atRunning?: SettingsPrediction;
+  /** The settings the election model says it would need there, when the running ones miss the target. */
+  readonly needs?: SettingsPrediction;
 }

@@ -12,6 +12,7 @@ import { createEtcdMetricsSource } from './etcd-metrics.js';
 import { createFsyncProbe, DEFAULT_WRITE_SIZE, type ProbeSample } from './fsync-probe.js';
 import { createProcessesSource } from './processes.js';
 import { createCgroupIoSource } from './cgroup-writers.js';
+import { createCandidateProbe } from './candidate-probe.js';
 import { SOURCE_NAMES, type Source, type SourceName } from './source.js';
 
 /** The agent's settings the sources read (the agent's Config has them under the same names). */
@@ -31,6 +32,8 @@ export interface SourceSettings {
   readonly probeWrites: number;
   readonly probeFileSize: Bytes;
   readonly probeMinFree: Bytes;
+  readonly candidateDirs: readonly string[];
+  readonly candidateInterval: Milliseconds;
   readonly diskInterval: Milliseconds;
   readonly sharedPaths: readonly string[];
   readonly configInterval: Milliseconds;
@@ -106,6 +109,18 @@ const REGISTRY = {
           interval: s.cgroupIoInterval,
         })
       : undefined,
+  candidate_probe: (s: SourceSettings) =>
+    s.candidateDirs.length === 0
+      ? undefined
+      : createCandidateProbe({
+          dirs: s.candidateDirs,
+          etcdDataDir: s.etcdDataDir,
+          etcdWalDir: s.etcdWalDir ?? `${s.etcdDataDir}/member/wal`,
+          fileSize: s.probeFileSize,
+          writesPerRound: s.probeWrites,
+          minFreeBytes: s.probeMinFree,
+          interval: s.candidateInterval,
+        }),
 } satisfies Record<SourceName, Factory>;
 
 type SampleOfSource<S> = S extends Source<infer T> ? T : never;

@@ -8,6 +8,7 @@ import { observeTerm, type ElectionTally } from './elections.js';
 import type { DiskSample } from '../sources/diskstats.js';
 import type { EtcdMetricsSample } from '../sources/etcd-metrics.js';
 import type { ProbeOff, ProbeSample } from '../sources/fsync-probe.js';
+import type { CandidateResult, CandidateSample } from '../sources/candidate-probe.js';
 import { SOURCE_NAMES, type SourceName } from '../sources/source.js';
 import type { SampleOf } from '../sources/registry.js';
 import { type FailureReason, type Outcome } from '../lib/outcome.js';
@@ -97,6 +98,14 @@ export type EventsByHour = Map<EventSource, number[]>;
 
 const HOURS_PER_DAY = 24;
 
+/** What the agent knows of one candidate filesystem: its fdatasyncs since the first measured round, and its last result. */
+export interface CandidateTotals {
+  fdatasync: HistogramSnapshot;
+  /** The first round measured there; undefined while none was. */
+  since?: Date;
+  last: { readonly at: Date; readonly result: CandidateResult };
+}
+
 export type SourceStatuses = { [K in SourceName]: SourceStatus<SampleOf[K]> };
 
 export interface StateChange {
@@ -122,6 +131,8 @@ export class AgentState {
     stalls: new TimeRing(HISTORY_RETENTION_MS, 4_000),
   };
   readonly eventsByHour: EventsByHour = new Map();
+  /** By directory, in the order the candidates were given. */
+  readonly candidates = new Map<string, CandidateTotals>();
   readonly startedAt: Date;
 
   constructor(
@@ -141,6 +152,7 @@ export class AgentState {
       etcd_config: make('etcd_config'),
       processes: make('processes'),
       cgroup_io: make('cgroup_io'),
+      candidate_probe: make('candidate_probe'),
     };
     const counted: ReadonlyArray<[SourceName, EventSource]> = [
       ['etcd_api', 'raft_term'],
@@ -215,6 +227,19 @@ export class AgentState {
     }
   }
 
+  /** @internal for DERIVATIONS */
+  deriveCandidates(s: CandidateSample, at: Date): void {
+    for (const result of s.results) {
+      const c = this.candidates.get(result.dir) ?? { fdatasync: emptyHistogram(PROBE_BUCKETS), last: { at, result } };
+      c.last = { at, result };
+      if (result.ok) {
+        c.fdatasync = observe(c.fdatasync, result.round.durations);
+        c.since ??= at;
+      }
+      this.candidates.set(result.dir, c);
+    }
+  }
+
   /** Appends the current totals to history, at most every TOTALS_EVERY_MS. */
   private snapshotTotals(at: Date): void {
     const last = this.history.totals.latest();
@@ -265,6 +290,7 @@ const DERIVATIONS: { readonly [K in SourceName]?: Derivation<K> } = {
   etcd_metrics: (state, prev, cur, at) => state.deriveEtcd(prev, cur, at),
   etcd_api: (state, _prev, cur, at) => state.deriveElections(cur.raftTerm, at),
   diskstats: (state, _prev, cur, at) => state.history.disk.push({ at, sample: cur }),
+  candidate_probe: (state, _prev, cur, at) => state.deriveCandidates(cur, at),
   processes: (state, _prev, cur, at) => {
     state.topWriters = { at, writers: cur.writers };
   },

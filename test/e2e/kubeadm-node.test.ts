@@ -110,12 +110,18 @@ function etcdImage(build: EtcdBuild): ImageConfig {
   return { entrypoint: [], cmd: [], env: { PATH: DOCKER_DEFAULT_PATH }, workdir: '/', uid: 0, gid: 0, files: [['/usr/local/bin/etcd', build.bin]] };
 }
 
-/** The sources the container's environment leaves on (the agent's --probe-enabled / --processes-enabled). */
+/**
+ * The sources the container's environment leaves on (the agent's --probe-enabled / --processes-enabled),
+ * and the candidate probe only where candidates are named (--candidate-dir: no default).
+ */
 function enabledSources(c: ContainerSpec): string[] {
   const env = new Map(c.env.map(([k, v]) => [k, 'value' in v ? v.value : undefined]));
   const off = (name: string) => env.get(name) === 'false';
   return SOURCE_NAMES.filter(
-    (s) => !(s === 'fsync_probe' && off('ETCD_LATENCY_AGENT_PROBE_ENABLED')) && !(s === 'processes' && off('ETCD_LATENCY_AGENT_PROCESSES_ENABLED')),
+    (s) =>
+      !(s === 'fsync_probe' && off('ETCD_LATENCY_AGENT_PROBE_ENABLED')) &&
+      !(s === 'processes' && off('ETCD_LATENCY_AGENT_PROCESSES_ENABLED')) &&
+      !(s === 'candidate_probe' && !env.get('ETCD_LATENCY_AGENT_CANDIDATE_DIR')),
   );
 }
 

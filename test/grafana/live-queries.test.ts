@@ -3,7 +3,10 @@
 // every second and evaluates deploy/prometheus/*.rules.yaml; `slow-disk` delays every 15th fdatasync
 // of etcd and of the agents' probes by 2 s (strace), `healthy` injects nothing. In both, etcd's data is
 // on a loop device of the scenario's own and each member runs in a static pod's cgroup
-// (test/scenarios/static-pods.ts), so the per-cgroup writer panel has real data.
+// (test/scenarios/static-pods.ts), so the per-cgroup writer panel has real data; each agent also
+// probes a candidate filesystem (--candidate-dir, in the scenario's directory on this machine's disk),
+// so the node dashboard's candidate table has real data (in slow-disk the strace delays reach the
+// candidate's fdatasyncs too, so the settings it would need are shown as well).
 //
 // After each run the scenario's Prometheus data is reopened by a fresh Prometheus (the harness keeps
 // the directory on request), and every query of both dashboards — Grafana's variables substituted as
@@ -75,7 +78,7 @@ async function runAndReopen(t: Test, spec: ScenarioSpec): Promise<Reopened> {
     if (kept) dir = kept[1];
     t.comment(`[${spec.name}] ${line}`);
   };
-  const result = await runScenario(spec, { log, keepDir: true });
+  const result = await runScenario(spec, { log, keepDir: true, candidates: true });
   if (!dir) throw new Error('the harness did not say where it kept the scenario directory');
   const kept = dir;
   t.teardown(() => rmSync(kept, { recursive: true, force: true }));

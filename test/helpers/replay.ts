@@ -50,6 +50,13 @@ export function replaySteps(state: AgentState): [string, () => void][] {
   } as const;
   // As the agent records: with the stall judgement that counts leadership events.
   const record = (name: SourceName, outcome: Outcome<unknown>, when: Date, duration: Seconds) => recordSample(state, name, outcome, when, duration, DEFAULT_THRESHOLDS);
+  const candidates = {
+    results: [
+      { dir: '/mnt/local-ssd', ok: true, round: probe(Array.from({ length: 240 }, (_, i) => (i % 40 === 0 ? 0.003 : 0.0006))) },
+      { dir: '/mnt/volume', ok: true, round: probe(Array.from({ length: 240 }, (_, i) => (i % 24 === 0 ? 2.4 : 0.004))) },
+      { dir: '/var/lib/etcd-next', ok: false, reason: 'on_etcd_filesystem', message: "candidate /var/lib/etcd-next is on etcd's own filesystem (that of /var/lib/etcd)" },
+    ],
+  } as const;
   const evaluate = (s: number) => {
     state.diagnosis = diagnose(collectEvidence(state, at(s), DEFAULT_THRESHOLDS), DEFAULT_THRESHOLDS).diagnosis;
   };
@@ -70,6 +77,7 @@ export function replaySteps(state: AgentState): [string, () => void][] {
     ['etcd /readyz: no leader', () => record('etcd_health', success({ endpoint: 'readyz', ready: false, live: true, checks: [{ endpoint: 'readyz', name: 'data_corruption', ok: true }, { endpoint: 'readyz', name: 'linearizable_read', ok: false, detail: 'reason withheld' }] }), at(6), seconds(0.002))],
     ['etcd API unreachable', () => record('etcd_api', failure('unreachable', 'connect ECONNREFUSED 127.0.0.1:2379'), at(7), seconds(0.001))],
     ['etcd config: heartbeat from the manifest', () => record('etcd_config', success({ heartbeatInterval: { value: ms(250), origin: 'manifest' }, electionTimeout: { value: ms(2500), origin: 'manifest' } }), at(7), seconds(0.001))],
+    ['candidate filesystems: one fast, one with stalls, one on etcd\'s own', () => record('candidate_probe', success(candidates), at(8), seconds(0.3))],
     ['processes unreadable', () => record('processes', failure('permission', 'EACCES /proc/1/io'), at(8), seconds(0.001))],
     ['probe failed', () => record('fsync_probe', failure('other', 'EIO: i/o error, fdatasync'), at(9), seconds(0.001))],
     ['next diagnosis', () => evaluate(10)],

@@ -74,4 +74,18 @@ t.test('bench prints a readable verdict without --json', async (t) => {
   const r = bench([], ['--count=100']);
   t.match(r.stdout, /p50 [\d.]+ ms +p90 [\d.]+ ms +p99 [\d.]+ ms/);
   t.match(r.stdout, /(PASS|FAIL): p99/);
+  t.match(r.stdout, /election model, 3 members, as if etcd synced its WAL 10 times a second[^]*at 100\/1000 ms heartbeat\/election \(etcd's defaults/, "and the election model's prediction at etcd's defaults");
+});
+
+t.test('bench gives the election model the distribution it measured: 1.5 s stalls need other settings (strace)', { skip: !existsSync('/usr/bin/strace') && 'strace is not installed' }, async (t) => {
+  // Every 20th fdatasync from the 10th on delayed 1.5 s: 3 stalls in 60 (each one a stall of etcd's leader at 100/1000).
+  const strace = ['strace', '-f', '-qq', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', 'inject=fdatasync:delay_enter=1500000:when=10+20'];
+  const args = ['--count=60', '--etcd-heartbeat-interval=100ms', '--etcd-election-timeout=1000ms'];
+  const result = JSON.parse(bench(strace, [...args, '--json']).stdout) as BenchResult;
+  t.ok(result.seconds.max >= 1.5, `the stalls were measured (max ${result.seconds.max} s)`);
+  t.same(result.model.settings, { heartbeat: 100, election: 1000, known: true }, 'at the settings given');
+  t.ok(result.model.electionsPerDay >= 1, `elections predicted at 100/1000 (${result.model.electionsPerDay.toFixed(1)}/day)`);
+  t.ok(result.model.needs?.meetsTarget && result.model.needs.election > 1000, `and the settings that would ride them out (${result.model.needs?.heartbeat}/${result.model.needs?.election})`);
+  const fast = JSON.parse(bench([], ['--count=100', '--json', ...args.slice(1)]).stdout) as BenchResult;
+  t.equal(fast.model.needs, undefined, 'without stalls the running settings do');
 });

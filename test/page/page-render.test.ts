@@ -34,6 +34,18 @@ function stateWithEverything(): AgentState {
   state.diagnosis = {
     at: NOW,
     verdict: 'at_risk',
+    candidates: [
+      {
+        dir: '/mnt/volume',
+        verdict: 'needs_tuning',
+        observations: 1200,
+        window: seconds(600),
+        p99: seconds(0.004),
+        atRunning: { heartbeat: ms(100), election: ms(1000), electionsPerDay: 40, electionsInWindow: 0.3, failoverDetection: ms(1500), stallWindow: seconds(600) },
+        needs: { heartbeat: ms(300), election: ms(3000), electionsPerDay: 0.01, electionsInWindow: 0, failoverDetection: ms(4500), stallWindow: seconds(600) },
+      },
+      { dir: `/mnt/${EVIL}`, verdict: 'unusable', observations: 0, window: seconds(0), problem: { reason: 'not_found', message: `candidate probe in /mnt/${EVIL}: ENOENT` } },
+    ],
     findings: [
       { code: 'probe_fsync_slow', severity: 'warning', summary: `slow ${EVIL}`, facts: [{ name: 'probe_fsync_p99', value: 0.031, unit: 'seconds', window: seconds(300) }], remedy: `fix ${EVIL}`, since: NOW },
       { code: 'stalls_threaten_leadership', severity: 'critical', summary: 'stalls', facts: [{ name: 'stalls_per_hour', value: 12, unit: 'per_hour' }, { name: 'where', value: EVIL }], remedy: 'disk', since: NOW },
@@ -89,6 +101,12 @@ t.test('GET / renders the verdict, findings, tuning and sources server-side, esc
   t.match(html, /<code>etcd_api<\/code><\/th><td><span class="badge badge-at_risk">Down<\/span>/);
   t.match(html, /ECONNREFUSED &#60;img/, 'last error, escaped');
   t.match(html, /role="status" aria-live="polite"/);
+  t.match(
+    html,
+    /<h3>Candidate filesystems<\/h3>[^]*<li data-verdict="needs_tuning"><code>\/mnt\/volume<\/code>: fits only with other settings — p99 4 ms, 1200 fdatasyncs over 10 min; at the running 100\/1000 ms: 40 elections\/day if this member led; would need --heartbeat-interval=300 --election-timeout=3000/,
+    'each candidate with its verdict, its measurement and the settings it would need',
+  );
+  t.match(html, /<li data-verdict="unusable"><code>\/mnt\/&#60;img[^<]*<\/code>: not measured: candidate probe in \/mnt\/&#60;img/, 'an unusable one with its problem, escaped');
   for (const tag of ['<main', '<header', '<footer', '<h1>', 'lang="en"', 'name="viewport"']) t.ok(html.includes(tag), tag);
   // Attribute values are double-quoted with `"` escaped, so an attribute name is what follows a tag name or a closing quote.
   t.notMatch(html, /<script>|<style|<[a-z0-9]+(\s+[a-z-]+(="[^"]*")?)*\s+(style|on[a-z]+)=/i, 'no inline script, style or handler');

@@ -33,6 +33,11 @@ export interface RunOptions {
   readonly keepDir?: boolean;
   /** Which etcd the cluster runs (default Debian's 3.4). */
   readonly etcd?: EtcdBuild;
+  /**
+   * Each agent also probes a candidate filesystem (--candidate-dir, every second): a directory in the
+   * scenario's own, on this machine's disk, when etcd is on a loop device of its own.
+   */
+  readonly candidates?: boolean;
 }
 
 /** The start of the note a result carries when etcd could not run in pod cgroups here. */
@@ -383,6 +388,12 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
 
   // ── agents, one per member, probe beside the member's data dir (same filesystem)
   log('starting one agent per member');
+  const candidateArgs = (name: string): string[] => {
+    if (!opts.candidates || baseDir === undefined) return [];
+    const candidate = join(dir, `candidate-${name}`);
+    mkdirSync(candidate, { recursive: true });
+    return [`--candidate-dir=${candidate}`, '--candidate-interval=1s'];
+  };
   const agents = await Promise.all(
     cluster.members.map((m, i) =>
       startScenarioAgent(cleanups, {
@@ -392,7 +403,7 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
         heartbeatMs: spec.heartbeatMs,
         electionMs: spec.electionMs,
         ...(fault.kind === 'slow-disk' && fault.traceAgents && stallFor(i) ? { stall: stallFor(i)! } : {}),
-        ...(pods !== undefined ? { extraArgs: pods.agentArgs } : {}),
+        extraArgs: [...(pods?.agentArgs ?? []), ...candidateArgs(m.name)],
       }),
     ),
   );

@@ -52,6 +52,10 @@ t.test('bad input is a ConfigError naming the flag or variable', async (t) => {
     [[], { ETCD_LATENCY_AGENT_PROBE_INTERVAL: 'soon' }, /ETCD_LATENCY_AGENT_PROBE_INTERVAL \(environment\): "soon"/],
     [['--probe-interval'], {}, /--probe-interval needs a value/],
     [['run', 'extra'], {}, /unexpected argument "extra"/],
+    [['--candidate-dir=mnt/ssd'], {}, /--candidate-dir: "mnt\/ssd" is not an absolute path/],
+    [['--candidate-dir=/mnt/ssd,/mnt/ssd/'], {}, /--candidate-dir: "\/mnt\/ssd" is given twice/],
+    [['--candidate-dir=/a,/b,/c,/d,/e'], {}, /--candidate-dir: 5 directories: at most 4/],
+    [['--candidate-interval=0s'], {}, /--candidate-interval: .* longer than zero/],
   ];
   for (const [argv, env, want] of cases) {
     t.throws(() => configFrom(argv, env), { constructor: ConfigError, message: want }, argv.join(' ') || JSON.stringify(env));
@@ -92,4 +96,13 @@ t.test('thresholds are flags: defaults from the analysis, values checked', async
   t.throws(() => configFrom(['--wal-fsync-p99=10']), { message: /--wal-fsync-p99: "10" is not a duration/ });
   t.throws(() => configFrom(['--target-elections-per-day=-1']), { message: /--target-elections-per-day/ });
   t.throws(() => configFrom(['--elections-per-day-warning=50']), { message: /--elections-per-day-warning must not exceed --elections-per-day-critical/ });
+});
+
+t.test('candidate filesystems: none by default; absolute directories, trailing slashes dropped, every 10 s', async (t) => {
+  t.same(configFrom([]).candidateDirs, []);
+  t.equal(configFrom([]).candidateInterval, 10_000);
+  const c = configFrom(['--candidate-dir=/mnt/local-ssd/, /mnt/volume', '--candidate-interval=30s']);
+  t.same(c.candidateDirs, ['/mnt/local-ssd', '/mnt/volume']);
+  t.equal(c.candidateInterval, 30_000);
+  t.same(configFrom([], { ETCD_LATENCY_AGENT_CANDIDATE_DIR: '/' }).candidateDirs, ['/'], 'the root itself keeps its slash');
 });

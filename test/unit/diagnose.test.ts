@@ -36,6 +36,7 @@ function ev(over: Partial<Evidence> = {}): Evidence {
     probePoints: [],
     elections: [],
     electionHistory: seconds(86_400),
+    candidates: [],
     settings: { heartbeat: { value: ms(100), origin: 'manifest' }, election: { value: ms(1000), origin: 'manifest' } },
     members: 3,
     etcdReachable: true,

@@ -48,6 +48,7 @@ function ev(over: Partial<Evidence> = {}): Evidence {
     probePoints: [],
     elections: [],
     electionHistory: seconds(86_400),
+    candidates: [],
     settings: settings(100, 1000),
     members: 3,
     etcdReachable: true,
@@ -596,6 +597,7 @@ t.test('every rule returns its own code, and runRules runs them all', async (t) 
     dbSize: q,
     dbSizeInUse: q / 4,
     quotaBackend: q,
+    candidates: [{ dir: '/var/lib/etcd-next', problem: { reason: 'on_etcd_filesystem', message: "on etcd's own filesystem" } }],
   });
   const fired = runRules(everything, TH);
   const codes = new Set(fired.map((f) => f.code));

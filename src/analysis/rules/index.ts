@@ -10,6 +10,7 @@ import { backendCommitSlow, probeFsyncSlow, probeNotOnEtcdFilesystem, walFsyncSl
 import { electionForensics, frequentElections } from './elections.js';
 import { electionTimeoutInvalid, heartbeatBelowRtt, settingsUnknown } from './settings.js';
 import { stallsThreatenLeadership } from './stalls.js';
+import { candidateUnusable } from './candidates.js';
 
 export type { Rule } from './common.js';
 
@@ -32,6 +33,7 @@ export const RULES = {
   peer_rtt_high: peerRttHigh,
   db_near_quota: dbNearQuota,
   db_fragmented: dbFragmented,
+  candidate_unusable: candidateUnusable,
 } as const satisfies Record<string, Rule>;
 
 export type FindingCode = keyof typeof RULES;

@@ -7,7 +7,7 @@
 // only its arguments, the other functions of VIEW_FUNCTIONS and JavaScript built-ins — no module-level
 // constants; the wording of figures is lib/format.ts's, shipped along with them. test/page/page-render.test.ts checks the shipped copy renders alike.
 // Everything that comes from state goes through `esc`.
-import { fmtBytes, fmtLeadership, fmtRate, fmtRatio, fmtSeconds, trim } from '../../lib/format.js';
+import { fmtBytes, fmtCandidate, fmtLeadership, fmtMs, fmtRate, fmtRatio, fmtSeconds, trim } from '../../lib/format.js';
 import type { HistoryDocument } from '../api/history-json.js';
 import type { StatusDocument } from '../api/status-json.js';
 import type { DiagnosisDocument } from '../api/diagnosis-json.js';
@@ -232,7 +232,16 @@ export function viewDisk(d: DiagnosisDoc | undefined, s: StatusDoc): string {
     html += `<p><strong>Disk remedy:</strong> ${esc(rec.summary)}</p>` +
       (rec.reasons.length > 0 ? `<ul class="reasons">${rec.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` : '');
   }
-  return html;
+  return html + viewCandidates(d);
+}
+
+/** The candidate filesystems (--candidate-dir), each with its verdict in words; empty without any. */
+export function viewCandidates(d: DiagnosisDoc | undefined): string {
+  const list = d?.candidates ?? [];
+  if (list.length === 0) return '';
+  return '<h3>Candidate filesystems</h3><p>Where etcd could move (<code>--candidate-dir</code>), probed like its own disk at a low rate; ' +
+    'the predictions are the election model\'s for etcd\'s WAL there, with this cluster\'s size and settings.</p><ul class="candidates">' +
+    list.map((c) => `<li data-verdict="${esc(c.verdict)}"><code>${esc(c.dir)}</code>: ${esc(fmtCandidate(c))}</li>`).join('') + '</ul>';
 }
 
 /** The cgroup_io source's busiest writers on etcd's device, or why there are none to show. */
@@ -344,7 +353,7 @@ export function chartSpecs(): Array<{ id: string; title: string; keys: HistorySe
 
 /** The functions the browser gets, as source text (client.ts). */
 export const VIEW_FUNCTIONS: ReadonlyArray<(...args: never[]) => unknown> = [
-  esc, trim, fmtSeconds, fmtRatio, fmtRate, fmtBytes, fmtLeadership, factValue, timeTag, verdictLabel, severityRankV, plural,
-  viewVerdict, viewEvaluated, viewFinding, viewFindings, viewLeadership, viewTuning, viewDisk, viewCgroupWriters, sourceState, viewSources, viewMember, viewChartSummary,
+  esc, trim, fmtSeconds, fmtMs, fmtRatio, fmtRate, fmtBytes, fmtLeadership, fmtCandidate, factValue, timeTag, verdictLabel, severityRankV, plural,
+  viewVerdict, viewEvaluated, viewFinding, viewFindings, viewLeadership, viewTuning, viewDisk, viewCandidates, viewCgroupWriters, sourceState, viewSources, viewMember, viewChartSummary,
   viewElections, viewStalls, chartSpecs,
 ];

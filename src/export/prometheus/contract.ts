@@ -57,6 +57,28 @@ export const METRICS = {
   probeFilesystemFree: spec('gauge', 'probe_filesystem_free_bytes', 'Free bytes on the filesystem the probe writes to.'),
   probeInfo: spec('gauge', 'probe_info', "Always 1; names the probe file and whether it shares etcd's filesystem (same st_dev as the WAL dir).", ['path', 'same_filesystem_as_etcd']),
 
+  candidateFdatasync: spec(
+    'histogram',
+    'candidate_fdatasync_duration_seconds',
+    "Duration of the probe's fdatasync on a candidate filesystem (--candidate-dir), since the agent started: where etcd could move, timed as etcd's own is.",
+    ['dir'],
+    PROBE_BUCKETS,
+  ),
+  candidateInfo: spec(
+    'gauge',
+    'candidate_info',
+    'Always 1 per candidate filesystem; verdict: fits, slow (p99 over etcd\'s target, no election predicted), needs_tuning, unfit, measuring (too few fdatasyncs yet), unusable (reason says why: on_etcd_filesystem, not_found, permission, read_only, no_space, other).',
+    ['dir', 'verdict', 'reason'],
+  ),
+  candidatePredictedElectionsPerDay: spec(
+    'gauge',
+    'candidate_predicted_elections_per_day',
+    "Elections per day the election model predicts if etcd ran on the candidate filesystem and this member led: at the running settings (current), and at the ones it would need (recommended, when the running ones miss the target there).",
+    ['dir', 'settings'],
+  ),
+  candidateRecommendedHeartbeatInterval: spec('gauge', 'candidate_recommended_heartbeat_interval_seconds', 'Heartbeat interval etcd would need on the candidate filesystem; absent when the running one will do.', ['dir']),
+  candidateRecommendedElectionTimeout: spec('gauge', 'candidate_recommended_election_timeout_seconds', 'Election timeout etcd would need on the candidate filesystem; absent when the running one will do.', ['dir']),
+
   diskIoTime: spec('counter', 'disk_io_time_seconds_total', 'Time the device was busy with I/O (diskstats field 10).', ['device']),
   diskWeightedIoTime: spec('counter', 'disk_io_weighted_time_seconds_total', 'Weighted time spent doing I/O; its rate is the average queue depth (diskstats field 11).', ['device']),
   diskWritesCompleted: spec('counter', 'disk_writes_completed_total', 'Writes completed by the device.', ['device']),

@@ -158,6 +158,7 @@ function valueFunctions(ctx: MetricsContext): Record<MetricKey, MetricValues> {
   const health = () => (src.etcd_health.up ? src.etcd_health.latest?.value : undefined);
   const cgroupIo = () => src.cgroup_io.latest?.value;
   const tuning = () => state.diagnosis?.tuning;
+  const candidates = () => state.diagnosis?.candidates ?? [];
   const enabled = SOURCE_NAMES.filter((n) => state.enabled.has(n));
   const perDevice = (pick: (d: NonNullable<ReturnType<typeof disk>>['stats'][number]) => number | undefined) => () =>
     (disk()?.stats ?? []).flatMap((d) => one({ device: d.device }, pick(d)));
@@ -183,6 +184,19 @@ function valueFunctions(ctx: MetricsContext): Record<MetricKey, MetricValues> {
         const p = probe();
         return p ? one({ path: p.file, same_filesystem_as_etcd: String(p.sameFilesystemAsEtcd ?? 'unknown') }, 1) : [];
       },
+    }),
+
+    ...reading(['candidate_probe', 'diagnosis'], {
+      // A candidate never measured (refused, vanished from the start) has no histogram rather than an empty one.
+      candidateFdatasync: () => [...state.candidates].flatMap(([dir, c]) => (c.since ? histogramValues(METRICS.candidateFdatasync.name, { dir }, c.fdatasync) : [])),
+      candidateInfo: () => candidates().map((c) => ({ labels: { dir: c.dir, verdict: c.verdict, reason: c.problem?.reason ?? '' }, value: 1 })),
+      candidatePredictedElectionsPerDay: () =>
+        candidates().flatMap((c) => [
+          ...one({ dir: c.dir, settings: 'current' }, c.atRunning?.electionsPerDay),
+          ...one({ dir: c.dir, settings: 'recommended' }, c.needs?.electionsPerDay),
+        ]),
+      candidateRecommendedHeartbeatInterval: () => candidates().flatMap((c) => one({ dir: c.dir }, c.needs && c.needs.heartbeat / 1000)),
+      candidateRecommendedElectionTimeout: () => candidates().flatMap((c) => one({ dir: c.dir }, c.needs && c.needs.election / 1000)),
     }),
 
     ...reading(['diskstats'], {

@@ -1,6 +1,6 @@
 // The terminal report of `diagnose`: fits 100 columns, colours only when asked (a TTY without
 // NO_COLOR), and reads the same when piped. Renders a Diagnosis, nothing else.
-import { fmtBytes, fmtLeadership, fmtMs, fmtRate, fmtRatio, fmtSeconds } from '../../lib/format.js';
+import { fmtBytes, fmtCandidate, fmtLeadership, fmtMs, fmtRate, fmtRatio, fmtSeconds } from '../../lib/format.js';
 import type { Diagnosis, Fact, Finding, Severity, Verdict } from '../../model/diagnosis.js';
 
 export const REPORT_WIDTH = 100;
@@ -110,6 +110,10 @@ export function renderReport(d: Diagnosis, member: string, style: ReportStyle): 
   if (d.leadership) lines.push(...wrap(fmtLeadership(d.leadership.role, d.leadership.electionsPerDayIfLeader), REPORT_WIDTH, '', ''), '');
   const recs = [...renderTuning(d, style), ...renderDisk(d, style)];
   if (recs.length > 0) lines.push('Recommendations', ...recs, '');
+  if (d.candidates.length > 0) {
+    lines.push('Candidate filesystems (--candidate-dir)');
+    for (const c of d.candidates) lines.push(...wrap(fmtCandidate(c), REPORT_WIDTH, '      ', `  ${c.dir}: `), '');
+  }
   return lines.join('\n').replace(/\n+$/, '') + '\n';
 }
 
