@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './etcd-cluster.js';
+import { freePort, type EtcdMemberProcess } from './etcd-cluster.js';
 
 export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
@@ -172,4 +172,9 @@ export function seriesValue(text: string, series: string): number | undefined {
     if (line.startsWith(series + ' ')) return Number(line.slice(series.length + 1));
   }
   return undefined;
+}
+
+/** The flags that point an agent at one member of a harness cluster: its client URL, /metrics, data dir and name. */
+export function memberFlags(m: EtcdMemberProcess): string[] {
+  return [`--etcd-endpoints=${m.clientUrl}`, `--etcd-metrics-url=${m.metricsUrl}`, `--etcd-data-dir=${m.dataDir}`, `--member-name=${m.name}`];
 }

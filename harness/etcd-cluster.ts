@@ -193,6 +193,8 @@ export interface EtcdCluster {
   /** Hands leadership to `target` (etcdctl move-leader against the leader); resolves once every member agrees. */
   moveLeader(target: EtcdMemberProcess, timeoutMs?: number): Promise<void>;
   put(key: string, value: string): Promise<void>;
+  /** Compacts the keyspace at its current revision, as kube-apiserver does every 5 minutes; returns that revision. */
+  compact(): Promise<number>;
   /** Runs etcdctl (ETCDCTL_API=3, certs when TLS) against `endpoints` (default: running members). */
   etcdctl(args: readonly string[], opts?: { endpoints?: readonly string[] }): Promise<string>;
   close(): Promise<void>;
@@ -587,6 +589,14 @@ class ClusterImpl implements EtcdCluster {
     const id = (await this.memberIds()).get(member.name);
     if (!id) throw new Error(`member ${member.name} not in the member list`);
     return id;
+  }
+
+  async compact(): Promise<number> {
+    const got = parseBigJson(await this.etcdctl(['get', 'compaction-revision', '-w', 'json'])) as { header?: { revision?: unknown } };
+    const revision = Number(got.header?.revision);
+    if (!Number.isSafeInteger(revision) || revision < 1) throw new Error(`compact: no revision in etcdctl get's answer`);
+    await this.etcdctl(['compact', String(revision)]);
+    return revision;
   }
 
   async moveLeader(target: EtcdMemberProcess, timeoutMs = 30_000): Promise<void> {

@@ -116,6 +116,27 @@ export function stallsAnnotation(perNode: boolean): AnnotationSpec {
 }
 
 /**
+ * etcd's maintenance as annotations: a minute in which a member completed a defragmentation, a
+ * compaction, a raft snapshot or a DB snapshot (a backup), or was defragmenting. Beside the elections
+ * and stalls, it shows which job they came with (the maintenance_coincides finding says it per member).
+ */
+export function maintenanceAnnotation(perNode: boolean): AnnotationSpec {
+  const filter = perNode ? sel() : '{cluster=~"$cluster"}';
+  return {
+    name: "etcd's maintenance",
+    expr:
+      `sum by (cluster, node, kind) (increase(${m('etcdMaintenance')}${filter}[1m])) > 0 ` +
+      `or label_replace(max by (cluster, node) (max_over_time(${m('etcdDefragInflight')}${filter}[1m])) > 0, "kind", "defrag (running)", "", "")`,
+    iconColor: 'purple',
+    step: '30s',
+    titleFormat: "etcd's maintenance",
+    textFormat: '{{kind}} on {{node}}',
+    tagKeys: 'cluster,node,kind',
+    expect: 'fault',
+  };
+}
+
+/**
  * Elections and leadership-threatening stalls by the UTC hour of day they came in, over 7 days: a
  * nightly job (defragmentation, backups, compaction) shows as a tall bar at its hour. Each member's agent
  * counts every election (all see the term rise), so elections take the largest count of a cluster's

@@ -54,6 +54,8 @@ export function collectEvidence(state: AgentState, now: Date, thresholds: Thresh
     ...optional('probeOff', state.probeOff),
     ...optional('role', memberRole(state, now)),
     candidates: candidateEvidence(state, now),
+    stalls: state.history.stalls.all(),
+    maintenance: state.history.maintenance.all(),
   };
 }
 

@@ -43,6 +43,29 @@ export interface StallEvent {
   readonly role?: MemberRole;
 }
 
+/**
+ * etcd's maintenance, which rewrites or reads its database and competes with the WAL for the disk:
+ * defragmentation (the whole DB rewritten; the member blocks meanwhile), compaction (old revisions
+ * deleted, in batches), the raft snapshot saved every --snapshot-count entries, and a snapshot of the
+ * DB (etcdctl snapshot save, a backup; or one sent to a member too far behind).
+ */
+export type MaintenanceKind = 'defrag' | 'compaction' | 'raft_snapshot' | 'db_snapshot';
+export const MAINTENANCE_KINDS: readonly MaintenanceKind[] = ['defrag', 'compaction', 'raft_snapshot', 'db_snapshot'];
+
+/**
+ * Maintenance the agent saw between two scrapes of etcd's /metrics: `count` operations of `kind`
+ * completed in (from, at], taking `seconds` in all, so they ran within [from − seconds, at]; or, with
+ * `running`, a defragmentation in progress at `at`.
+ */
+export interface MaintenanceEvent {
+  readonly kind: MaintenanceKind;
+  readonly from: Date;
+  readonly at: Date;
+  readonly count: number;
+  readonly seconds: Seconds;
+  readonly running?: boolean;
+}
+
 /** One probe round's worst fdatasync, kept to find stalls and to explain elections. */
 export interface ProbePoint {
   readonly at: Date;
@@ -127,6 +150,9 @@ export interface Evidence {
   readonly probeOff?: { readonly dir: string; readonly etcdDataDir: string };
   /** The candidate filesystems (--candidate-dir), in the order given. */
   readonly candidates: readonly CandidateEvidence[];
+  /** Stalls that threatened leadership, and etcd's maintenance, in the retained history (an hour), oldest first. */
+  readonly stalls: readonly StallEvent[];
+  readonly maintenance: readonly MaintenanceEvent[];
   /** Whether this member leads, as etcd last said it within ROLE_MAX_AGE_MS; undefined when unknown. */
   readonly role?: MemberRole;
 }

@@ -3,12 +3,13 @@
 // socket is destroyed past the bound); every problem comes back as a failure value, never a throw.
 
 import type { Bucket, HistogramSnapshot } from '../lib/histogram.js';
-import { bytes, type Bytes, type Milliseconds } from '../lib/units.js';
+import { bytes, seconds, type Bytes, type Milliseconds, type Seconds } from '../lib/units.js';
 import { fetchBounded, memberAgent, type TlsMaterial } from '../lib/http-fetch.js';
 import { parsePromText, parsePromValue, type Sample } from '../host/prom-text.js';
 import { errorMessage } from '../lib/errors.js';
 import { failure, reasonForError, success, type Outcome } from '../lib/outcome.js';
 import { type Source } from './source.js';
+import type { MaintenanceKind } from '../model/diagnosis.js';
 
 /** The families the agent keeps from one scrape of a member's /metrics. Absent family → undefined. */
 export interface EtcdMetricsSample {
@@ -26,10 +27,20 @@ export interface EtcdMetricsSample {
   readonly dbSize?: Bytes;
   readonly dbSizeInUse?: Bytes;
   readonly quotaBackend?: Bytes;
+  /** etcd's maintenance work since it started, by kind: how many and how long in all. */
+  readonly maintenance?: Readonly<Partial<Record<MaintenanceKind, MaintenanceTally>>>;
+  /** A defragmentation is running now (etcd_disk_defrag_inflight). */
+  readonly defragInflight?: boolean;
   /** Size of the response body, for self-observability and the size bound. */
   readonly bodyBytes: Bytes;
   /** Which families this member's version lacks, said once in the log (the agent's notes). */
   readonly notes?: readonly string[];
+}
+
+/** Completed operations since etcd started (a histogram's count) and their total duration (its sum). */
+export interface MaintenanceTally {
+  readonly count: number;
+  readonly seconds: Seconds;
 }
 
 /** The etcd metric families read, by role. */
@@ -49,6 +60,12 @@ export const ETCD_FAMILIES = {
   dbSizeLegacy: 'etcd_debugging_mvcc_db_total_size_in_bytes',
   dbSizeInUse: 'etcd_mvcc_db_total_size_in_use_in_bytes',
   quotaBackend: 'etcd_server_quota_backend_bytes',
+  defragInflight: 'etcd_disk_defrag_inflight',
+  defrag: 'etcd_disk_backend_defrag_duration_seconds',
+  /** In milliseconds, unlike the others. */
+  compaction: 'etcd_debugging_mvcc_db_compaction_total_duration_milliseconds',
+  raftSnapshot: 'etcd_debugging_snap_save_total_duration_seconds',
+  dbSnapshot: 'etcd_disk_backend_snapshot_duration_seconds',
 } as const;
 
 const WANTED: ReadonlySet<string> = new Set(Object.values(ETCD_FAMILIES));
@@ -190,6 +207,20 @@ function extract(body: string, bodyBytes: number): EtcdMetricsSample {
   set('dbSize', size(scalar(F.dbSize, f.get(F.dbSize)) ?? scalar(F.dbSizeLegacy, f.get(F.dbSizeLegacy))));
   set('dbSizeInUse', size(scalar(F.dbSizeInUse, f.get(F.dbSizeInUse))));
   set('quotaBackend', size(scalar(F.quotaBackend, f.get(F.quotaBackend))));
+  set('defragInflight', flag(scalar(F.defragInflight, f.get(F.defragInflight))));
+  const tally = (family: string, unitSeconds: number): MaintenanceTally | undefined => {
+    const h = singleHistogram(family, f.get(family));
+    return h && Number.isFinite(h.sum) ? { count: h.count, seconds: seconds(h.sum * unitSeconds) } : undefined;
+  };
+  const maintenance: Partial<Record<MaintenanceKind, MaintenanceTally>> = {};
+  const tallies: ReadonlyArray<[MaintenanceKind, MaintenanceTally | undefined]> = [
+    ['defrag', tally(F.defrag, 1)],
+    ['compaction', tally(F.compaction, 0.001)],
+    ['raft_snapshot', tally(F.raftSnapshot, 1)],
+    ['db_snapshot', tally(F.dbSnapshot, 1)],
+  ];
+  for (const [kind, t] of tallies) if (t) maintenance[kind] = t;
+  if (Object.keys(maintenance).length > 0) sample.maintenance = maintenance;
   const absent = absentFamilies(f);
   if (absent.length > 0) sample.notes = [`etcd's /metrics has no ${absent.join(', ')}: what the agent reads from ${absent.length === 1 ? 'it' : 'them'} is unknown`];
   return sample;

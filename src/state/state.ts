@@ -2,7 +2,8 @@
 // totals derived from successive samples (monotonic re-exports, elections). Updated only when a
 // source reports; read by every output, which therefore render the same knowledge.
 import { accumulate, accumulateCounter, emptyHistogram, observe, sumHistograms, type HistogramSnapshot } from '../lib/histogram.js';
-import type { Diagnosis, ElectionEvent, ProbePoint, StallEvent, StallSource, TopWriter } from '../model/diagnosis.js';
+import type { Diagnosis, ElectionEvent, MaintenanceEvent, MaintenanceKind, ProbePoint, StallEvent, StallSource, TopWriter } from '../model/diagnosis.js';
+import { maintenanceBetween } from './maintenance.js';
 import { TimeRing } from '../lib/time-ring.js';
 import { observeTerm, type ElectionTally } from './elections.js';
 import type { DiskSample } from '../sources/diskstats.js';
@@ -42,6 +43,8 @@ export interface EtcdTotals {
   heartbeatSendFailures?: number;
   slowApplies?: number;
   proposalsFailed?: number;
+  /** Maintenance completed since the agent started, by kind: operations and seconds. */
+  readonly maintenance: Map<MaintenanceKind, { count: number; seconds: number }>;
 }
 
 export interface ProbeTotals {
@@ -84,6 +87,8 @@ export interface History {
   readonly elections: TimeRing<ElectionEvent>;
   /** For the page's marks: the last hour, at most one event per probe round and per etcd scrape. */
   readonly stalls: TimeRing<StallEvent>;
+  /** etcd's maintenance seen between scrapes, the last hour: at most a few events per scrape. */
+  readonly maintenance: TimeRing<MaintenanceEvent>;
 }
 
 /** What saw a leadership event: raft terms (elections) or a source of stalls. */
@@ -117,7 +122,7 @@ export interface StateChange {
 export class AgentState {
   readonly sources: SourceStatuses;
   readonly probe: ProbeTotals = { fdatasync: emptyHistogram(PROBE_BUCKETS), writtenBytes: bytes(0) };
-  readonly etcd: EtcdTotals = { peerRoundTrip: new Map() };
+  readonly etcd: EtcdTotals = { peerRoundTrip: new Map(), maintenance: new Map() };
   elections: ElectionTally = { elections: 0 };
   /** The latest top writers; kept apart from the source's status so a failed round does not erase them. */
   topWriters?: TopWriters;
@@ -129,6 +134,7 @@ export class AgentState {
     disk: new TimeRing(HISTORY_RETENTION_MS, 20_000),
     elections: new TimeRing(ELECTION_RETENTION_MS, 10_000),
     stalls: new TimeRing(HISTORY_RETENTION_MS, 4_000),
+    maintenance: new TimeRing(HISTORY_RETENTION_MS, 4_000),
   };
   readonly eventsByHour: EventsByHour = new Map();
   /** By directory, in the order the candidates were given. */
@@ -277,6 +283,17 @@ export class AgentState {
     t.heartbeatSendFailures = counter(t.heartbeatSendFailures, prev?.heartbeatSendFailures, cur.heartbeatSendFailures);
     t.slowApplies = counter(t.slowApplies, prev?.slowApplies, cur.slowApplies);
     t.proposalsFailed = counter(t.proposalsFailed, prev?.proposalsFailed, cur.proposalsFailed);
+    // The previous scrape's time: the sample's status still holds it while its successor is derived.
+    const from = this.sources.etcd_metrics.latest?.at;
+    if (prev && from) {
+      for (const e of maintenanceBetween(prev, cur, from, at)) {
+        this.history.maintenance.push(e);
+        if (e.running) continue;
+        const total = t.maintenance.get(e.kind) ?? { count: 0, seconds: 0 };
+        t.maintenance.set(e.kind, { count: total.count + e.count, seconds: total.seconds + e.seconds });
+      }
+    }
+    for (const kind of Object.keys(cur.maintenance ?? {}) as MaintenanceKind[]) if (!t.maintenance.has(kind)) t.maintenance.set(kind, { count: 0, seconds: 0 });
     this.snapshotTotals(at);
   }
 }

@@ -6,7 +6,9 @@
 // (test/scenarios/static-pods.ts), so the per-cgroup writer panel has real data; each agent also
 // probes a candidate filesystem (--candidate-dir, in the scenario's directory on this machine's disk),
 // so the node dashboard's candidate table has real data (in slow-disk the strace delays reach the
-// candidate's fdatasyncs too, so the settings it would need are shown as well).
+// candidate's fdatasyncs too, so the settings it would need are shown as well); and the harness
+// compacts the keyspace halfway through, as kube-apiserver does every 5 minutes, so the maintenance
+// annotation has something to mark.
 //
 // After each run the scenario's Prometheus data is reopened by a fresh Prometheus (the harness keeps
 // the directory on request), and every query of both dashboards — Grafana's variables substituted as
@@ -78,7 +80,7 @@ async function runAndReopen(t: Test, spec: ScenarioSpec): Promise<Reopened> {
     if (kept) dir = kept[1];
     t.comment(`[${spec.name}] ${line}`);
   };
-  const result = await runScenario(spec, { log, keepDir: true, candidates: true });
+  const result = await runScenario(spec, { log, keepDir: true, candidates: true, compaction: true });
   if (!dir) throw new Error('the harness did not say where it kept the scenario directory');
   const kept = dir;
   t.teardown(() => rmSync(kept, { recursive: true, force: true }));

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import t from 'tap';
-import { seriesValue, startAgentProcess } from '../../harness/agent-process.js';
+import { seriesValue, startAgentProcess, memberFlags } from '../../harness/agent-process.js';
 import { startEtcdCluster, type EtcdCluster, type EtcdMemberProcess } from '../../harness/etcd-cluster.js';
 import { etcdVersionPlans, needsEtcd, type EtcdBuild } from '../../harness/etcd-versions.js';
 
@@ -20,10 +20,7 @@ function promtoolCheck(text: string): string {
 
 function agentArgs(cluster: EtcdCluster, m: EtcdMemberProcess, extra: string[] = []): string[] {
   const args = [
-    `--etcd-endpoints=${m.clientUrl}`,
-    `--etcd-metrics-url=${m.metricsUrl}`,
-    `--etcd-data-dir=${m.dataDir}`,
-    `--member-name=${m.name}`,
+    ...memberFlags(m),
     '--etcd-api-interval=200ms',
     '--etcd-metrics-interval=500ms',
     '--etcd-timeout=1s',

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
-import { seriesValue, startAgentProcess, type AgentProcess } from '../../harness/agent-process.js';
+import { seriesValue, startAgentProcess, type AgentProcess, memberFlags } from '../../harness/agent-process.js';
 import { startEtcdCluster, type EtcdCluster, type EtcdMemberProcess } from '../../harness/etcd-cluster.js';
 import { diskstatsWithFields, makeFakeHost } from '../helpers/fake-host.js';
 import { repeatedStateLines, Scraper, stateLines } from '../../harness/metrics-watch.js';
@@ -18,10 +18,7 @@ const up = (text: string, source: string) => seriesValue(text, `${P}source_up{so
 
 function agentArgs(m: EtcdMemberProcess, extra: string[] = []): string[] {
   return [
-    `--etcd-endpoints=${m.clientUrl}`,
-    `--etcd-metrics-url=${m.metricsUrl}`,
-    `--etcd-data-dir=${m.dataDir}`,
-    `--member-name=${m.name}`,
+    ...memberFlags(m),
     '--etcd-api-interval=200ms',
     '--etcd-metrics-interval=300ms',
     '--etcd-timeout=1s',

@@ -164,6 +164,13 @@ t.test('a member can be killed, restarted with its data, paused and resumed', as
   t.equal((await cluster.leader()).name, chosen.name, `moveLeader: ${chosen.name} leads, as etcdctl endpoint status says`);
   t.ok((await cluster.raftTerm()) > termBeforeMove, 'the transfer began a new term');
 
+  // Compaction at the current revision, as kube-apiserver does: older revisions are gone.
+  await cluster.put('compact/a', '1');
+  await cluster.put('compact/a', '2');
+  const revision = await cluster.compact();
+  t.ok(revision >= 2, `compact() compacted at revision ${revision}`);
+  await t.rejects(cluster.etcdctl(['get', 'compact/a', `--rev=${revision - 1}`]), /compacted/, 'a revision before it is compacted away');
+
   const all = cluster.members.map((m) => m.pid());
   await cluster.close();
   t.ok(all.every((p) => !alive(p)), 'no etcd left');

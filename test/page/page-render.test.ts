@@ -18,6 +18,7 @@ import { SOURCE_NAMES } from '../../src/sources/source.js';
 import { AgentState } from '../../src/state/state.js';
 import { ms, seconds } from '../../src/lib/units.js';
 import { statusDocument } from '../../src/export/api/status-json.js';
+import { historyJson } from '../../src/export/api/history-json.js';
 
 const EVIL = `<img src=x onerror="alert(1)">&'`;
 const NOW = new Date('2025-03-01T12:00:00Z');
@@ -31,6 +32,8 @@ function stateWithEverything(): AgentState {
     NOW,
     seconds(0.01),
   );
+  state.history.maintenance.push({ kind: 'defrag', from: new Date(NOW.getTime() - 60_000), at: new Date(NOW.getTime() - 55_000), count: 1, seconds: seconds(42) });
+  state.history.maintenance.push({ kind: 'compaction', from: new Date(NOW.getTime() - 30_000), at: new Date(NOW.getTime() - 25_000), count: 2, seconds: seconds(0.5) });
   state.diagnosis = {
     at: NOW,
     verdict: 'at_risk',
@@ -113,6 +116,19 @@ t.test('GET / renders the verdict, findings, tuning and sources server-side, esc
   t.notMatch(html, /(src|href)="(https?:)?\//, 'every URL is relative to the page (no other origin, no absolute path)');
   const scripts = [...html.matchAll(/<script src="([^"]+)"/g)].map((m) => m[1]);
   t.same(scripts, ['assets/uPlot.iife.min.js?v=9.9.9', 'assets/status.js?v=9.9.9']);
+});
+
+t.test("under the charts: the last hour's elections, stalls and etcd's maintenance, in words", async (t) => {
+  const state = stateWithEverything();
+  const h = JSON.parse(historyJson(state.history, NOW)) as view.HistoryDoc;
+  const s = JSON.parse(JSON.stringify(statusDocument(state, '9.9.9'))) as view.StatusDoc;
+  const html = view.viewElections(h, s);
+  t.match(html, /None in the last hour\.<\/p><p>No stall threatened leadership in the last hour\.<\/p>/);
+  t.match(
+    html,
+    /etcd's maintenance in the last hour \(purple marks on the charts\):<\/p><ul class="maintenance"><li>defragmentation: 1 completed, 42 s in all; last seen <time[^>]*>2025-03-01 11:59:05 UTC<\/time><\/li><li>compaction: 2 completed, 500 ms in all;/,
+    "etcd's maintenance, by kind",
+  );
 });
 
 t.test('before the first diagnosis the page says so; HEAD works; other methods are refused', async (t) => {

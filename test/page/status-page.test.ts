@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import t, { type Test } from 'tap';
-import { runCli, startAgentProcess, type AgentProcess } from '../../harness/agent-process.js';
+import { runCli, startAgentProcess, type AgentProcess, memberFlags } from '../../harness/agent-process.js';
 import { ETCD_BIN, startEtcdCluster, type EtcdCluster } from '../../harness/etcd-cluster.js';
 import { chartSpecs } from '../../src/export/page/view.js';
 
@@ -103,10 +103,7 @@ function fastDisk(t: Test, later: (fn: () => unknown) => void): { dir: string; d
 function agentArgs(cluster: EtcdCluster, extra: readonly string[] = []): string[] {
   const m = cluster.members[0]!;
   return [
-    `--etcd-endpoints=${m.clientUrl}`,
-    `--etcd-metrics-url=${m.metricsUrl}`,
-    `--etcd-data-dir=${m.dataDir}`,
-    `--member-name=${m.name}`,
+    ...memberFlags(m),
     '--etcd-api-interval=500ms',
     '--etcd-metrics-interval=1s',
     '--etcd-timeout=2s',

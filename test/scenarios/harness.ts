@@ -38,6 +38,8 @@ export interface RunOptions {
    * scenario's own, on this machine's disk, when etcd is on a loop device of its own.
    */
   readonly candidates?: boolean;
+  /** Compacts the keyspace once, halfway through the window, as kube-apiserver does every 5 minutes (maintenance to see). */
+  readonly compaction?: boolean;
 }
 
 /** The start of the note a result carries when etcd could not run in pod cgroups here. */
@@ -297,6 +299,16 @@ async function waitForEtcdApiUp(agent: ScenarioAgent, value: number, timeoutMs: 
 
 // ───────────────────────────────────────────── the run
 
+/** Compacts the cluster's keyspace at `when` (ms since the epoch); a failure is logged, not thrown: it is not the fault under test. */
+async function compactAt(cluster: EtcdCluster, when: number, log: (l: string) => void): Promise<void> {
+  await sleep(Math.max(0, when - Date.now()));
+  try {
+    log(`compacted the keyspace at revision ${await cluster.compact()}`);
+  } catch (err) {
+    log(`compaction failed: ${errorText(err)}`);
+  }
+}
+
 async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string) => void, opts: RunOptions): Promise<ScenarioResult> {
   const notes: string[] = [];
   const startedAt = new Date().toISOString();
@@ -452,6 +464,8 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
   const poller = startPoller(agents, cluster.members, t0);
   log(`window open (term ${termBefore}, leader ${leaderBefore ?? '?'}); fault: ${describeFault(fault)}`);
 
+  const compacted = opts.compaction ? compactAt(cluster, t0 + (spec.measureSeconds * 1000) / 2, log) : undefined;
+
   // ── the fault
   const faultFacts: Record<string, unknown> = {};
   let fioLog: string | undefined;
@@ -495,6 +509,7 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
   }
   const remaining = t0 + spec.measureSeconds * 1000 - Date.now();
   if (remaining > 0) await sleep(remaining);
+  await compacted;
 
   // ── window closes: stop the load, let the cluster settle, read everything
   const loadStats = load.stats();

@@ -20,6 +20,8 @@ const ev = (over: Partial<Evidence> = {}): Evidence => ({
   etcdReachable: true,
   topWriters: [],
   candidates: [],
+  stalls: [],
+  maintenance: [],
   settings: settings(100, 1000),
   members: 3,
   ...over,

@@ -37,6 +37,8 @@ function ev(over: Partial<Evidence> = {}): Evidence {
     elections: [],
     electionHistory: seconds(86_400),
     candidates: [],
+    stalls: [],
+    maintenance: [],
     settings: { heartbeat: { value: ms(100), origin: 'manifest' }, election: { value: ms(1000), origin: 'manifest' } },
     members: 3,
     etcdReachable: true,

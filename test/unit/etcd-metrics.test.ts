@@ -193,6 +193,9 @@ for (const v of VERSIONS) {
     t.same([s.hasLeader, s.isLeader, s.leaderChanges, s.slowApplies, s.heartbeatSendFailures], [true, true, 1, 0, 0]);
     t.same([s.dbSizeInUse, s.quotaBackend, s.proposalsPending, s.proposalsFailed], [49152, 2147483648, 0, 0]);
     t.equal(s.notes, undefined, 'nothing the agent reads is missing: no note');
+    const none = { count: 0, seconds: 0 };
+    t.same(s.maintenance, { defrag: none, compaction: none, raft_snapshot: none, db_snapshot: none }, 'every kind of maintenance is read, none done yet');
+    t.equal(s.defragInflight, false, 'no defragmentation running');
 
     const m = extractEtcdMetrics(member);
     t.same([...m.peerRoundTrip.keys()].sort(), v.member.peers, 'peer RTT keyed by the peers\' ids');

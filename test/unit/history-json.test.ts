@@ -2,7 +2,7 @@
 // against hand-made histories with known answers.
 import t from 'tap';
 import { emptyHistogram, observe, type HistogramSnapshot } from '../../src/lib/histogram.js';
-import type { ElectionEvent, ProbePoint, StallEvent } from '../../src/model/diagnosis.js';
+import type { ElectionEvent, MaintenanceEvent, ProbePoint, StallEvent } from '../../src/model/diagnosis.js';
 import { ETCD_DISK_BUCKETS } from '../../src/export/prometheus/contract.js';
 import { bucketEdges, frames, historyDocument, historyJson } from '../../src/export/api/history-json.js';
 import { TimeRing } from '../../src/lib/time-ring.js';
@@ -22,6 +22,7 @@ function emptyHistory(): History {
     disk: new TimeRing<DiskPoint>(3_600_000, 20_000),
     elections: new TimeRing<ElectionEvent>(86_400_000, 100),
     stalls: new TimeRing<StallEvent>(3_600_000, 100),
+    maintenance: new TimeRing<MaintenanceEvent>(3_600_000, 100),
   };
 }
 

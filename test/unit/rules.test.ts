@@ -1,8 +1,9 @@
 import t from 'tap';
 import type { HistogramSnapshot } from '../../src/lib/histogram.js';
 import { FINDING_CODES, RULES, runRules, type Rule } from '../../src/analysis/rules/index.js';
+import { maintenanceCoincides } from '../../src/analysis/rules/maintenance.js';
 import { DEFAULT_THRESHOLDS, THRESHOLD_HELP, thresholdProblems, type Thresholds } from '../../src/analysis/thresholds.js';
-import type { DiskWindow, ElectionEvent, Evidence, Fact, HistogramWindow, ProbePoint, RawFinding } from '../../src/model/diagnosis.js';
+import type { DiskWindow, ElectionEvent, Evidence, Fact, HistogramWindow, MaintenanceEvent, ProbePoint, RawFinding, Severity, StallEvent } from '../../src/model/diagnosis.js';
 import { ETCD_DISK_BUCKETS, ETCD_PEER_RTT_BUCKETS } from '../../src/export/prometheus/contract.js';
 import { ms, seconds } from '../../src/lib/units.js';
 import { PROBE_BUCKETS } from '../../src/sources/fsync-probe.js';
@@ -49,6 +50,8 @@ function ev(over: Partial<Evidence> = {}): Evidence {
     elections: [],
     electionHistory: seconds(86_400),
     candidates: [],
+    stalls: [],
+    maintenance: [],
     settings: settings(100, 1000),
     members: 3,
     etcdReachable: true,
@@ -580,6 +583,46 @@ t.test('db_fragmented: free pages of the allocated DB, from 45% and 100 MiB (Ope
   ]);
 });
 
+t.test('maintenance_coincides: stalls and elections during etcd\'s maintenance on this member', async (t) => {
+  const stall = (s: number, source: StallEvent['source'] = 'probe', count = 1): StallEvent => ({ at: ago(s), source, count, longest: seconds(1.2), limit: seconds(0.5) });
+  // A defragmentation that completed between the scrapes at 45 s and 40 s ago, after 20 s of work: it ran within [65 s, 40 s] ago.
+  const defrag: MaintenanceEvent = { kind: 'defrag', from: ago(45), at: ago(40), count: 1, seconds: seconds(20) };
+  const compaction: MaintenanceEvent = { kind: 'compaction', from: ago(205), at: ago(200), count: 2, seconds: seconds(0.4) };
+  const cases: Array<{ name: string; e: Partial<Evidence>; severity?: Severity; summary?: RegExp; remedy?: RegExp }> = [
+    { name: 'no maintenance: silent, whatever stalls', e: { stalls: [stall(50), stall(30)] } },
+    { name: 'maintenance without stalls: silent', e: { maintenance: [defrag, compaction] } },
+    { name: 'a stall long before the defragmentation: silent', e: { stalls: [stall(120)], maintenance: [defrag] } },
+    {
+      name: 'stalls during a defragmentation on a follower: info',
+      e: { stalls: [stall(60), stall(58, 'etcd_wal_fsync', 3), stall(50)], maintenance: [defrag], role: 'follower' },
+      severity: 'info',
+      summary: /^3 stalls threatening leadership and 0 elections in the last 5 min came during etcd's defragmentation on this member$/,
+      remedy: /followers first and the leader last, after moving leadership away \(etcdctl move-leader\)/,
+    },
+    { name: 'the same on the leader: warning', e: { stalls: [stall(60)], maintenance: [defrag], role: 'leader' }, severity: 'warning', summary: /which leads/ },
+    {
+      name: 'an election during a compaction: warning, with the compaction remedy',
+      e: { elections: [{ at: ago(199), termFrom: 4, termTo: 5 }], maintenance: [compaction] },
+      severity: 'warning',
+      summary: /0 stalls threatening leadership and 1 election in the last 5 min came during etcd's compaction/,
+      remedy: /--etcd-compaction-interval/,
+    },
+    { name: 'a running defragmentation seen at a scrape', e: { stalls: [stall(3)], maintenance: [{ kind: 'defrag', from: ago(5), at: ago(0), count: 0, seconds: seconds(0), running: true }] }, severity: 'info' },
+    { name: 'an election seen 5 s after the compaction ended: silent', e: { elections: [{ at: ago(195), termFrom: 4, termTo: 5 }], maintenance: [compaction] } },
+    { name: 'outside the window: silent', e: { stalls: [stall(400)], maintenance: [{ ...defrag, from: ago(405), at: ago(400) }] } },
+  ];
+  for (const c of cases) {
+    const f = maintenanceCoincides(ev(c.e), TH);
+    if (c.severity === undefined) {
+      t.equal(f, undefined, c.name);
+      continue;
+    }
+    t.equal(f?.severity, c.severity, c.name);
+    if (c.summary) t.match(f?.summary, c.summary, `${c.name}: summary`);
+    if (c.remedy) t.match(f?.remedy, c.remedy, `${c.name}: remedy`);
+  }
+});
+
 t.test('every rule returns its own code, and runRules runs them all', async (t) => {
   const q = 2 ** 30;
   const everything = ev({
@@ -598,6 +641,8 @@ t.test('every rule returns its own code, and runRules runs them all', async (t) 
     dbSizeInUse: q / 4,
     quotaBackend: q,
     candidates: [{ dir: '/var/lib/etcd-next', problem: { reason: 'on_etcd_filesystem', message: "on etcd's own filesystem" } }],
+    stalls: [{ at: ago(30), source: 'probe', count: 1, longest: seconds(1.5), limit: seconds(0.5) }],
+    maintenance: [{ kind: 'defrag', from: ago(40), at: ago(25), count: 1, seconds: seconds(12) }],
   });
   const fired = runRules(everything, TH);
   const codes = new Set(fired.map((f) => f.code));

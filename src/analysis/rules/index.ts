@@ -11,6 +11,7 @@ import { electionForensics, frequentElections } from './elections.js';
 import { electionTimeoutInvalid, heartbeatBelowRtt, settingsUnknown } from './settings.js';
 import { stallsThreatenLeadership } from './stalls.js';
 import { candidateUnusable } from './candidates.js';
+import { maintenanceCoincides } from './maintenance.js';
 
 export type { Rule } from './common.js';
 
@@ -33,6 +34,7 @@ export const RULES = {
   peer_rtt_high: peerRttHigh,
   db_near_quota: dbNearQuota,
   db_fragmented: dbFragmented,
+  maintenance_coincides: maintenanceCoincides,
   candidate_unusable: candidateUnusable,
 } as const satisfies Record<string, Rule>;
 

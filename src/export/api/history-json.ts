@@ -11,7 +11,7 @@
 //   device and its whole disks, as the diagnosis takes it.
 // A bucket without data (no snapshots around it, no observation in it) is null: a gap in the chart.
 import { histogramDelta, quantile, type HistogramSnapshot } from '../../lib/histogram.js';
-import type { ElectionEvent, ProbePoint, StallEvent } from '../../model/diagnosis.js';
+import type { ElectionEvent, MaintenanceEvent, ProbePoint, StallEvent } from '../../model/diagnosis.js';
 import type { DiskPoint, History, TotalsPoint } from '../../state/state.js';
 import { toJson } from './json.js';
 
@@ -46,6 +46,8 @@ export interface HistoryDocument {
   readonly elections: ReadonlyArray<Pick<ElectionEvent, 'at' | 'termFrom' | 'termTo'>>;
   /** Stalls that threatened leadership inside [from, now], one entry per probe round or etcd scrape that saw any. */
   readonly stalls: readonly StallEvent[];
+  /** etcd's maintenance seen at the scrapes inside [from, now]. */
+  readonly maintenance: readonly MaintenanceEvent[];
 }
 
 export interface HistoryOptions {
@@ -55,7 +57,7 @@ export interface HistoryOptions {
   readonly since?: Date;
 }
 
-type HistoryInput = Pick<History, 'totals' | 'probePoints' | 'disk' | 'elections' | 'stalls'>;
+type HistoryInput = Pick<History, 'totals' | 'probePoints' | 'disk' | 'elections' | 'stalls' | 'maintenance'>;
 type Timed = { readonly at: Date };
 
 /**
@@ -171,6 +173,7 @@ export function historyDocument(h: HistoryInput, now: Date, opts: HistoryOptions
     disks: latestDisk?.disks ?? [],
     elections: until(now, h.elections.since(from)).map((e) => ({ at: e.at, termFrom: e.termFrom, termTo: e.termTo })),
     stalls: until(now, h.stalls.since(from)),
+    maintenance: until(now, h.maintenance.since(from)),
   };
 }
 

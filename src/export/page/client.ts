@@ -59,8 +59,9 @@ export function clientMain(win: any, refreshMs: number): void {
   const CHARTS = chartSpecs();
 
   /**
-   * Draws each stall that threatened leadership as an orange triangle on the plot's top edge, and each
-   * election as a dashed red line across the plot, at its time.
+   * Draws etcd's maintenance as purple squares on the plot's bottom edge, each stall that threatened
+   * leadership as an orange triangle on its top edge, and each election as a dashed red line across
+   * the plot, at its time.
    */
   const eventMarks = (): any => ({
     hooks: {
@@ -73,7 +74,14 @@ export function clientMain(win: any, refreshMs: number): void {
           const px = win.devicePixelRatio;
           ctx.save();
           // What the last drawn chart marked, for the end-to-end tests (every chart spans the same hour).
-          const drawn = { stalls: 0, elections: 0 };
+          const drawn = { stalls: 0, elections: 0, maintenance: 0 };
+          ctx.fillStyle = '#8250df';
+          for (const m of h.maintenance) {
+            const x = Math.round(u.valToPos(new Date(m.at).getTime() / 1000, 'x', true));
+            if (x < left || x > left + width) continue;
+            drawn.maintenance++;
+            ctx.fillRect(x - 4 * px, top + height - 8 * px, 8 * px, 8 * px);
+          }
           ctx.fillStyle = '#bc4c00';
           for (const e of h.stalls) {
             const x = Math.round(u.valToPos(new Date(e.at).getTime() / 1000, 'x', true));

@@ -322,7 +322,23 @@ export function viewElections(h: HistoryDoc, s: StatusDoc): string {
     ? `<p>${esc(total)} None in the last hour.</p>`
     : `<p>${esc(total)} In the last hour (red lines on the charts):</p><ul class="elections">` +
       h.elections.map((e) => `<li>${timeTag(e.at)}: term ${esc(e.termFrom)} → ${esc(e.termTo)}</li>`).join('') + '</ul>';
-  return elections + viewStalls(h);
+  return elections + viewStalls(h) + viewMaintenance(h);
+}
+
+/** etcd's maintenance in the last hour, by kind, with when it was last seen (purple marks on the charts). */
+function viewMaintenance(h: HistoryDoc): string {
+  const words: Record<string, string> = { defrag: 'defragmentation', compaction: 'compaction', raft_snapshot: 'raft snapshot', db_snapshot: 'DB snapshot (backup)' };
+  const kinds = [...new Set(h.maintenance.map((m) => m.kind))];
+  if (kinds.length === 0) return "<p>No maintenance by etcd seen in the last hour (defragmentation, compaction, snapshots).</p>";
+  const item = (kind: string): string => {
+    const of = h.maintenance.filter((m) => m.kind === kind);
+    const done = of.reduce((n, m) => n + m.count, 0);
+    const spent = of.reduce((n, m) => n + m.seconds, 0);
+    const last = of[of.length - 1]!;
+    const running = last.running ? ', running at the last scrape' : '';
+    return `<li>${esc(words[kind] ?? kind)}: ${done} completed, ${esc(fmtSeconds(spent))} in all${running}; last seen ${timeTag(last.at)}</li>`;
+  };
+  return "<p>etcd's maintenance in the last hour (purple marks on the charts):</p>" + `<ul class="maintenance">${kinds.map(item).join('')}</ul>`;
 }
 
 /** The last hour's stalls that threatened leadership, each with what saw it, how long and the role then. */
@@ -355,5 +371,5 @@ export function chartSpecs(): Array<{ id: string; title: string; keys: HistorySe
 export const VIEW_FUNCTIONS: ReadonlyArray<(...args: never[]) => unknown> = [
   esc, trim, fmtSeconds, fmtMs, fmtRatio, fmtRate, fmtBytes, fmtLeadership, fmtCandidate, factValue, timeTag, verdictLabel, severityRankV, plural,
   viewVerdict, viewEvaluated, viewFinding, viewFindings, viewLeadership, viewTuning, viewDisk, viewCandidates, viewCgroupWriters, sourceState, viewSources, viewMember, viewChartSummary,
-  viewElections, viewStalls, chartSpecs,
+  viewElections, viewStalls, viewMaintenance, chartSpecs,
 ];

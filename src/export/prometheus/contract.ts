@@ -122,6 +122,14 @@ export const METRICS = {
   etcdDbSizeInUse: spec('gauge', 'etcd_db_size_in_use_bytes', 'Logically used size of the backend database (etcd_mvcc_db_total_size_in_use_in_bytes).', ['member']),
   etcdQuotaBackend: spec('gauge', 'etcd_quota_backend_bytes', 'Backend quota (etcd_server_quota_backend_bytes).', ['member']),
 
+  etcdMaintenance: spec(
+    'counter',
+    'etcd_maintenance_total',
+    "etcd's maintenance completed since the agent started, by kind: defrag (etcd_disk_backend_defrag_duration_seconds), compaction (etcd_debugging_mvcc_db_compaction_total_duration_milliseconds), raft_snapshot (etcd_debugging_snap_save_total_duration_seconds), db_snapshot (etcd_disk_backend_snapshot_duration_seconds: a backup, or a snapshot sent to a member); kept monotonic across etcd restarts.",
+    ['member', 'kind'],
+  ),
+  etcdMaintenanceSeconds: spec('counter', 'etcd_maintenance_seconds_total', "Time etcd spent in the maintenance of etcd_maintenance_total, by kind.", ['member', 'kind']),
+  etcdDefragInflight: spec('gauge', 'etcd_defrag_inflight', '1 while etcd defragments its database (etcd_disk_defrag_inflight): the member blocks meanwhile.', ['member']),
   etcdReady: spec('gauge', 'etcd_ready', "1 when the member answers ready, 0 when not: /readyz (etcd 3.5.36+, 3.6), or /health where it has no /readyz; endpoint says which.", ['member', 'endpoint']),
   etcdHealthCheck: spec('gauge', 'etcd_health_check', '1 for each check of /readyz?verbose and /livez?verbose that passes, 0 for one that fails (etcd 3.5.36+, 3.6: e.g. linearizable_read, data_corruption).', ['member', 'endpoint', 'check']),
 

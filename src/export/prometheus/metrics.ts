@@ -247,6 +247,9 @@ function valueFunctions(ctx: MetricsContext): Record<MetricKey, MetricValues> {
       etcdDbSize: () => one(member, etcd()?.dbSize),
       etcdDbSizeInUse: () => one(member, etcd()?.dbSizeInUse),
       etcdQuotaBackend: () => one(member, etcd()?.quotaBackend),
+      etcdMaintenance: () => [...state.etcd.maintenance].map(([kind, m]) => ({ labels: { ...member, kind }, value: m.count })),
+      etcdMaintenanceSeconds: () => [...state.etcd.maintenance].map(([kind, m]) => ({ labels: { ...member, kind }, value: m.seconds })),
+      etcdDefragInflight: () => one(member, etcd()?.defragInflight),
     }),
 
     ...reading(['etcd_health'], {
