@@ -9,7 +9,7 @@
 // - on SIGINT/SIGTERM/SIGHUP or process exit, the synchronous variant of every clean-up of every live
 //   registry (SIGKILL, `umount -l`, `losetup -d`, rmSync), then the signal is re-raised.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface Cleanup {
@@ -263,4 +263,12 @@ export function tail(file: string, lines = 30): string {
   } catch (err) {
     return `(no log: ${errorText(err)})`;
   }
+}
+
+/** Scratch space for loop filesystems: images in /dev/shm, mount points in /tmp; both removed by `cleanups`. */
+export function scratchDirs(cleanups: Cleanups, prefix: string): { shm: string; root: string } {
+  const shm = mkdtempSync(`/dev/shm/${prefix}-`);
+  const root = mkdtempSync(`/tmp/${prefix}-`);
+  for (const dir of [shm, root]) cleanups.add(`rm ${dir}`, () => rmSync(dir, { recursive: true, force: true }), () => rmSync(dir, { recursive: true, force: true }));
+  return { shm, root };
 }

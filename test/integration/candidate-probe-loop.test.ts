@@ -8,12 +8,12 @@
 // fdatasync is then a stall that can start an election, so the model has something to say about the
 // slowed candidate within seconds. The verdicts are the model's: not timed assertions.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { startAgentProcess, type AgentProcess } from '../../harness/agent-process.js';
 import { blkioUnavailable, createKubeletCgroups } from '../../harness/kubelet-cgroups.js';
-import { Cleanups } from '../../harness/processes.js';
+import { Cleanups, scratchDirs } from '../../harness/processes.js';
 import { loopUnavailable, makeLoopFs } from '../scenarios/faults.js';
 import { METRICS } from '../../src/export/prometheus/contract.js';
 import { PROBE_FILE_NAME } from '../../src/sources/fsync-probe.js';
@@ -69,10 +69,7 @@ function workspace(t: Test): { cleanups: Cleanups; shm: string; root: string } {
   t.teardown(async () => {
     await cleanups.run();
   });
-  const shm = mkdtempSync('/dev/shm/candidates-');
-  const root = mkdtempSync('/tmp/candidates-');
-  for (const dir of [shm, root]) cleanups.add(`rm ${dir}`, () => rmSync(dir, { recursive: true, force: true }), () => rmSync(dir, { recursive: true, force: true }));
-  return { cleanups, shm, root };
+  return { cleanups, ...scratchDirs(cleanups, 'candidates') };
 }
 
 async function until(agent: AgentProcess, what: string, cond: (m: Map<string, Candidate>, text: string) => boolean, timeoutMs = 60_000): Promise<string> {

@@ -13,7 +13,7 @@
 //   it long enough to cost an election.)
 // Needs root (losetup, mount, cgroups) and the etcd 3.5 build (npm test builds it).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Etcd3 } from 'etcd3';
@@ -22,7 +22,7 @@ import { memberFlags, startAgentProcess, type AgentProcess } from '../../harness
 import { startEtcdCluster, type EtcdMemberProcess } from '../../harness/etcd-cluster.js';
 import { etcdBuild } from '../../harness/etcd-versions.js';
 import { blkioUnavailable, createKubeletCgroups } from '../../harness/kubelet-cgroups.js';
-import { Cleanups } from '../../harness/processes.js';
+import { Cleanups, scratchDirs } from '../../harness/processes.js';
 import { loopUnavailable, makeLoopFs } from '../scenarios/faults.js';
 import { PREFIX } from '../../src/export/prometheus/contract.js';
 
@@ -47,9 +47,7 @@ t.test(
     t.teardown(async () => {
       await cleanups.run();
     });
-    const shm = mkdtempSync('/dev/shm/maintenance-');
-    const root = mkdtempSync('/tmp/maintenance-');
-    for (const dir of [shm, root]) cleanups.add(`rm ${dir}`, () => rmSync(dir, { recursive: true, force: true }), () => rmSync(dir, { recursive: true, force: true }));
+    const { shm, root } = scratchDirs(cleanups, 'maintenance');
     const fs = makeLoopFs(cleanups, join(shm, 'etcd.img'), join(root, 'etcd'), 768);
     const cluster = await startEtcdCluster({ etcd: build!, size: 3, baseDir: fs.mountpoint, extraArgs: ['--quota-backend-bytes=1073741824'] });
     cleanups.add('etcd cluster', () => cluster.close(), () => undefined);
