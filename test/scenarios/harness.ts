@@ -596,6 +596,7 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
     const obs = members.find((x) => x.member === m.name);
     const elections = a && b ? a.elections - b.elections : undefined;
     const probeQ = windowQuantiles(b?.probe, a?.probe);
+    const probeAll = windowQuantiles(undefined, a?.probe);
     const polled = poller.seen.get(m.name);
     const dt = a && b ? (a.at - b.at) / 1000 : undefined;
     const d = (x?: number, y?: number) => (x === undefined || y === undefined ? undefined : y - x);
@@ -628,6 +629,7 @@ async function runInside(spec: ScenarioSpec, cleanups: Cleanups, log: (l: string
         ...(probeQ?.p99 !== undefined ? { p99: probeQ.p99 } : {}),
         ...(polled?.probeMax !== undefined ? { max: polled.probeMax } : {}),
       },
+      ...(probeAll ? { probeSinceStart: { count: probeAll.count, ...(probeAll.p99 !== undefined ? { p99: probeAll.p99 } : {}) } } : {}),
       ...(disk ? { disk } : {}),
       ...(view && (view.termBefore !== undefined || view.termAfter !== undefined) ? { agentView: view } : {}),
       ...(polled?.min !== undefined && polled.last !== undefined ? { etcdApiUp: { min: polled.min, last: polled.last } } : {}),

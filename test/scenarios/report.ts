@@ -97,6 +97,8 @@ export interface AgentReport {
   readonly agentView?: { readonly termBefore?: number; readonly termAfter?: number; readonly countBefore: number; readonly countAfter: number };
   /** The agent's fdatasync probe over the window, seconds; max is the largest per-round maximum the harness saw (polled each second). */
   readonly probe: { readonly count: number; readonly p50?: number; readonly p99?: number; readonly max?: number };
+  /** The same probe histogram since the agent started (warm-up included: what the agent's longer window saw). */
+  readonly probeSinceStart?: { readonly count: number; readonly p99?: number };
   readonly disk?: {
     readonly device: string;
     readonly sharedWith: string;

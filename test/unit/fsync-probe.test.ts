@@ -194,7 +194,8 @@ t.test('a stale undersized or sparse probe file is laid out again to its full si
   t.equal((await fsp.stat(file)).size, FILE_SIZE, 'undersized file grown to exactly fileSize');
   await probe.close();
 
-  await (await fsp.open(file, 'w')).truncate(FILE_SIZE); // right size, but a hole
+  await fsp.writeFile(file, '');
+  await fsp.truncate(file, FILE_SIZE); // right size, but a hole
   t.ok((await fsp.stat(file)).blocks * 512 < FILE_SIZE, 'precondition: the stale file is sparse');
   const again = probeFor(t, { dir });
   valueOf(t, await again.sample(new Date()));
