@@ -59,6 +59,8 @@ export interface AgentProcessOptions {
   /** Run the agent as this user and group (tests of unreadable files as root). */
   uid?: number;
   gid?: number;
+  /** Listen on this port (picked with freePort() beforehand, when agents must know each other's URLs); default a free one. */
+  port?: number;
 }
 
 /** A request over HTTPS with the given trust and client certificate (Node's fetch cannot take a CA). */
@@ -82,7 +84,7 @@ export function httpsGet(url: string, tls: { ca: Buffer; cert?: Buffer; key?: Bu
 }
 
 export async function startAgentProcess(args: readonly string[], opts: AgentProcessOptions = {}): Promise<AgentProcess> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const ownProbeDir = opts.probeDir === undefined;
   const probeDir = opts.probeDir ?? mkdtempSync(join(tmpdir(), 'agent-probe-'));
   const [file, ...prefix] = opts.wrap?.length ? [...opts.wrap, process.execPath] : [process.execPath];

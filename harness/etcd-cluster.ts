@@ -170,9 +170,11 @@ export interface EtcdMemberProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /**
    * (Re)starts with the same data dir and ports. Waits until `/health` says true (needs a quorum), or
-   * with `wait: 'listening'` only until the metrics listener answers at all.
+   * with `wait: 'listening'` only until the metrics listener answers at all. `args` are added after the
+   * cluster's flags for this start and those after it (etcd takes a flag's last value): an operator's
+   * edit of this member's manifest, such as other timing settings.
    */
-  start(opts?: { wait?: 'healthy' | 'listening'; timeoutMs?: number }): Promise<void>;
+  start(opts?: { wait?: 'healthy' | 'listening'; timeoutMs?: number; args?: readonly string[] }): Promise<void>;
   /** SIGSTOP: the member is alive but silent (a leader stuck in fdatasync, for raft). */
   pause(): void;
   /** SIGCONT. */
@@ -328,6 +330,9 @@ class MemberImpl implements EtcdMemberProcess {
     this.logFile = join(cluster.dir, `${cfg.name}.log`);
   }
 
+  /** This member's own flags after the cluster's (start's `args`). */
+  private ownArgs: readonly string[] = [];
+
   private args(): string[] {
     const c = this.cluster;
     const args = [
@@ -349,7 +354,7 @@ class MemberImpl implements EtcdMemberProcess {
     if (c.pki) {
       args.push(`--cert-file=${c.pki.serverCert}`, `--key-file=${c.pki.serverKey}`, `--trusted-ca-file=${c.pki.ca}`, '--client-cert-auth');
     }
-    args.push(...(c.opts.extraArgs ?? []));
+    args.push(...(c.opts.extraArgs ?? []), ...this.ownArgs);
     return args;
   }
 
@@ -391,9 +396,10 @@ class MemberImpl implements EtcdMemberProcess {
     this.isPaused = false;
   }
 
-  async start(opts: { wait?: 'healthy' | 'listening'; timeoutMs?: number } = {}): Promise<void> {
+  async start(opts: { wait?: 'healthy' | 'listening'; timeoutMs?: number; args?: readonly string[] } = {}): Promise<void> {
     if (this.running()) throw new Error(`${this.name}: already running (pid ${this.child?.pid})`);
     if (this.cluster.closed) throw new Error(`${this.name}: cluster is closed`);
+    if (opts.args) this.ownArgs = [...opts.args];
     const wrap = this.cluster.opts.wrap ?? [];
     const bin = this.cluster.opts.etcd?.bin ?? ETCD_BIN;
     const [file, ...prefix] = wrap.length > 0 ? wrap : [bin];

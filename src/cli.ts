@@ -6,7 +6,7 @@ import { DIAGNOSE_FLAGS, parseDiagnoseFlags, runDiagnose } from './commands/diag
 import { run } from './commands/run.js';
 import { buildConfig, splitArgs, usage, type Config } from './commands/config.js';
 import { createLogger, type Logger } from './lib/log.js';
-import { loadTls, resolveProbeDir, type ProbePlacement, type TlsFiles } from './commands/startup.js';
+import { checkPeerCredentials, loadTls, resolveProbeDir, type ProbePlacement, type TlsFiles } from './commands/startup.js';
 import { loadWebConfig, type WebConfig } from './export/http/web-config.js';
 import { VERSION } from './lib/version.js';
 import { ConfigError } from './lib/errors.js';
@@ -38,6 +38,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     extra = cli.extra;
     config = buildConfig(cli.values, env);
     tls = loadTls(config, new Date(), warnings);
+    checkPeerCredentials(config);
     // Only `run` serves HTTP; a broken web config must stop it before anything listens unprotected.
     if (command === 'run' && config.webConfigFile !== undefined) web = loadWebConfig(config.webConfigFile, new Date(), warnings);
     probe = config.probeEnabled || command === 'bench' ? await resolveProbeDir(config, warnings) : undefined;

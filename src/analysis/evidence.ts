@@ -56,6 +56,8 @@ export function collectEvidence(state: AgentState, now: Date, thresholds: Thresh
     candidates: candidateEvidence(state, now),
     stalls: state.history.stalls.all(),
     maintenance: state.history.maintenance.all(),
+    ...optional('self', api && { name: api.memberName, id: api.memberId }),
+    ...optional('peers', src.peer_agents.up ? src.peer_agents.latest?.value.answers : undefined),
   };
 }
 

@@ -3,6 +3,7 @@
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../lib/log.js';
 import { DEFAULT_THRESHOLDS, THRESHOLD_HELP, thresholdProblems, type ThresholdKind, type Thresholds } from '../analysis/thresholds.js';
 import { DEFAULT_WRITE_SIZE } from '../sources/fsync-probe.js';
+import { MAX_PEER_AGENTS } from '../sources/peer-agents.js';
 import { formatDuration, isDurationSyntax, isSizeSyntax, ms, parseDuration, parseSize, seconds, type Bytes, type Milliseconds } from '../lib/units.js';
 import { ConfigError } from '../lib/errors.js';
 import type { ListenAddress } from '../export/http/server.js';
@@ -19,6 +20,7 @@ export interface Config extends SourceSettings {
   readonly etcdCert?: string;
   readonly etcdKey?: string;
   readonly memberName?: string;
+  readonly peerAgents: PeerAgents;
   readonly probeEnabled: boolean;
   readonly probeDir?: string;
   readonly logLevel: LogLevel;
@@ -26,6 +28,9 @@ export interface Config extends SourceSettings {
   readonly diagnosisInterval: Milliseconds;
   readonly thresholds: Thresholds;
 }
+
+/** --peer-agents: off, the members' addresses from etcd's member list, or the URLs given. */
+export type PeerAgents = 'off' | 'auto' | readonly string[];
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
@@ -136,6 +141,31 @@ function candidateDirs(text: string): Parsed<readonly string[]> {
   return ok(dirs);
 }
 
+function serverName(text: string): Parsed<string> {
+  return /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(text)
+    ? ok(text)
+    : bad(`"${text}" is not a DNS name; write the name in the peers' certificates, e.g. etcd-latency-agent`);
+}
+
+function peerAgents(text: string): Parsed<PeerAgents> {
+  const t = text.trim();
+  if (t === '' || t === 'off') return ok('off');
+  if (t === 'auto') return ok('auto');
+  const items = splitList(t);
+  const urls: string[] = [];
+  for (const item of items) {
+    const u = httpUrl(item);
+    if (!u.ok) return bad(`${u.problem}; or write auto for the other members' addresses at this agent's port`);
+    const url = new URL(u.value);
+    if (url.pathname !== '/' || url.search !== '') return bad(`"${item}" must be an agent's base URL, like http://10.0.0.12:9379, without a path`);
+    urls.push(url.origin);
+  }
+  const twice = urls.find((u, i) => urls.indexOf(u) !== i);
+  if (twice !== undefined) return bad(`"${twice}" is given twice`);
+  if (urls.length > MAX_PEER_AGENTS) return bad(`${urls.length} agents: at most ${MAX_PEER_AGENTS}`);
+  return ok(urls);
+}
+
 const flag = <K extends keyof Config>(spec: FlagSpec<K>): FlagSpec<K> => spec;
 
 export const FLAGS = [
@@ -189,6 +219,16 @@ export const FLAGS = [
     help: `Filesystems etcd could move to (a new volume, the instance's local disk; at most ${MAX_CANDIDATES}): each is probed like etcd's at a low rate, and the agent says what the election model predicts if etcd ran there and which settings it would need. Not on etcd's own filesystem.` }),
   flag({ key: 'candidateInterval', flag: 'candidate-interval', metavar: 'DURATION', default: '10s', parse: duration,
     help: 'Time between rounds on the candidate filesystems; each round is --probe-writes fdatasyncs per candidate.' }),
+  flag({ key: 'peerAgents', flag: 'peer-agents', metavar: 'auto|URL[,URL]', default: 'off', parse: peerAgents,
+    help: "The other members' agents, asked for their heartbeat interval and election timeout (members must run the same): auto takes each member's client URL host from etcd's member list with this agent's port and scheme (the DaemonSet's hostNetwork), or name their base URLs; off asks none. Peers behind a --web-config-file need the three flags below." }),
+  flag({ key: 'peerAgentsInterval', flag: 'peer-agents-interval', metavar: 'DURATION', default: '30s', parse: duration,
+    help: 'Time between rounds of asking the peer agents.' }),
+  flag({ key: 'peerAgentsCaFile', flag: 'peer-agents-ca-file', metavar: 'FILE', parse: path,
+    help: "CA bundle that signed the peer agents' certificates (their --web-config-file's ca.crt); the system's CAs without it. Read each round." }),
+  flag({ key: 'peerAgentsServerName', flag: 'peer-agents-server-name', metavar: 'NAME', parse: serverName,
+    help: "The DNS name the peer agents' certificates carry, checked instead of their address (auto addresses them by IP); the web-config component's is etcd-latency-agent." }),
+  flag({ key: 'peerAgentsTokenFile', flag: 'peer-agents-token-file', metavar: 'FILE', parse: path,
+    help: 'The bearer token the peer agents ask for (their --web-config-file bearer_token_file); sent over https only. Read each round.' }),
   flag({ key: 'probeMinFree', flag: 'probe-min-free', metavar: 'SIZE', default: '1GiB', parse: size,
     help: 'The probe pauses while the filesystem has less free space than this.' }),
   flag({ key: 'diskInterval', flag: 'disk-interval', metavar: 'DURATION', default: '5s', parse: duration,

@@ -3,7 +3,6 @@
 // found, 1 when something was, 2 on bad input.
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startAgent } from './agent.js';
 import { diagnose } from '../analysis/diagnose.js';
 import type { Diagnosis } from '../model/diagnosis.js';
 import { type Config } from './config.js';
@@ -14,7 +13,7 @@ import { createLogger } from '../lib/log.js';
 import { errorMessage } from '../lib/errors.js';
 import type { ProbePlacement, TlsFiles } from './startup.js';
 import { parseDuration, type Milliseconds } from '../lib/units.js';
-import { buildSources, probeParts } from './run.js';
+import { startWithPeers } from './run.js';
 import { ConfigError } from '../lib/errors.js';
 
 export const DIAGNOSE_FLAGS = { valued: ['duration', 'from'], boolean: ['json'] } as const;
@@ -40,8 +39,7 @@ export function parseDiagnoseFlags(extra: ReadonlyMap<string, string>): Diagnose
 async function sampleAndDiagnose(config: Config, tls: TlsFiles | undefined, probe: ProbePlacement | undefined, duration: Milliseconds): Promise<Diagnosis> {
   // Sources log their state changes; in a one-shot report only errors belong on stderr.
   const log = createLogger('error', config.logFormat);
-  const { dir, context } = probeParts(probe);
-  const agent = startAgent(buildSources(config, tls, dir), log, undefined, context);
+  const agent = startWithPeers(config, tls, probe, log, undefined, 'http');
   await sleep(duration);
   await agent.stop();
   const now = new Date();

@@ -1,7 +1,7 @@
 // `etcd-latency-agent run` (the default): sample every source on its schedule and serve what is known
 // until SIGTERM/SIGINT.
 import { hostname } from 'node:os';
-import { startAgent, type Agent, type AgentContext } from './agent.js';
+import { startAgent, type Agent, type AgentContext, type DiagnosisSchedule } from './agent.js';
 import { createSources, type AnySource } from '../sources/registry.js';
 import type { Config } from './config.js';
 import { createMetricsRegistry } from '../export/prometheus/metrics.js';
@@ -12,6 +12,8 @@ import type { Logger } from '../lib/log.js';
 import { errorMessage } from '../lib/errors.js';
 import type { ProbePlacement, TlsFiles } from './startup.js';
 import { VERSION } from '../lib/version.js';
+import type { EtcdApiSample } from '../sources/etcd-api.js';
+import { autoPeerUrls } from '../sources/peer-agents.js';
 
 /** The probe's directory when it runs, and the agent's context: why the probe is off when it was asked for. */
 export function probeParts(probe: ProbePlacement | undefined): { readonly dir: string | undefined; readonly context: AgentContext } {
@@ -19,13 +21,37 @@ export function probeParts(probe: ProbePlacement | undefined): { readonly dir: s
   return 'dir' in probe ? { dir: probe.dir, context: {} } : { dir: undefined, context: { probeOff: probe.off } };
 }
 
-export function buildSources(config: Config, tls: TlsFiles | undefined, probeDir: string | undefined): AnySource[] {
-  return createSources(config, { ...(tls ? { tls } : {}), ...(probeDir !== undefined ? { probeDir } : {}) });
+/**
+ * The peer agents to ask each round (--peer-agents): the URLs given, or with auto the other members'
+ * addresses from etcd's latest member list, at this agent's port and scheme; undefined when off.
+ */
+export function peerTargets(config: Config, scheme: 'http' | 'https', etcd: () => EtcdApiSample | undefined): (() => readonly string[] | undefined) | undefined {
+  const p = config.peerAgents;
+  if (p === 'off') return undefined;
+  if (p !== 'auto') return () => p;
+  return () => {
+    const api = etcd();
+    return api && autoPeerUrls(api.members, api.memberId, config.listenAddress.port, scheme);
+  };
+}
+
+function buildSources(config: Config, tls: TlsFiles | undefined, probeDir: string | undefined, peers?: () => readonly string[] | undefined): AnySource[] {
+  return createSources(config, { ...(tls ? { tls } : {}), ...(probeDir !== undefined ? { probeDir } : {}), ...(peers ? { peerTargets: peers } : {}) });
+}
+
+/** Starts the agent; auto peer agents follow the member list its own etcd_api source reads. */
+export function startWithPeers(config: Config, tls: TlsFiles | undefined, probe: ProbePlacement | undefined, log: Logger, schedule: DiagnosisSchedule | undefined, scheme: 'http' | 'https'): Agent {
+  const { dir, context } = probeParts(probe);
+  // The sources exist before the state that keeps etcd's answers: the peers read it once it does.
+  let agent: Agent | undefined;
+  const peers = peerTargets(config, scheme, () => agent?.state.sources.etcd_api.latest?.value);
+  agent = startAgent(buildSources(config, tls, dir, peers), log, schedule, context);
+  return agent;
 }
 
 export async function run(config: Config, tls: TlsFiles | undefined, probe: ProbePlacement | undefined, log: Logger, web?: WebConfig): Promise<number> {
-  const { dir: probeDir, context } = probeParts(probe);
-  const agent: Agent = startAgent(buildSources(config, tls, probeDir), log, { thresholds: config.thresholds, interval: config.diagnosisInterval }, context);
+  const probeDir = probeParts(probe).dir;
+  const agent = startWithPeers(config, tls, probe, log, { thresholds: config.thresholds, interval: config.diagnosisInterval }, web?.tls ? 'https' : 'http');
   const member = config.memberName ?? hostname();
   const registry = createMetricsRegistry({ state: agent.state, version: VERSION, member });
   const security = initialSecurity(web, config.webDisableApi);

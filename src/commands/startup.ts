@@ -47,6 +47,18 @@ export function loadTls(config: Config, now: Date, warnings: string[]): TlsFiles
   return { ...(ca ? { ca } : {}), cert, key };
 }
 
+/**
+ * The peer agents' CA and token files (--peer-agents-ca-file, --peer-agents-token-file): missing,
+ * unreadable, not PEM or empty stops the start. The source reads them again each round (rotation).
+ */
+export function checkPeerCredentials(config: Config): void {
+  if (config.peerAgents === 'off') return;
+  if (config.peerAgentsCaFile !== undefined) parseCertificate('peer-agents-ca-file', config.peerAgentsCaFile, readFlagFile('peer-agents-ca-file', config.peerAgentsCaFile));
+  if (config.peerAgentsTokenFile !== undefined && readFlagFile('peer-agents-token-file', config.peerAgentsTokenFile).toString('utf8').trim() === '') {
+    throw new ConfigError(`--peer-agents-token-file: ${config.peerAgentsTokenFile} is empty; give the file with the token the peers' web config asks for`);
+  }
+}
+
 function parseCertificate(flag: string, path: string, pem: Buffer): X509Certificate {
   try {
     return new X509Certificate(pem);

@@ -19,6 +19,8 @@ export interface FetchOptions {
   readonly maxBodyBytes: Bytes;
   readonly agent?: http.Agent;
   readonly tls?: TlsMaterial;
+  /** Sent with the request besides the defaults (an Authorization header). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface HttpResponse {
@@ -95,7 +97,7 @@ export function fetchResponse(url: string, opts: FetchOptions, accept: (status: 
     try {
       const common: http.RequestOptions = {
         method: 'GET',
-        headers: { accept: 'text/plain;version=0.0.4', 'accept-encoding': 'identity' },
+        headers: { accept: 'text/plain;version=0.0.4', 'accept-encoding': 'identity', ...opts.headers },
         ...(opts.agent ? { agent: opts.agent } : {}),
       };
       const onResponse = (r: http.IncomingMessage): void => {

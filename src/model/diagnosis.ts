@@ -4,6 +4,7 @@ import type { HistogramSnapshot } from '../lib/histogram.js';
 import type { FailureReason } from '../lib/outcome.js';
 import type { Milliseconds, Seconds } from '../lib/units.js';
 import type { ConfigOrigin } from './setting.js';
+import type { PeerAnswer } from './member-settings.js';
 
 /** Increase of a cumulative histogram over a window, and the window's length. */
 export interface HistogramWindow {
@@ -155,6 +156,10 @@ export interface Evidence {
   readonly maintenance: readonly MaintenanceEvent[];
   /** Whether this member leads, as etcd last said it within ROLE_MAX_AGE_MS; undefined when unknown. */
   readonly role?: MemberRole;
+  /** This member as etcd names it, when etcd answered: peers' answers about it are not about another member. */
+  readonly self?: { readonly name: string; readonly id: string };
+  /** The peer agents' last answers (--peer-agents); undefined when off or none was asked yet. */
+  readonly peers?: readonly PeerAnswer[];
 }
 
 export type MemberRole = 'leader' | 'follower';

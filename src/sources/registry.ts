@@ -13,6 +13,7 @@ import { createFsyncProbe, DEFAULT_WRITE_SIZE, type ProbeSample } from './fsync-
 import { createProcessesSource } from './processes.js';
 import { createCgroupIoSource } from './cgroup-writers.js';
 import { createCandidateProbe } from './candidate-probe.js';
+import { createPeerAgentsSource } from './peer-agents.js';
 import { SOURCE_NAMES, type Source, type SourceName } from './source.js';
 
 /** The agent's settings the sources read (the agent's Config has them under the same names). */
@@ -46,6 +47,10 @@ export interface SourceSettings {
   readonly cgroupPath: string;
   readonly podLogsPath: string;
   readonly podUid?: string;
+  readonly peerAgentsInterval: Milliseconds;
+  readonly peerAgentsCaFile?: string;
+  readonly peerAgentsTokenFile?: string;
+  readonly peerAgentsServerName?: string;
 }
 
 /** What the start-up decided and the settings do not say. */
@@ -54,6 +59,8 @@ export interface SourceContext {
   readonly tls?: TlsMaterial;
   /** The probe's directory; undefined when the probe is off. */
   readonly probeDir?: string;
+  /** The peer agents to ask each round (--peer-agents); undefined when off. */
+  readonly peerTargets?: () => readonly string[] | undefined;
 }
 
 type Factory = (s: SourceSettings, ctx: SourceContext) => Source<unknown> | undefined;
@@ -120,6 +127,19 @@ const REGISTRY = {
           writesPerRound: s.probeWrites,
           minFreeBytes: s.probeMinFree,
           interval: s.candidateInterval,
+        }),
+  peer_agents: (s: SourceSettings, ctx: SourceContext) =>
+    ctx.peerTargets === undefined
+      ? undefined
+      : createPeerAgentsSource({
+          targets: ctx.peerTargets,
+          timeout: s.etcdTimeout,
+          interval: s.peerAgentsInterval,
+          credentials: {
+            ...(s.peerAgentsCaFile !== undefined ? { caFile: s.peerAgentsCaFile } : {}),
+            ...(s.peerAgentsTokenFile !== undefined ? { tokenFile: s.peerAgentsTokenFile } : {}),
+            ...(s.peerAgentsServerName !== undefined ? { serverName: s.peerAgentsServerName } : {}),
+          },
         }),
 } satisfies Record<SourceName, Factory>;
 

@@ -2,7 +2,7 @@
 import type { Outcome } from '../lib/outcome.js';
 import type { Milliseconds } from '../lib/units.js';
 
-export const SOURCE_NAMES = ['fsync_probe', 'diskstats', 'etcd_metrics', 'etcd_health', 'etcd_api', 'etcd_config', 'processes', 'cgroup_io', 'candidate_probe'] as const;
+export const SOURCE_NAMES = ['fsync_probe', 'diskstats', 'etcd_metrics', 'etcd_health', 'etcd_api', 'etcd_config', 'processes', 'cgroup_io', 'candidate_probe', 'peer_agents'] as const;
 export type SourceName = (typeof SOURCE_NAMES)[number];
 
 /**

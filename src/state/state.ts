@@ -159,6 +159,7 @@ export class AgentState {
       processes: make('processes'),
       cgroup_io: make('cgroup_io'),
       candidate_probe: make('candidate_probe'),
+      peer_agents: make('peer_agents'),
     };
     const counted: ReadonlyArray<[SourceName, EventSource]> = [
       ['etcd_api', 'raft_term'],

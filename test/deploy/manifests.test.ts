@@ -461,6 +461,11 @@ t.test('the web-config component: TLS and a token on the port, probes over HTTPS
   const c = agentOf(objects);
   const { config } = agentConfig(c);
   t.equal(config.webConfigFile, '/etc/etcd-latency-agent/web/web-config.yml');
+  t.same(
+    [config.peerAgents, config.peerAgentsCaFile, config.peerAgentsServerName, config.peerAgentsTokenFile],
+    ['auto', '/etc/etcd-latency-agent/web/ca.crt', 'etcd-latency-agent', '/etc/etcd-latency-agent/web/token'],
+    "the agents ask each other as Prometheus scrapes them: the Secret's CA, the certificate's name, the token",
+  );
   const mount = (c.volumeMounts ?? []).find((m) => m.name === 'web');
   t.same([mount?.mountPath, mount?.readOnly], ['/etc/etcd-latency-agent/web', true], 'the Secret mounted read-only where the file is');
   t.same(podOf(objects).volumes?.find((v) => v.name === 'web')?.secret, { secretName: 'etcd-latency-agent-web', defaultMode: 0o400 });

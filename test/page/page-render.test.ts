@@ -32,6 +32,12 @@ function stateWithEverything(): AgentState {
     NOW,
     seconds(0.01),
   );
+  state.record('peer_agents', success({
+    answers: [
+      { url: 'http://10.0.0.12:9379', ok: true, settings: { schemaVersion: 1, member: `m2 ${EVIL}`, memberId: 'b2', heartbeatMs: ms(250), electionMs: ms(2500) } },
+      { url: 'http://10.0.0.13:9379', ok: false, reason: 'unreachable', message: `connect ECONNREFUSED ${EVIL}` },
+    ],
+  }), NOW, seconds(0.01));
   state.history.maintenance.push({ kind: 'defrag', from: new Date(NOW.getTime() - 60_000), at: new Date(NOW.getTime() - 55_000), count: 1, seconds: seconds(42) });
   state.history.maintenance.push({ kind: 'compaction', from: new Date(NOW.getTime() - 30_000), at: new Date(NOW.getTime() - 25_000), count: 2, seconds: seconds(0.5) });
   state.diagnosis = {
@@ -51,6 +57,7 @@ function stateWithEverything(): AgentState {
     ],
     findings: [
       { code: 'probe_fsync_slow', severity: 'warning', summary: `slow ${EVIL}`, facts: [{ name: 'probe_fsync_p99', value: 0.031, unit: 'seconds', window: seconds(300) }], remedy: `fix ${EVIL}`, since: NOW },
+      { code: 'timing_settings_differ', severity: 'warning', summary: `m1 (this member) 100/1000, m2 ${EVIL} 250/2500`, facts: [], remedy: 'one node at a time', since: NOW },
       { code: 'stalls_threaten_leadership', severity: 'critical', summary: 'stalls', facts: [{ name: 'stalls_per_hour', value: 12, unit: 'per_hour' }, { name: 'where', value: EVIL }], remedy: 'disk', since: NOW },
     ],
     current: { heartbeat: ms(100), election: ms(1000), electionsPerDay: 40, electionsInWindow: 0.14, failoverDetection: ms(1500), stallWindow: seconds(300) },
@@ -178,7 +185,7 @@ t.test("the browser's copy of the view functions renders exactly what the server
   t.doesNotThrow(() => new Script(script), 'the shipped script parses');
   t.notMatch(script, /\bimport\b|\brequire\(|\bexports\./, 'no module syntax left in the shipped script');
   // Load the view functions only (clientMain needs a DOM): the script minus its last call.
-  const functionsOnly = script.replace(/clientMain\(window, \d+\);/, 'globalThis.__view = { viewVerdict, viewFindings, viewTuning, viewDisk, viewSources, viewMember, viewElections, viewEvaluated, viewChartSummary };');
+  const functionsOnly = script.replace(/clientMain\(window, \d+\);/, 'globalThis.__view = { viewVerdict, viewFindings, viewTuning, viewMemberSettings, viewDisk, viewSources, viewMember, viewElections, viewEvaluated, viewChartSummary };');
   const sandbox: { __view?: Record<string, (...a: unknown[]) => string> } = {};
   runInNewContext(functionsOnly, sandbox);
   const shipped = sandbox.__view!;
@@ -191,6 +198,7 @@ t.test("the browser's copy of the view functions renders exactly what the server
   t.equal(shipped.viewVerdict!(undefined), view.viewVerdict(undefined));
   t.equal(shipped.viewFindings!(d), view.viewFindings(d));
   t.equal(shipped.viewTuning!(d, s), view.viewTuning(d, s));
+  t.equal(shipped.viewMemberSettings!(d, s), view.viewMemberSettings(d, s));
   t.equal(shipped.viewDisk!(d, s), view.viewDisk(d, s));
   t.equal(shipped.viewSources!(s), view.viewSources(s));
   t.equal(shipped.viewMember!(s), view.viewMember(s));
@@ -246,13 +254,27 @@ t.test('every JSON document of the API says its schema version (docs/api.md)', a
   const state = stateWithEverything();
   const url = await serve(t, state);
   const api = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
-  for (const path of ['/api/v1/status', '/api/v1/history', '/api/v1/diagnosis']) {
+  for (const path of ['/api/v1/status', '/api/v1/history', '/api/v1/diagnosis', '/api/v1/settings']) {
     const res = await fetch(url + path);
     const doc = (await res.json()) as { schemaVersion?: unknown };
     t.equal(doc.schemaVersion, 1, path);
     const section = api.slice(api.indexOf(`## \`GET ${path}\``));
     t.match(section.slice(0, section.indexOf('\n## ', 3)), /"schemaVersion": 1/, `docs/api.md shows ${path}'s version`);
   }
+});
+
+t.test("the other members' settings: each peer's answer or why there is none, the note when they differ, all escaped", async (t) => {
+  const html = view.viewMemberSettings(...(() => {
+    const state = stateWithEverything();
+    const input = pageInput(state, 'm1', statusDocument(state, '9.9.9'), NOW);
+    return [input.diagnosis, input.status] as const;
+  })());
+  t.match(html, /<p class="settings-differ" role="note"><strong>The members' settings differ\.<\/strong> m1 \(this member\) 100\/1000, m2 &#60;img/, 'the note, with the finding escaped');
+  t.match(html, /<li data-answered="yes">m2 &#60;img[^<]*\(<code>http:\/\/10\.0\.0\.12:9379<\/code>\): <code>--heartbeat-interval=250 --election-timeout=2500<\/code><\/li>/);
+  t.match(html, /<li data-answered="no"><code>http:\/\/10\.0\.0\.13:9379<\/code>: no answer \(unreachable: connect ECONNREFUSED &#60;img/);
+  t.notMatch(html, /runs the same settings/, 'no claim of agreement beside the note');
+  const off = new AgentState(NOW, new Set(['etcd_config']));
+  t.equal(view.viewMemberSettings(undefined, JSON.parse(JSON.stringify(statusDocument(off, '1'))) as view.StatusDoc), '', 'nothing without --peer-agents');
 });
 
 t.test("the disk part names the cgroup writers, or says plainly that the kernel counts none", async (t) => {

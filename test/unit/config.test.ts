@@ -56,6 +56,12 @@ t.test('bad input is a ConfigError naming the flag or variable', async (t) => {
     [['--candidate-dir=/mnt/ssd,/mnt/ssd/'], {}, /--candidate-dir: "\/mnt\/ssd" is given twice/],
     [['--candidate-dir=/a,/b,/c,/d,/e'], {}, /--candidate-dir: 5 directories: at most 4/],
     [['--candidate-interval=0s'], {}, /--candidate-interval: .* longer than zero/],
+    [['--peer-agents=10.0.0.12:9379'], {}, /--peer-agents: .*or write auto for the other members' addresses/],
+    [['--peer-agents=http://10.0.0.12:9379/api/v1/settings'], {}, /--peer-agents: .*base URL, like http:\/\/10\.0\.0\.12:9379, without a path/],
+    [['--peer-agents=http://a:1,http://a:1/'], {}, /--peer-agents: "http:\/\/a:1" is given twice/],
+    [['--peer-agents=ftp://10.0.0.12'], {}, /--peer-agents: .*must start with http/],
+    [[`--peer-agents=${Array.from({ length: 9 }, (_, i) => `http://10.0.0.${i + 1}:9379`).join(',')}`], {}, /--peer-agents: 9 agents: at most 8/],
+    [['--peer-agents-interval=0s'], {}, /--peer-agents-interval: .* longer than zero/],
   ];
   for (const [argv, env, want] of cases) {
     t.throws(() => configFrom(argv, env), { constructor: ConfigError, message: want }, argv.join(' ') || JSON.stringify(env));
@@ -96,6 +102,14 @@ t.test('thresholds are flags: defaults from the analysis, values checked', async
   t.throws(() => configFrom(['--wal-fsync-p99=10']), { message: /--wal-fsync-p99: "10" is not a duration/ });
   t.throws(() => configFrom(['--target-elections-per-day=-1']), { message: /--target-elections-per-day/ });
   t.throws(() => configFrom(['--elections-per-day-warning=50']), { message: /--elections-per-day-warning must not exceed --elections-per-day-critical/ });
+});
+
+t.test('peer agents: off by default; auto; base URLs, trailing slashes dropped, every 30 s', async (t) => {
+  t.equal(configFrom([]).peerAgents, 'off');
+  t.equal(configFrom([]).peerAgentsInterval, 30_000);
+  t.equal(configFrom(['--peer-agents=auto']).peerAgents, 'auto');
+  t.same(configFrom(['--peer-agents=http://10.0.0.12:9379/, https://[fd00::13]:9379']).peerAgents, ['http://10.0.0.12:9379', 'https://[fd00::13]:9379']);
+  t.equal(configFrom([], { ETCD_LATENCY_AGENT_PEER_AGENTS: 'auto' }).peerAgents, 'auto');
 });
 
 t.test('candidate filesystems: none by default; absolute directories, trailing slashes dropped, every 10 s', async (t) => {

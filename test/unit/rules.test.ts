@@ -7,6 +7,7 @@ import type { DiskWindow, ElectionEvent, Evidence, Fact, HistogramWindow, Mainte
 import { ETCD_DISK_BUCKETS, ETCD_PEER_RTT_BUCKETS } from '../../src/export/prometheus/contract.js';
 import { ms, seconds } from '../../src/lib/units.js';
 import { PROBE_BUCKETS } from '../../src/sources/fsync-probe.js';
+import type { PeerAnswer } from '../../src/model/member-settings.js';
 
 const NOW = new Date('2025-03-01T12:00:00Z');
 // The p99 tables use small histograms with exact edges; the minimum count has its own cases.
@@ -111,6 +112,59 @@ function table(t: Assert, code: keyof typeof RULES, cases: Case[]): void {
     if (c.remedy) t.match(f?.remedy, c.remedy, `${c.name}: remedy`);
   }
 }
+
+const peer = (member: string, hb?: number, et?: number, id = `id-${member}`): PeerAnswer => ({
+  url: `http://${member}:9379`,
+  ok: true,
+  settings: { schemaVersion: 1, member, memberId: id, ...(hb !== undefined ? { heartbeatMs: ms(hb) } : {}), ...(et !== undefined ? { electionMs: ms(et) } : {}) },
+});
+const self = { name: 'm0', id: 'id-m0' };
+
+t.test('timing_settings_differ: a peer agent says its member runs other settings than this one', async (t) => {
+  table(t, 'timing_settings_differ', [
+    { name: 'no peer agents', ev: ev({ self }) },
+    { name: 'every peer runs the same', ev: ev({ self, peers: [peer('m1', 100, 1000), peer('m2', 100, 1000)] }) },
+    { name: 'a peer whose agent does not know its settings is not compared', ev: ev({ self, peers: [peer('m1'), peer('m2', 100, 1000)] }) },
+    { name: 'own settings unknown: nothing to compare (settings_unknown says so)', ev: ev({ self, settings: undefined, peers: [peer('m1', 250, 2500)] }) },
+    { name: "an answer about this member (auto found its own address) is not another member's", ev: ev({ self, settings: settings(100, 1000), peers: [peer('m0', 250, 2500, 'id-m0')] }) },
+    {
+      name: 'one member differs: warning naming it, the majority pair as the remedy, rolled out one node at a time',
+      ev: ev({ self, peers: [peer('m1', 100, 1000), peer('m2', 250, 2500)] }),
+      severity: 'warning',
+      facts: { members_differing: 'm2', members_compared: 3, members_settings: 'm0 (this member) 100/1000, m1 100/1000, m2 250/2500' },
+      summary: /different heartbeat intervals or election timeouts \(ms\): m0 \(this member\) 100\/1000, m1 100\/1000, m2 250\/2500/,
+      remedy: /--heartbeat-interval=100 --election-timeout=1000 on every member \(what most members run\)\. Roll it out one control-plane node at a time/,
+    },
+    {
+      name: 'only the election timeout differs: still a difference',
+      ev: ev({ self, peers: [peer('m1', 100, 1500)] }),
+      severity: 'warning',
+      remedy: /--heartbeat-interval=100 --election-timeout=1500 on every member \(the longest election timeout the members run\)/,
+    },
+    {
+      name: 'stalls that call for tuning: the remedy is the tuning, not the majority',
+      ev: ev({ self, walFsync: wal({ 0.002: 2660, 2.048: 190 }), peers: [peer('m1', 100, 1000), peer('m2', 250, 2500)] }),
+      severity: 'warning',
+      remedy: /on every member \(this diagnosis' tuning for the stalls measured here\)/,
+    },
+  ]);
+});
+
+t.test('peer_agents_unanswered: a peer agent that did not answer is named with its reason', async (t) => {
+  const silent: PeerAnswer = { url: 'http://10.0.0.13:9379', ok: false, reason: 'unreachable', message: 'connect ECONNREFUSED 10.0.0.13:9379' };
+  table(t, 'peer_agents_unanswered', [
+    { name: 'no peer agents', ev: ev() },
+    { name: 'all answered', ev: ev({ peers: [peer('m1', 100, 1000)] }) },
+    {
+      name: 'one of two silent: info with the URL and the reason',
+      ev: ev({ peers: [peer('m1', 100, 1000), silent] }),
+      severity: 'info',
+      facts: { peer_agents_asked: 2, peer_agents_silent: 'http://10.0.0.13:9379', reasons: 'unreachable' },
+      summary: /^1 of 2 peer agents did not answer.*http:\/\/10\.0\.0\.13:9379 \(unreachable: connect ECONNREFUSED/,
+      remedy: /security group/,
+    },
+  ]);
+});
 
 t.test('wal_fsync_slow: etcd WAL fsync p99 over 10 ms, share over 10 ms from the buckets', async (t) => {
   table(t, 'wal_fsync_slow', [
@@ -643,6 +697,7 @@ t.test('every rule returns its own code, and runRules runs them all', async (t) 
     candidates: [{ dir: '/var/lib/etcd-next', problem: { reason: 'on_etcd_filesystem', message: "on etcd's own filesystem" } }],
     stalls: [{ at: ago(30), source: 'probe', count: 1, longest: seconds(1.5), limit: seconds(0.5) }],
     maintenance: [{ kind: 'defrag', from: ago(40), at: ago(25), count: 1, seconds: seconds(12) }],
+    peers: [peer('m1', 100, 1000), { url: 'http://10.0.0.13:9379', ok: false, reason: 'unreachable', message: 'connect ECONNREFUSED' }],
   });
   const fired = runRules(everything, TH);
   const codes = new Set(fired.map((f) => f.code));

@@ -8,16 +8,16 @@ import { SOURCE_NAMES } from '../../src/sources/source.js';
 
 const config = (flags: Record<string, string> = {}) => buildConfig(new Map(Object.entries(flags)), {});
 
-t.test('every source is created, in SOURCE_NAMES order, when the probe has a directory, processes are on and candidates named', async (t) => {
-  const sources = createSources(config({ 'processes-enabled': 'true', 'candidate-dir': '/mnt/local-ssd' }), { probeDir: '/var/lib/etcd-latency-probe' });
+t.test('every source is created, in SOURCE_NAMES order, when the probe has a directory, processes are on, candidates and peer agents named', async (t) => {
+  const sources = createSources(config({ 'processes-enabled': 'true', 'candidate-dir': '/mnt/local-ssd' }), { probeDir: '/var/lib/etcd-latency-probe', peerTargets: () => ['http://10.0.0.12:9379'] });
   t.teardown(() => Promise.all(sources.map((s) => s.close?.())));
   t.same(sources.map((s) => s.name), [...SOURCE_NAMES]);
 });
 
-t.test('--processes-enabled=false leaves out the processes source; no probe directory the probe; no --candidate-dir the candidates', async (t) => {
+t.test('--processes-enabled=false leaves out the processes source; no probe directory the probe; no --candidate-dir the candidates; no peer agents their source', async (t) => {
   const sources = createSources(config({ 'processes-enabled': 'false' }), {});
   t.teardown(() => Promise.all(sources.map((s) => s.close?.())));
-  t.same(sources.map((s) => s.name), SOURCE_NAMES.filter((n) => n !== 'fsync_probe' && n !== 'processes' && n !== 'candidate_probe'));
+  t.same(sources.map((s) => s.name), SOURCE_NAMES.filter((n) => n !== 'fsync_probe' && n !== 'processes' && n !== 'candidate_probe' && n !== 'peer_agents'));
 });
 
 t.test("the sources take their intervals from the agent's settings", async (t) => {

@@ -12,6 +12,7 @@ import { electionTimeoutInvalid, heartbeatBelowRtt, settingsUnknown } from './se
 import { stallsThreatenLeadership } from './stalls.js';
 import { candidateUnusable } from './candidates.js';
 import { maintenanceCoincides } from './maintenance.js';
+import { peerAgentsUnanswered, timingSettingsDiffer } from './members.js';
 
 export type { Rule } from './common.js';
 
@@ -31,6 +32,8 @@ export const RULES = {
   heartbeat_below_rtt: heartbeatBelowRtt,
   election_timeout_invalid: electionTimeoutInvalid,
   settings_unknown: settingsUnknown,
+  timing_settings_differ: timingSettingsDiffer,
+  peer_agents_unanswered: peerAgentsUnanswered,
   peer_rtt_high: peerRttHigh,
   db_near_quota: dbNearQuota,
   db_fragmented: dbFragmented,

@@ -4,6 +4,7 @@ import express, { type Request, type Response, type NextFunction } from 'express
 import type { Registry } from 'prom-client';
 import type { AgentState } from '../../state/state.js';
 import { diagnosisJson } from '../api/diagnosis-json.js';
+import { settingsDocument } from '../api/settings-json.js';
 import { toJson } from '../api/json.js';
 import { historyJson } from '../api/history-json.js';
 import { pageAsset, pageInput, renderStatusPage, SECURITY_HEADERS } from '../page/page.js';
@@ -61,6 +62,9 @@ export function createApp(ctx: ServerContext): express.Express {
   });
   app.get('/api/v1/status', (_req, res) => {
     res.type('application/json').send(toJson(statusDocument(ctx.state, ctx.version)));
+  });
+  app.get('/api/v1/settings', (_req, res) => {
+    res.type('application/json').send(toJson(settingsDocument(ctx.state, ctx.member)));
   });
   app.get('/api/v1/history', (_req, res) => {
     res.type('application/json').send(historyJson(ctx.state.history, new Date(), { since: ctx.state.startedAt }));

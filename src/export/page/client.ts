@@ -16,6 +16,7 @@ import {
   viewMember,
   viewSources,
   viewTuning,
+  viewMemberSettings,
   viewVerdict,
   verdictLabel,
   type DiagnosisDoc,
@@ -219,7 +220,7 @@ export function clientMain(win: any, refreshMs: number): void {
     put('member', viewMember(s));
     if (doc.title !== title(d ? d.verdict : 'unknown')) doc.title = title(d ? d.verdict : 'unknown');
     put('findings', viewFindings(d));
-    put('tuning', viewTuning(d, s));
+    put('tuning', viewTuning(d, s) + viewMemberSettings(d, s));
     put('disk', viewDisk(d, s));
     put('sources', viewSources(s));
     put('elections', viewElections(h, s));

@@ -22,6 +22,7 @@ import {
   viewMember,
   viewSources,
   viewTuning,
+  viewMemberSettings,
   viewVerdict,
   verdictLabel,
   type DiagnosisDoc,
@@ -105,7 +106,7 @@ export function renderStatusPage(p: PageInput, version: string): string {
 <div class="charts">${charts}</div>
 <div id="elections">${viewElections(p.history, p.status)}</div>
 </section>
-<section aria-labelledby="h-tuning"><h2 id="h-tuning">Heartbeat interval and election timeout</h2><div id="tuning">${viewTuning(p.diagnosis, p.status)}</div></section>
+<section aria-labelledby="h-tuning"><h2 id="h-tuning">Heartbeat interval and election timeout</h2><div id="tuning">${viewTuning(p.diagnosis, p.status) + viewMemberSettings(p.diagnosis, p.status)}</div></section>
 <section aria-labelledby="h-disk"><h2 id="h-disk">Disk</h2><div id="disk">${viewDisk(p.diagnosis, p.status)}</div></section>
 <section aria-labelledby="h-sources"><h2 id="h-sources">Sources</h2><div id="sources">${viewSources(p.status)}</div></section>
 </main>

@@ -60,6 +60,7 @@ tbody th { font-weight: 400; }
 .facts-list { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 1rem; margin: 0.5rem 0; }
 .facts-list dt { font-weight: 600; }
 .facts-list dd { margin: 0; overflow-wrap: anywhere; }
+.settings-differ { border-left: 4px solid #bf8700; padding-left: 0.5rem; }
 .reasons { margin: 0.25rem 0; padding-left: 1.25rem; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 24rem), 1fr)); gap: 1rem; }
 figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 0.5rem 0.75rem; min-width: 0; }

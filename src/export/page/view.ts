@@ -199,6 +199,35 @@ export function viewTuning(d: DiagnosisDoc | undefined, s: StatusDoc): string {
     '(pass <code>--etcd-heartbeat-interval</code> and <code>--etcd-election-timeout</code>).</p>';
 }
 
+/** The other members' settings as their agents answered (--peer-agents), with a note when they differ from this member's. */
+export function viewMemberSettings(d: DiagnosisDoc | undefined, s: StatusDoc): string {
+  const src = s.sources.peer_agents;
+  if (!src) return '';
+  type Answer = { url: string; ok: boolean; settings?: { member: string; heartbeatMs?: number; electionMs?: number }; reason?: string; message?: string };
+  const answers = (src.latest?.value as { answers: Answer[] } | undefined)?.answers;
+  const head = "<h3>The other members' settings</h3>";
+  if (!answers) return `${head}<p>Not asked yet${src.lastError ? `: ${esc(src.lastError.message)}` : ''}.</p>`;
+  if (answers.length === 0) return `${head}<p>None to ask: etcd's member list names no other member with a client URL.</p>`;
+  const differ = (d?.findings ?? []).find((f) => f.code === 'timing_settings_differ');
+  const note = differ
+    ? `<p class="settings-differ" role="note"><strong>The members' settings differ.</strong> ${esc(differ.summary)}. ${esc(differ.remedy)}</p>`
+    : '';
+  const item = (a: Answer): string => {
+    const where = `<code>${esc(a.url)}</code>`;
+    if (!a.ok || !a.settings) return `<li data-answered="no">${where}: no answer (${esc(a.reason)}: ${esc(a.message)})</li>`;
+    const p = a.settings;
+    const timing = p.heartbeatMs !== undefined && p.electionMs !== undefined
+      ? `<code>--heartbeat-interval=${esc(p.heartbeatMs)} --election-timeout=${esc(p.electionMs)}</code>`
+      : 'its agent does not know them yet';
+    return `<li data-answered="yes">${esc(p.member)} (${where}): ${timing}</li>`;
+  };
+  const compared = answers.some((a) => a.ok && a.settings && a.settings.heartbeatMs !== undefined);
+  const same = !differ && compared && d?.findings.every((f) => f.code !== 'settings_unknown')
+    ? '<p>Every member that answered runs the same settings as this one.</p>'
+    : '';
+  return `${head}${note}<ul class="peers">${answers.map(item).join('')}</ul>${same}`;
+}
+
 /** Where etcd's data is, which device holds it, and what shares that disk. */
 export function viewDisk(d: DiagnosisDoc | undefined, s: StatusDoc): string {
   const src = s.sources.diskstats;
@@ -370,6 +399,6 @@ export function chartSpecs(): Array<{ id: string; title: string; keys: HistorySe
 /** The functions the browser gets, as source text (client.ts). */
 export const VIEW_FUNCTIONS: ReadonlyArray<(...args: never[]) => unknown> = [
   esc, trim, fmtSeconds, fmtMs, fmtRatio, fmtRate, fmtBytes, fmtLeadership, fmtCandidate, factValue, timeTag, verdictLabel, severityRankV, plural,
-  viewVerdict, viewEvaluated, viewFinding, viewFindings, viewLeadership, viewTuning, viewDisk, viewCandidates, viewCgroupWriters, sourceState, viewSources, viewMember, viewChartSummary,
+  viewVerdict, viewEvaluated, viewFinding, viewFindings, viewLeadership, viewTuning, viewMemberSettings, viewDisk, viewCandidates, viewCgroupWriters, sourceState, viewSources, viewMember, viewChartSummary,
   viewElections, viewStalls, viewMaintenance, chartSpecs,
 ];
