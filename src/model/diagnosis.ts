@@ -14,7 +14,9 @@ export interface HistogramWindow {
 
 /** A time the agent saw the raft term rise (an election), with the stall evidence of the minute before. */
 export interface ElectionEvent {
+  /** When the agent saw the higher term; the election came after `after`, when it last saw the lower one. */
   readonly at: Date;
+  readonly after?: Date;
   readonly termFrom: number;
   readonly termTo: number;
   /**

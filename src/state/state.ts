@@ -139,6 +139,8 @@ export class AgentState {
   readonly eventsByHour: EventsByHour = new Map();
   /** By directory, in the order the candidates were given. */
   readonly candidates = new Map<string, CandidateTotals>();
+  /** When etcd last told the raft term: an election it shows next came after this. */
+  private termSeenAt?: Date;
   readonly startedAt: Date;
 
   constructor(
@@ -229,9 +231,10 @@ export class AgentState {
     const before = this.elections;
     this.elections = observeTerm(before, term);
     if (this.elections.elections > before.elections && before.lastTerm !== undefined) {
-      this.history.elections.push({ at, termFrom: before.lastTerm, termTo: term });
+      this.history.elections.push({ at, ...(this.termSeenAt ? { after: this.termSeenAt } : {}), termFrom: before.lastTerm, termTo: term });
       this.countEvents('raft_term', at, term - before.lastTerm);
     }
+    this.termSeenAt = at;
   }
 
   /** @internal for DERIVATIONS */

@@ -49,6 +49,7 @@ t.test("an election's forensics carry etcd's WAL fsync of the minute before it",
   t.equal(ev.elections.length, 1, 'one election: term 2 → 3');
   const e = ev.elections[0]!;
   t.same([e.termFrom, e.termTo], [2, 3]);
+  t.same([e.after, e.at], [at(95), at(100)], 'it came between the last look at term 2 and the first at term 3');
   t.ok(e.walFsyncBefore, 'WAL fsync before the election');
   const over1s = e.walFsyncBefore!.buckets.find((b) => b.le === 1.024)!;
   t.equal(e.walFsyncBefore!.count - over1s.count, 1, 'the 1.5 s stall is in the minute before');

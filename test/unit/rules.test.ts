@@ -655,14 +655,20 @@ t.test('maintenance_coincides: stalls and elections during etcd\'s maintenance o
     },
     { name: 'the same on the leader: warning', e: { stalls: [stall(60)], maintenance: [defrag], role: 'leader' }, severity: 'warning', summary: /which leads/ },
     {
-      name: 'an election during a compaction: warning, with the compaction remedy',
-      e: { elections: [{ at: ago(199), termFrom: 4, termTo: 5 }], maintenance: [compaction] },
+      name: 'an election during a compaction (the higher term seen 1 s after it ended, the lower 0.5 s before): warning, with the compaction remedy',
+      e: { elections: [{ at: ago(199), after: ago(200.5), termFrom: 4, termTo: 5 }], maintenance: [compaction] },
       severity: 'warning',
       summary: /0 stalls threatening leadership and 1 election in the last 5 min came during etcd's compaction/,
       remedy: /--etcd-compaction-interval/,
     },
     { name: 'a running defragmentation seen at a scrape', e: { stalls: [stall(3)], maintenance: [{ kind: 'defrag', from: ago(5), at: ago(0), count: 0, seconds: seconds(0), running: true }] }, severity: 'info' },
-    { name: 'an election seen 5 s after the compaction ended: silent', e: { elections: [{ at: ago(195), termFrom: 4, termTo: 5 }], maintenance: [compaction] } },
+    { name: 'an election after the compaction ended (the lower term seen 4 s after its end): silent', e: { elections: [{ at: ago(195), after: ago(196), termFrom: 4, termTo: 5 }], maintenance: [compaction] } },
+    { name: 'an election seen the instant after it without the look before: silent', e: { elections: [{ at: ago(199), termFrom: 4, termTo: 5 }], maintenance: [compaction] } },
+    {
+      name: 'an election seen 50 s later, etcd silent since before the compaction (a long --etcd-api-interval or a failed look): it may have come during it',
+      e: { elections: [{ at: ago(150), after: ago(210), termFrom: 4, termTo: 5 }], maintenance: [compaction] },
+      severity: 'warning',
+    },
     { name: 'outside the window: silent', e: { stalls: [stall(400)], maintenance: [{ ...defrag, from: ago(405), at: ago(400) }] } },
   ];
   for (const c of cases) {

@@ -2,17 +2,9 @@
 // compaction, a raft snapshot, a DB snapshot (a backup) — which rewrites or reads its database and
 // competes with the WAL for a slow disk. Operators see elections at night; this says which job.
 import { fmtSeconds } from '../../lib/format.js';
-import type { Fact, MaintenanceEvent, MaintenanceKind } from '../../model/diagnosis.js';
+import type { ElectionEvent, Fact, MaintenanceEvent, MaintenanceKind } from '../../model/diagnosis.js';
 import type { Rule } from './common.js';
 
-/**
- * How long after a piece of maintenance an election may be seen and still count as during it: the
- * agent sees an election at its next look at the raft term (--etcd-api-interval, 1 s, and the round
- * trip). Nothing is needed before it, nor for stalls: maintenance that completed in (from, at] after
- * `seconds` of work ran within [from − seconds, at], a wide enough bound already, and a stall is
- * stamped when it was measured (the probe) or at the first scrape after it (etcd's WAL fsync).
- */
-const ELECTION_SEEN_AFTER_MS = 2_000;
 
 const WORDS: Readonly<Record<MaintenanceKind, string>> = {
   defrag: 'defragmentation',
@@ -32,19 +24,35 @@ const REMEDIES: Readonly<Record<MaintenanceKind, string>> = {
 };
 
 /** The maintenance that was running at `t`, or ended at most `after` ms before it. */
-function around(maintenance: readonly MaintenanceEvent[], t: Date, after = 0): MaintenanceEvent[] {
+/**
+ * The maintenance that ran at an instant: maintenance that completed in (m.from, m.at] after `seconds` of
+ * work ran within [m.from − seconds, m.at]. A stall is one instant (when it was measured, or the first
+ * scrape after it); an election came between the agent's look at the lower term and its look at the
+ * higher one (--etcd-api-interval apart, or longer while etcd did not answer), so it counts when that
+ * span meets the maintenance.
+ */
+function around(maintenance: readonly MaintenanceEvent[], t: Date): MaintenanceEvent[] {
   const x = t.getTime();
-  return maintenance.filter((m) => x >= m.from.getTime() - m.seconds * 1000 && x <= m.at.getTime() + after);
+  return maintenance.filter((m) => x >= started(m) && x <= m.at.getTime());
 }
+
+/** The maintenance the election's span (after, at] meets; an election without `after` is the instant `at`. */
+function duringElection(maintenance: readonly MaintenanceEvent[], e: ElectionEvent): MaintenanceEvent[] {
+  if (e.after === undefined) return around(maintenance, e.at);
+  const [after, at] = [e.after.getTime(), e.at.getTime()];
+  return maintenance.filter((m) => at >= started(m) && after < m.at.getTime());
+}
+
+const started = (m: MaintenanceEvent): number => m.from.getTime() - m.seconds * 1000;
 
 export const maintenanceCoincides: Rule = (ev, th) => {
   const since = ev.now.getTime() - th.window * 1000;
   const recent = <T extends { at: Date }>(xs: readonly T[]) => xs.filter((x) => x.at.getTime() > since && x.at.getTime() <= ev.now.getTime());
   const stalls = recent(ev.stalls).filter((s) => around(ev.maintenance, s.at).length > 0);
-  const elections = recent(ev.elections).filter((e) => around(ev.maintenance, e.at, ELECTION_SEEN_AFTER_MS).length > 0);
+  const elections = recent(ev.elections).filter((e) => duringElection(ev.maintenance, e).length > 0);
   if (stalls.length === 0 && elections.length === 0) return undefined;
 
-  const involved = new Set([...stalls.flatMap((s) => around(ev.maintenance, s.at)), ...elections.flatMap((e) => around(ev.maintenance, e.at, ELECTION_SEEN_AFTER_MS))]);
+  const involved = new Set([...stalls.flatMap((s) => around(ev.maintenance, s.at)), ...elections.flatMap((e) => duringElection(ev.maintenance, e))]);
   const kinds = [...new Set([...involved].map((m) => m.kind))];
   // The probe and etcd's WAL fsync may both count one stall: the larger of the two counts.
   const bySource = (source: string) => stalls.filter((s) => s.source === source).reduce((n, s) => n + s.count, 0);
