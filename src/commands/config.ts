@@ -220,7 +220,7 @@ export const FLAGS = [
   flag({ key: 'candidateInterval', flag: 'candidate-interval', metavar: 'DURATION', default: '10s', parse: duration,
     help: 'Time between rounds on the candidate filesystems; each round is --probe-writes fdatasyncs per candidate.' }),
   flag({ key: 'peerAgents', flag: 'peer-agents', metavar: 'auto|URL[,URL]', default: 'off', parse: peerAgents,
-    help: "The other members' agents, asked for their heartbeat interval and election timeout (members must run the same): auto takes each member's client URL host from etcd's member list with this agent's port and scheme (the DaemonSet's hostNetwork), or name their base URLs; off asks none. Peers behind a --web-config-file need the three flags below." }),
+    help: "The other members' agents, asked for their heartbeat interval and election timeout (members must run the same): auto takes each member's client URL host from etcd's member list with this agent's port (the DaemonSet's hostNetwork), over https when this agent serves https or the flags below are given, or name their base URLs; off asks none. Peers behind a --web-config-file need the three flags below." }),
   flag({ key: 'peerAgentsInterval', flag: 'peer-agents-interval', metavar: 'DURATION', default: '30s', parse: duration,
     help: 'Time between rounds of asking the peer agents.' }),
   flag({ key: 'peerAgentsCaFile', flag: 'peer-agents-ca-file', metavar: 'FILE', parse: path,

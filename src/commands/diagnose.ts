@@ -39,7 +39,7 @@ export function parseDiagnoseFlags(extra: ReadonlyMap<string, string>): Diagnose
 async function sampleAndDiagnose(config: Config, tls: TlsFiles | undefined, probe: ProbePlacement | undefined, duration: Milliseconds): Promise<Diagnosis> {
   // Sources log their state changes; in a one-shot report only errors belong on stderr.
   const log = createLogger('error', config.logFormat);
-  const agent = startWithPeers(config, tls, probe, log, undefined, 'http');
+  const agent = startWithPeers(config, tls, probe, log, undefined);
   await sleep(duration);
   await agent.stop();
   const now = new Date();

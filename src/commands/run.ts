@@ -25,7 +25,7 @@ export function probeParts(probe: ProbePlacement | undefined): { readonly dir: s
  * The peer agents to ask each round (--peer-agents): the URLs given, or with auto the other members'
  * addresses from etcd's latest member list, at this agent's port and scheme; undefined when off.
  */
-export function peerTargets(config: Config, scheme: 'http' | 'https', etcd: () => EtcdApiSample | undefined): (() => readonly string[] | undefined) | undefined {
+function peerTargets(config: Config, scheme: 'http' | 'https', etcd: () => EtcdApiSample | undefined): (() => readonly string[] | undefined) | undefined {
   const p = config.peerAgents;
   if (p === 'off') return undefined;
   if (p !== 'auto') return () => p;
@@ -39,19 +39,28 @@ function buildSources(config: Config, tls: TlsFiles | undefined, probeDir: strin
   return createSources(config, { ...(tls ? { tls } : {}), ...(probeDir !== undefined ? { probeDir } : {}), ...(peers ? { peerTargets: peers } : {}) });
 }
 
+/**
+ * The scheme auto gives the peers: the agents of one DaemonSet serve alike, so https when this one
+ * does (`web`, known to `run` only) or when the peers' TLS or token flags are given.
+ */
+function peerScheme(config: Config, web: WebConfig | undefined): 'http' | 'https' {
+  const secured = web?.tls !== undefined || [config.peerAgentsCaFile, config.peerAgentsServerName, config.peerAgentsTokenFile].some((f) => f !== undefined);
+  return secured ? 'https' : 'http';
+}
+
 /** Starts the agent; auto peer agents follow the member list its own etcd_api source reads. */
-export function startWithPeers(config: Config, tls: TlsFiles | undefined, probe: ProbePlacement | undefined, log: Logger, schedule: DiagnosisSchedule | undefined, scheme: 'http' | 'https'): Agent {
+export function startWithPeers(config: Config, tls: TlsFiles | undefined, probe: ProbePlacement | undefined, log: Logger, schedule: DiagnosisSchedule | undefined, web?: WebConfig): Agent {
   const { dir, context } = probeParts(probe);
   // The sources exist before the state that keeps etcd's answers: the peers read it once it does.
   let agent: Agent | undefined;
-  const peers = peerTargets(config, scheme, () => agent?.state.sources.etcd_api.latest?.value);
+  const peers = peerTargets(config, peerScheme(config, web), () => agent?.state.sources.etcd_api.latest?.value);
   agent = startAgent(buildSources(config, tls, dir, peers), log, schedule, context);
   return agent;
 }
 
 export async function run(config: Config, tls: TlsFiles | undefined, probe: ProbePlacement | undefined, log: Logger, web?: WebConfig): Promise<number> {
   const probeDir = probeParts(probe).dir;
-  const agent = startWithPeers(config, tls, probe, log, { thresholds: config.thresholds, interval: config.diagnosisInterval }, web?.tls ? 'https' : 'http');
+  const agent = startWithPeers(config, tls, probe, log, { thresholds: config.thresholds, interval: config.diagnosisInterval }, web);
   const member = config.memberName ?? hostname();
   const registry = createMetricsRegistry({ state: agent.state, version: VERSION, member });
   const security = initialSecurity(web, config.webDisableApi);

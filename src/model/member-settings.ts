@@ -6,6 +6,9 @@ import type { Milliseconds } from '../lib/units.js';
 
 export const SETTINGS_SCHEMA_VERSION = 1;
 
+/** Where every agent serves its document. */
+export const SETTINGS_PATH = '/api/v1/settings';
+
 /** GET /api/v1/settings. The settings are absent while the agent has not discovered them. */
 export interface MemberSettingsDocument {
   readonly schemaVersion: number;

@@ -11,7 +11,7 @@ import { errorMessage } from '../lib/errors.js';
 import { fetchBounded } from '../lib/http-fetch.js';
 import { failure, reasonForError, success, type FailureReason, type Outcome } from '../lib/outcome.js';
 import { bytes, type Bytes, type Milliseconds } from '../lib/units.js';
-import { parseMemberSettings, type PeerAnswer } from '../model/member-settings.js';
+import { parseMemberSettings, SETTINGS_PATH, type PeerAnswer } from '../model/member-settings.js';
 import type { EtcdMember } from './etcd-api.js';
 import type { Source } from './source.js';
 
@@ -45,8 +45,6 @@ const MAX_SETTINGS_BODY: Bytes = bytes(16 * 1024);
 
 /** At most this many peers a round: etcd recommends at most 7 members. */
 export const MAX_PEER_AGENTS = 8;
-
-export const SETTINGS_PATH = '/api/v1/settings';
 
 /**
  * The agents of the other members when every agent listens on its node's address at the same port

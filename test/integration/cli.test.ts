@@ -31,12 +31,14 @@ t.test('a bad value from the environment exits 2 naming the variable', async (t)
   t.match(r.stderr, /ETCD_LATENCY_AGENT_PROBE_INTERVAL/);
 });
 
-t.test('missing, unreadable or mismatched TLS files exit 2 naming the file', async (t) => {
+t.test('missing, unreadable or mismatched TLS files (etcd\'s, the peer agents\') exit 2 naming the file', async (t) => {
   const pki = await makeTestPki(join(dir, 'pki'));
   const notPem = join(dir, 'not.pem');
   writeFileSync(notPem, 'hello');
   const aDir = join(dir, 'a-dir');
   mkdirSync(aDir);
+  const emptyToken = join(dir, 'empty-token');
+  writeFileSync(emptyToken, ' \n');
   const cases: Array<[string[], RegExp]> = [
     [['--etcd-cacert=/nonexistent/ca.crt'], /--etcd-cacert: \/nonexistent\/ca.crt does not exist/],
     [[`--etcd-cacert=${notPem}`], /--etcd-cacert: .*not.pem is not a PEM certificate/],
@@ -44,6 +46,9 @@ t.test('missing, unreadable or mismatched TLS files exit 2 naming the file', asy
     [[`--etcd-cert=${pki.clientCert}`, '--etcd-key=/nonexistent/client.key'], /--etcd-key: \/nonexistent\/client.key does not exist/],
     [[`--etcd-cert=${pki.clientCert}`, `--etcd-key=${pki.serverKey}`], /--etcd-key: .* does not belong to the certificate/],
     [[`--etcd-cert=${pki.clientCert}`], /--etcd-cert and --etcd-key go together/],
+    [['--peer-agents=auto', '--peer-agents-ca-file=/nonexistent/ca.crt'], /--peer-agents-ca-file: \/nonexistent\/ca.crt does not exist/],
+    [['--peer-agents=auto', `--peer-agents-ca-file=${notPem}`], /--peer-agents-ca-file: .*not.pem is not a PEM certificate/],
+    [['--peer-agents=auto', `--peer-agents-token-file=${emptyToken}`], /--peer-agents-token-file: .*empty-token is empty/],
   ];
   for (const [args, want] of cases) {
     const r = await runCli(args);

@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import type { AgentState } from '../../state/state.js';
 import { diagnosisJson } from '../api/diagnosis-json.js';
 import { settingsDocument } from '../api/settings-json.js';
+import { SETTINGS_PATH } from '../../model/member-settings.js';
 import { toJson } from '../api/json.js';
 import { historyJson } from '../api/history-json.js';
 import { pageAsset, pageInput, renderStatusPage, SECURITY_HEADERS } from '../page/page.js';
@@ -63,7 +64,7 @@ export function createApp(ctx: ServerContext): express.Express {
   app.get('/api/v1/status', (_req, res) => {
     res.type('application/json').send(toJson(statusDocument(ctx.state, ctx.version)));
   });
-  app.get('/api/v1/settings', (_req, res) => {
+  app.get(SETTINGS_PATH, (_req, res) => {
     res.type('application/json').send(toJson(settingsDocument(ctx.state, ctx.member)));
   });
   app.get('/api/v1/history', (_req, res) => {
