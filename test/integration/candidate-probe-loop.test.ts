@@ -103,7 +103,9 @@ t.test('two candidate filesystems, one slowed: the fast one fits, the slowed one
   const m = candidates(text);
   t.comment(`fast: ${JSON.stringify(m.get(fast.mountpoint))}, p99 ≤ ${p99Bound(text, fast.mountpoint)} s; slowed: ${JSON.stringify(m.get(slow.mountpoint))}, p99 ≤ ${p99Bound(text, slow.mountpoint)} s`);
   const predicted = (dir: string, settings: string) => value(text, `${METRICS.candidatePredictedElectionsPerDay.name}{dir="${dir}",settings="${settings}"}`);
-  t.ok(p99Bound(text, slow.mountpoint) >= 10 * p99Bound(text, fast.mountpoint), 'the slowed candidate is at least ten times slower at p99');
+  // A lower bound the throttle guarantees, not a ratio to the fast one: that one's tail is this busy
+  // machine's (a fast p99 bound of 64 ms under CI's load once failed a 10× ratio).
+  t.ok(p99Bound(text, slow.mountpoint) >= 1 / SLOW_IOPS / 2, `the slowed candidate's p99 is at least half the ${1000 / SLOW_IOPS} ms one throttled write takes`);
   t.ok(predicted(fast.mountpoint, 'current')! < 0.05, `the fast one: no election predicted at 20/200 (${predicted(fast.mountpoint, 'current')}/day)`);
   t.ok(predicted(slow.mountpoint, 'current')! >= 1, `the slowed one: elections at 20/200 if etcd led from there (${predicted(slow.mountpoint, 'current')}/day)`);
   t.equal(m.get(slow.mountpoint)?.verdict, 'needs_tuning', 'and settings exist that would ride its stalls out');

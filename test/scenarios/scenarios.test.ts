@@ -7,6 +7,8 @@
 import { existsSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { DEFAULT_THRESHOLDS } from '../../src/analysis/thresholds.js';
+import { ETCD_DISK_BUCKETS } from '../../src/export/prometheus/contract.js';
+import { PROBE_BUCKETS } from '../../src/sources/fsync-probe.js';
 import { CLI } from '../../harness/agent-process.js';
 import { etcdVersionPlans, needsEtcd, type EtcdBuild } from '../../harness/etcd-versions.js';
 import { cannotRun, runScenario } from './harness.js';
@@ -57,6 +59,12 @@ const stalls = (o: Partial<ScenarioSpec>): ScenarioSpec => {
 
 const healthy = scenarioByName('healthy')!;
 
+/** A p99 (seconds) past the lower edge of the bucket that holds the target (ms): it may be over the target in a window a scrape longer or shorter. */
+function reachesTargetBucket(p99: number | undefined, targetMs: number, buckets: readonly number[]): boolean {
+  const below = buckets.filter((le) => le < targetMs / 1000).at(-1) ?? 0;
+  return p99 !== undefined && p99 > below;
+}
+
 /** The scenarios every etcd version must pass; `skip` says why this machine cannot run them at all. */
 function scenarioBehaviours(etcd: EtcdBuild, versionSkip: { skip?: string }): void {
   const skipped = (why?: string): { skip?: string | false } => ({ skip: skipAll || versionSkip.skip || why || false });
@@ -71,17 +79,19 @@ function scenarioBehaviours(etcd: EtcdBuild, versionSkip: { skip?: string }): vo
       tt.ok(a.probe.count > 0, `${a.member}: the probe ran`);
       tt.ok(a.severities !== undefined, `${a.member}: the agent served its diagnosis`);
       // The host's disk is shared with the whole run on 2 cores: when etcd's own WAL fsync p99 for this
-      // member (its /metrics, read by the harness) really missed the 10 ms target — in the window, or
-      // over what the agent's longer window saw since it started (warm-up included) — the agent is right
-      // to warn about disk latency; when only its probe's histogram (its /metrics, read by the harness)
-      // missed it, the probe's own finding and the shared disk it blames are right. Only those are
-      // allowed; anything else above info fails.
+      // member (its /metrics, read by the harness) reached the bucket that holds the 10 ms target — in
+      // the window, or over what the agent's longer window saw since it started (warm-up included) —
+      // the agent is right to warn about disk latency; when only its probe's histogram (its /metrics,
+      // read by the harness) did, the probe's own finding and the shared disk it blames are right. Only
+      // those are allowed; anything else above info fails. The bucket, not the target: the agent's
+      // window starts and ends a scrape away from the harness's, and a p99 interpolated inside (8, 16]
+      // moves past 10 ms with a few observations (etcd 3.7 in CI: 8.0 ms here, over 10 ms for the agent).
       const observed = r.observed.members.find((m) => m.member === a.member);
       const p99s = [observed?.walFsync?.p99, observed?.walFsyncSinceAgentStart?.p99].filter((p): p is number => p !== undefined);
       const walP99 = p99s.length > 0 ? Math.max(...p99s) : undefined;
       const probeP99 = a.probeSinceStart?.p99;
-      const walSlow = walP99 !== undefined && walP99 * 1000 > DEFAULT_THRESHOLDS.walFsyncP99;
-      const probeSlow = probeP99 !== undefined && probeP99 * 1000 > DEFAULT_THRESHOLDS.probeP99;
+      const walSlow = reachesTargetBucket(walP99, DEFAULT_THRESHOLDS.walFsyncP99, ETCD_DISK_BUCKETS);
+      const probeSlow = reachesTargetBucket(probeP99, DEFAULT_THRESHOLDS.probeP99, PROBE_BUCKETS);
       const slowForReal = walSlow || probeSlow;
       const allowed = new Set([...(walSlow ? ['wal_fsync_slow', 'backend_commit_slow'] : []), ...(slowForReal ? ['probe_fsync_slow', 'disk_shared'] : [])]);
       const loud = Object.entries(a.severities ?? {}).filter(([code, sev]) => sev !== 'info' && !(sev === 'warning' && allowed.has(code)));
