@@ -117,7 +117,8 @@ async function ask(url: string, timeout: Milliseconds, c: RoundCredentials): Pro
   try {
     const headers: Record<string, string> = c.token === undefined ? {} : { authorization: `Bearer ${c.token}` };
     const r = await fetchBounded(target, { timeout, maxBodyBytes: MAX_SETTINGS_BODY, agent, headers });
-    if (!r.ok) return { url, ok: false, reason: r.reason, message: `${target}: ${r.message}` };
+    // fetchBounded's message names the URL already.
+    if (!r.ok) return { url, ok: false, reason: r.reason, message: r.message };
     const settings = parseMemberSettings(r.value.toString('utf8'));
     if (!settings) return { url, ok: false, reason: 'parse', message: `${target}: not an etcd-latency-agent settings document (schema 1): is an agent of this version listening there?` };
     return { url, ok: true, settings };

@@ -69,6 +69,7 @@ t.test('each peer answers for itself: a settings document, an oversized body, a 
   t.same(good, { url: `http://127.0.0.1:${port}`, ok: true, settings: { schemaVersion: 1, member: 'm2', memberId: 'b2', heartbeatMs: 250, electionMs: 2500 } });
   t.same(big?.ok ? undefined : big?.reason, 'too_large', 'a body past 16 KiB is cut off');
   t.same(wrong?.ok ? undefined : wrong?.reason, 'http_status', 'a 404 is named');
+  t.equal((wrong?.ok ? '' : (wrong?.message ?? '')).split('/elsewhere/api/v1/settings').length - 1, 1, 'its message names the URL once');
 });
 
 t.test('the bearer token goes over https only, and an unreadable credentials file fails every peer with its reason', async (t) => {
