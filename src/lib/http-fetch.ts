@@ -3,6 +3,7 @@
 // problem comes back as a failure value, never a throw.
 import http from 'node:http';
 import https from 'node:https';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import type { Bytes, Milliseconds } from './units.js';
 import { errorCode, errorMessage } from './errors.js';
 import { failure, reasonForError, success, type FailureReason, type Outcome } from './outcome.js';
@@ -31,13 +32,15 @@ export interface HttpResponse {
 /**
  * One connection per request (no keep-alive): a reused socket the server closed while idle would make
  * a healthy member look unreachable now and then. The agent keeps the TLS material and sessions.
- * An error here (bad key material) is kept for every later request to report.
+ * An error here (bad key material) is kept for every later request to report. `serverName`: the name
+ * the server's certificate must carry, checked instead of the URL's host (a server addressed by IP).
  */
-export function memberAgent(url: string, tls: TlsMaterial | undefined): { agent?: http.Agent; agentError?: unknown } {
+export function memberAgent(url: string, tls: TlsMaterial | undefined, serverName?: string): { agent?: http.Agent; agentError?: unknown } {
+  const byName = serverName === undefined ? {} : { servername: serverName, checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(serverName, cert) };
   try {
     return {
       agent: new URL(url).protocol === 'https:'
-        ? new https.Agent({ keepAlive: false, ca: tls?.ca, cert: tls?.cert, key: tls?.key })
+        ? new https.Agent({ keepAlive: false, ca: tls?.ca, cert: tls?.cert, key: tls?.key, ...byName })
         : new http.Agent({ keepAlive: false }),
     };
   } catch (err) {

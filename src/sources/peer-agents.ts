@@ -4,11 +4,8 @@
 // reason and leaves the others read. The source fails only while it cannot know whom to ask (auto
 // before etcd's member list is known); a cluster of one member has no peer, which is no failure.
 import { readFile } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
-import { checkServerIdentity } from 'node:tls';
 import { errorMessage } from '../lib/errors.js';
-import { fetchBounded } from '../lib/http-fetch.js';
+import { fetchBounded, memberAgent } from '../lib/http-fetch.js';
 import { failure, reasonForError, success, type FailureReason, type Outcome } from '../lib/outcome.js';
 import { bytes, type Bytes, type Milliseconds } from '../lib/units.js';
 import { parseMemberSettings, SETTINGS_PATH, type PeerAnswer } from '../model/member-settings.js';
@@ -91,29 +88,15 @@ async function readCredentials(c: PeerCredentials | undefined): Promise<RoundCre
   }
 }
 
-/** One connection per request, verified against the given CA and, for peers addressed by IP, the certificate's name. */
-function connectionAgent(target: string, c: { ca?: Buffer; serverName?: string }): http.Agent {
-  if (new URL(target).protocol !== 'https:') return new http.Agent({ keepAlive: false });
-  const name = c.serverName;
-  return new https.Agent({
-    keepAlive: false,
-    ...(c.ca ? { ca: c.ca } : {}),
-    ...(name ? { servername: name, checkServerIdentity: (_host: string, cert: Parameters<typeof checkServerIdentity>[1]) => checkServerIdentity(name, cert) } : {}),
-  });
-}
-
 async function ask(url: string, timeout: Milliseconds, c: RoundCredentials): Promise<PeerAnswer> {
   const target = `${url}${SETTINGS_PATH}`;
   if ('problem' in c) return { url, ok: false, ...c.problem };
   if (c.token !== undefined && !target.startsWith('https:')) {
     return { url, ok: false, reason: 'tls', message: `${target}: the bearer token (--peer-agents-token-file) is sent over https only; the peer must serve https (--web-config-file tls_server_config)` };
   }
-  let agent: http.Agent;
-  try {
-    agent = connectionAgent(target, c);
-  } catch (err) {
-    return { url, ok: false, reason: reasonForError(err), message: `${target}: ${errorMessage(err)}` };
-  }
+  // One connection per request, verified against the given CA and, for peers addressed by IP, the certificate's name.
+  const { agent, agentError } = memberAgent(target, c.ca ? { ca: c.ca } : undefined, c.serverName);
+  if (!agent) return { url, ok: false, reason: reasonForError(agentError), message: `${target}: ${errorMessage(agentError)}` };
   try {
     const headers: Record<string, string> = c.token === undefined ? {} : { authorization: `Bearer ${c.token}` };
     const r = await fetchBounded(target, { timeout, maxBodyBytes: MAX_SETTINGS_BODY, agent, headers });
